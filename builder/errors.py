@@ -1,0 +1,71 @@
+"""The one error tree: every error holds data and builds its message in ``__str__``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class BuilderError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    exit_code = 1
+
+
+class UserError(BuilderError):
+    """Something the user can fix: bad input, a failed operation with a known cause."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(UserError):
+    """Bad configuration: exits 2 and names where the problem is."""
+
+    exit_code = 2
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(message)
+        self.where = where
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+class LockfileError(ConfigError):
+    """The lockfile is malformed or does not match the catalogue."""
+
+
+class TemplateError(ConfigError):
+    """A Jinja template failed to load or render."""
+
+
+class GraphError(ConfigError):
+    """The image graph is not a DAG or names an image that does not exist."""
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    tool: str
+    platform: str
+    expected: str
+    actual: str
+
+
+class ChecksumError(UserError):
+    """Bytes differ from the digest the lockfile records."""
+
+    def __init__(self, mismatch: Mismatch, subject: str) -> None:
+        super().__init__(subject)
+        self.mismatch = mismatch
+        self.subject = subject
+
+    def __str__(self) -> str:
+        m = self.mismatch
+        return (
+            f"sha256 mismatch for {m.tool} ({m.platform}) {self.subject}: "
+            f"expected {m.expected}, got {m.actual}"
+        )

@@ -1,0 +1,37 @@
+"""Atomic file writes: a reader sees the old bytes or the new ones, never half of either."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_all(files: Mapping[Path, bytes]) -> list[Path]:
+    """Write every file whose bytes differ; return those written.
+
+    Each file is replaced atomically, and nothing is written until every file's bytes are
+    ready, so a failed render leaves the previous good output in place.
+    """
+    changed = [p for p, data in files.items() if not p.is_file() or p.read_bytes() != data]
+    for path in changed:
+        atomic_write(path, files[path])
+    return changed

@@ -1,0 +1,262 @@
+"""The lockfile (builder.lock): every tool version, and a digest for every byte an image takes in.
+
+Stable ordering, no timestamps, one block per tool and one digest per line, so that a bump
+reads as a small diff. Python apps are pinned by name, version and file hash, npm packages by
+their registry integrity string: never by download URL, so any mirror can serve them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from builder.document import Node, parse_yaml
+from builder.errors import ConfigError, LockfileError
+from builder.fsutil import atomic_write
+from builder.platforms import Platform
+
+SCHEMA = 1
+NAME = "builder.lock"
+HEADER = """\
+# builder.lock: the exact version of every tool and the sha256 of every artifact that enters an image.
+# Generated: do not edit by hand. Regenerate with `builder lock` (newer versions: `builder lock --upgrade`).
+"""
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_INTEGRITY = re.compile(r"^sha512-[A-Za-z0-9+/]{86}==$")
+_NPM_KEEP = ("version", "integrity", "dependencies", "optionalDependencies", "peerDependencies",
+             "bin", "optional", "os", "cpu")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A file downloaded from the upstream: a release archive or binary."""
+
+    file: str
+    url: str
+    sha256: str
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class PackageFile:
+    """One distribution file of a Python package (a wheel)."""
+
+    file: str
+    sha256: str
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class Requirement:
+    name: str
+    version: str
+    files: tuple[PackageFile, ...]
+
+    def requirement_line(self) -> str:
+        hashes = " ".join(f"--hash=sha256:{f.sha256}" for f in self.files)
+        return f"{self.name}=={self.version} {hashes}"
+
+
+@dataclass(frozen=True)
+class NpmPackage:
+    """One entry of an npm tool's installed tree, as package-lock.json records it."""
+
+    path: str
+    version: str
+    integrity: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LockedTool:
+    name: str
+    version: str
+    origin: str
+    artifacts: dict[Platform, Artifact] = field(default_factory=dict)
+    requirements: dict[Platform, tuple[Requirement, ...]] = field(default_factory=dict)
+    npm: tuple[NpmPackage, ...] = ()
+    where: str = field(default="", compare=False)
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"version": self.version, "origin": self.origin}
+        if self.artifacts:
+            data["artifacts"] = {
+                str(p): _artifact_data(a) for p, a in sorted(self.artifacts.items())
+            }
+        if self.requirements:
+            data["requirements"] = {
+                str(p): [_requirement_data(r) for r in reqs]
+                for p, reqs in sorted(self.requirements.items())
+            }
+        if self.npm:
+            data["npm"] = {p.path: {"version": p.version, "integrity": p.integrity, **p.extra}
+                           for p in self.npm}  # fmt: skip
+        return data
+
+    def digest(self) -> str:
+        canonical = json.dumps({self.name: self.to_data()}, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Lockfile:
+    tools: dict[str, LockedTool] = field(default_factory=dict)
+
+    def get(self, name: str, where: str) -> LockedTool:
+        if name not in self.tools:
+            raise LockfileError(
+                where, f"tool '{name}' is missing from {NAME}: run `builder lock {name}`"
+            )
+        return self.tools[name]
+
+    def with_tool(self, tool: LockedTool) -> Lockfile:
+        return Lockfile({**self.tools, tool.name: tool})
+
+    def dumps(self) -> str:
+        data = {"schema": SCHEMA, "tools": {n: self.tools[n].to_data() for n in sorted(self.tools)}}
+        body = yaml.safe_dump(data, sort_keys=False, width=4096, default_flow_style=False)
+        # A blank line between tool blocks keeps each bump's diff visibly its own.
+        body = re.sub(r"\n(  [^ \n][^\n]*:\n)", r"\n\n\1", body)
+        return HEADER + body
+
+
+def _artifact_data(a: Artifact) -> dict[str, Any]:
+    return {"file": a.file, "url": a.url, "size": a.size, "sha256": a.sha256}
+
+
+def _requirement_data(r: Requirement) -> dict[str, Any]:
+    files = [{"file": f.file, "size": f.size, "sha256": f.sha256} for f in r.files]
+    return {"name": r.name, "version": r.version, "files": files}
+
+
+def digest_of(tools: Iterable[LockedTool], *extra: str) -> str:
+    """One digest for a set of locked tools (plus any extra text): it names an image's content."""
+    h = hashlib.sha256()
+    for tool in sorted(tools, key=lambda t: t.name):
+        h.update(f"{tool.name}={tool.digest()}\n".encode())
+    for text in extra:
+        h.update(f"{text}\n".encode())
+    return h.hexdigest()
+
+
+def load_lockfile(root: Path) -> Lockfile:
+    path = root / NAME
+    if not path.is_file():
+        return Lockfile()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise LockfileError(NAME, f"cannot read: {e}") from None
+    return loads(text)
+
+
+def loads(text: str) -> Lockfile:
+    try:
+        root = parse_yaml(text, NAME).root()
+    except ConfigError as e:
+        raise LockfileError(e.where, e.message) from None
+    fields = root.mapping(["schema", "tools"], required=["schema", "tools"])
+    schema = fields["schema"].value
+    if schema != SCHEMA:
+        raise _error(fields["schema"], f"unknown schema version {schema!r} (expected {SCHEMA}); "
+                     "regenerate with `builder lock`")  # fmt: skip
+    tools = {}
+    for name, node in fields["tools"].entries() if fields["tools"].value else ():
+        tools[name] = _tool(name, node)
+    return Lockfile(tools)
+
+
+def write_lockfile(root: Path, lock: Lockfile) -> None:
+    atomic_write(root / NAME, lock.dumps().encode())
+
+
+def _error(node: Node, message: str) -> LockfileError:
+    error = node.error(message)
+    return LockfileError(error.where, error.message)
+
+
+def _tool(name: str, node: Node) -> LockedTool:
+    try:
+        fields = node.mapping(["version", "origin", "artifacts", "requirements", "npm"],
+                              required=["version", "origin"])  # fmt: skip
+        return LockedTool(
+            name=name,
+            version=fields["version"].text(),
+            origin=fields["origin"].text(),
+            artifacts=_per_platform(fields.get("artifacts"), _artifact),
+            requirements=_per_platform(fields.get("requirements"), _requirements),
+            npm=tuple(_npm(path, n) for path, n in fields["npm"].entries())
+            if "npm" in fields
+            else (),
+            where=node.where(),
+        )
+    except LockfileError:
+        raise
+    except ConfigError as e:
+        raise LockfileError(e.where, e.message) from None
+
+
+def _per_platform(node: Node | None, read: Any) -> dict[Platform, Any]:
+    if node is None:
+        return {}
+    out = {}
+    for key, child in node.entries():
+        try:
+            platform = Platform.parse(key)
+        except ValueError as e:
+            raise _error(child, str(e)) from None
+        out[platform] = read(child)
+    return out
+
+
+def _sha256(node: Node) -> str:
+    value = node.text()
+    if not _SHA256.match(value):
+        raise _error(node, f"malformed sha256 '{value}' (expected 64 lowercase hex digits)")
+    return value
+
+
+def _size(fields: dict[str, Node]) -> int | None:
+    node = fields.get("size")
+    return None if node is None or node.value is None else node.integer()
+
+
+def _artifact(node: Node) -> Artifact:
+    fields = node.mapping(["file", "url", "size", "sha256"], required=["file", "url", "sha256"])
+    return Artifact(
+        fields["file"].text(), fields["url"].text(), _sha256(fields["sha256"]), _size(fields)
+    )
+
+
+def _requirements(node: Node) -> tuple[Requirement, ...]:
+    out = []
+    for item in node.items():
+        fields = item.mapping(["name", "version", "files"], required=["name", "version", "files"])
+        files = tuple(_package_file(f) for f in fields["files"].items())
+        if not files:
+            raise _error(fields["files"], "expected at least one file with its sha256")
+        out.append(Requirement(fields["name"].text(), fields["version"].text(), files))
+    return tuple(out)
+
+
+def _package_file(node: Node) -> PackageFile:
+    fields = node.mapping(["file", "size", "sha256"], required=["file", "sha256"])
+    return PackageFile(fields["file"].text(), _sha256(fields["sha256"]), _size(fields))
+
+
+def _npm(path: str, node: Node) -> NpmPackage:
+    fields = node.mapping(_NPM_KEEP, required=["version", "integrity"])
+    integrity = fields["integrity"].text()
+    if not _INTEGRITY.match(integrity):
+        raise _error(
+            fields["integrity"], f"malformed integrity '{integrity}' (expected sha512-<base64>)"
+        )
+    extra = {k: v.value for k, v in fields.items() if k not in ("version", "integrity")}
+    return NpmPackage(path, fields["version"].text(), integrity, extra)

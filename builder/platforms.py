@@ -1,0 +1,35 @@
+"""Target platforms: the two Linux architectures images are built for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Docker's arch name -> the machine name used by wheels (PEP 600) and uname.
+_MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
+SUPPORTED = tuple(f"linux/{arch}" for arch in _MACHINES)
+
+
+@dataclass(frozen=True, order=True)
+class Platform:
+    os: str
+    arch: str
+
+    @classmethod
+    def parse(cls, text: str) -> Platform:
+        if text not in SUPPORTED:
+            raise ValueError(
+                f"unsupported platform '{text}' (expected one of: {', '.join(SUPPORTED)})"
+            )
+        os_name, arch = text.split("/")
+        return cls(os_name, arch)
+
+    @property
+    def name(self) -> str:
+        return f"{self.os}/{self.arch}"
+
+    @property
+    def machine(self) -> str:
+        return _MACHINES[self.arch]
+
+    def __str__(self) -> str:
+        return self.name

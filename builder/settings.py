@@ -1,0 +1,169 @@
+"""Project settings (builder.yaml): artifact store, registry, platforms, base images, indexes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from builder.document import Node, load_yaml, one_of
+from builder.platforms import Platform
+
+STORE_KINDS = ("codeartifact", "local")
+_DOMAIN = re.compile(r"^[a-z][a-z0-9\-]{0,48}[a-z0-9]$")
+_OWNER = re.compile(r"^[0-9]{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{1,99}$")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_REGISTRY = re.compile(r"^[a-z0-9]+([._:/-][a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class CodeArtifact:
+    domain: str
+    domain_owner: str
+    region: str
+    generic_repository: str = "generic-store"
+    pypi_repository: str = "pip-store"
+    npm_repository: str = "npm-store"
+    token_duration: int = 900
+
+
+@dataclass(frozen=True)
+class Store:
+    kind: str = "local"
+    path: str = ""  # empty: the user's cache directory
+    codeartifact: CodeArtifact | None = None
+
+
+@dataclass(frozen=True)
+class BaseImage:
+    ref: str
+    digest: str | None = None
+
+    @property
+    def pinned(self) -> str:
+        return f"{self.ref}@{self.digest}" if self.digest else self.ref
+
+
+@dataclass(frozen=True)
+class Settings:
+    store: Store = field(default_factory=Store)
+    registry: str = "builder"
+    platforms: tuple[Platform, ...] = (Platform("linux", "amd64"), Platform("linux", "arm64"))
+    base_images: dict[str, BaseImage] = field(default_factory=dict)
+    python_version: str = "3.11"
+    glibc: str = "2.36"
+    pip_index: str | None = None  # None: the user's own pip configuration decides
+    npm_registry: str | None = None  # None: the user's own npm configuration decides
+    docker_client: str | None = None
+
+
+_TOP = ("store", "registry", "platforms", "base_images", "python", "indexes", "docker")
+
+
+def load_settings(root: Path) -> Settings:
+    fields = load_yaml(root / "builder.yaml", "builder.yaml").root().mapping(_TOP)
+    python = fields["python"].mapping(["version", "glibc"]) if "python" in fields else {}
+    indexes = fields["indexes"].mapping(["pip", "npm"]) if "indexes" in fields else {}
+    docker = fields["docker"].mapping(["client"]) if "docker" in fields else {}
+    defaults = Settings()
+    return Settings(
+        store=_store(fields["store"]) if "store" in fields else defaults.store,
+        registry=_matching(fields["registry"], _REGISTRY, "an image name prefix such as "
+                           "'123456789012.dkr.ecr.us-east-1.amazonaws.com/scanners'")
+        if "registry" in fields else defaults.registry,
+        platforms=_platforms(fields["platforms"]) if "platforms" in fields else defaults.platforms,
+        base_images=_base_images(fields["base_images"]) if "base_images" in fields else {},
+        python_version=_matching(python["version"], re.compile(r"^3\.\d+$"), "'3.11'")
+        if "version" in python else defaults.python_version,
+        glibc=_matching(python["glibc"], re.compile(r"^2\.\d+$"), "'2.36'")
+        if "glibc" in python else defaults.glibc,
+        pip_index=_optional_url(indexes.get("pip")),
+        npm_registry=_optional_url(indexes.get("npm")),
+        docker_client=docker["client"].text() if "client" in docker and docker["client"].value else None,
+    )  # fmt: skip
+
+
+def _matching(node: Node, pattern: re.Pattern[str], expected: str) -> str:
+    value = node.text()
+    if not pattern.match(value):
+        raise node.error(f"'{value}' is not valid (expected {expected})")
+    return value
+
+
+def _store(node: Node) -> Store:
+    fields = node.mapping(["kind", "path", "codeartifact"], required=["kind"])
+    kind = fields["kind"].text()
+    if kind not in STORE_KINDS:
+        raise fields["kind"].error(f"unknown store kind '{kind}' ({one_of(STORE_KINDS)})")
+    codeartifact = _codeartifact(fields["codeartifact"]) if "codeartifact" in fields else None
+    if kind == "codeartifact" and codeartifact is None:
+        raise node.error("store kind 'codeartifact' needs a 'codeartifact' section")
+    path = fields["path"].text() if "path" in fields else ""
+    return Store(kind, path, codeartifact)
+
+
+def _codeartifact(node: Node) -> CodeArtifact:
+    keys = ("domain", "domain_owner", "region", "repositories", "token_duration")
+    fields = node.mapping(keys, required=["domain", "domain_owner", "region"])
+    repos = _repositories(fields["repositories"]) if "repositories" in fields else {}
+    duration = fields["token_duration"].integer() if "token_duration" in fields else 900
+    if not 900 <= duration <= 43200:
+        raise fields["token_duration"].error(
+            f"{duration} is out of range (expected seconds from 900 (15 min) to 43200 (12 h))"
+        )
+    return CodeArtifact(
+        domain=_matching(
+            fields["domain"], _DOMAIN, "2-50 of a-z, 0-9 and '-', starting with a letter"
+        ),
+        domain_owner=_matching(fields["domain_owner"], _OWNER, "a 12-digit AWS account id, quoted"),
+        region=_matching(fields["region"], _REGION, "an AWS region such as 'us-east-1'"),
+        token_duration=duration,
+        **repos,
+    )
+
+
+def _repositories(node: Node) -> dict[str, str]:
+    fields = node.mapping(["generic", "pypi", "npm"])
+    expected = "2-100 of A-Z, a-z, 0-9, '.', '_', '-'"
+    return {f"{k}_repository": _matching(v, _REPOSITORY, expected) for k, v in fields.items()}
+
+
+def _platforms(node: Node) -> tuple[Platform, ...]:
+    out = []
+    for item in node.items():
+        try:
+            out.append(Platform.parse(item.text()))
+        except ValueError as e:
+            raise item.error(str(e)) from None
+    if not out:
+        raise node.error("expected at least one platform")
+    return tuple(out)
+
+
+def _base_images(node: Node) -> dict[str, BaseImage]:
+    out = {}
+    for name, child in node.entries():
+        fields = child.mapping(["ref", "digest"], required=["ref"])
+        digest = None
+        if "digest" in fields and fields["digest"].value is not None:
+            digest = _matching(fields["digest"], _DIGEST, "'sha256:' and 64 lowercase hex digits")
+        out[name] = BaseImage(fields["ref"].text(), digest)
+    return out
+
+
+def _optional_url(node: Node | None) -> str | None:
+    if node is None or node.value is None:
+        return None
+    url = node.text()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https", "file") or not (parts.netloc or parts.path):
+        raise node.error(f"'{url}' is not a URL")
+    if parts.username or parts.password:
+        # builder.yaml is committed: credentials belong in the user's pip/npm configuration.
+        raise node.error(
+            "credentials do not belong here: keep them in your pip or npm configuration"
+        )
+    return url
