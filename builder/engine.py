@@ -1,0 +1,193 @@
+"""Find a docker client that builds with BuildKit against a Docker engine that answers.
+
+docker-py has no BuildKit, so builds shell out to a docker CLI. Two kinds of client can
+build with BuildKit: one with the buildx plugin (`docker buildx build`), and a client from
+18.09 up to 20.10, which does it natively under `DOCKER_BUILDKIT=1 docker build`. From 23.0
+on, a client without buildx refuses BuildKit ("the buildx component is missing"), which is
+what the `docker` on PATH of a fresh CI machine does; Debian's docker.io brings a 20.10
+client beside its engine, and scripts/provision-docker sets that up.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder.errors import UserError
+
+Runner = Callable[..., "subprocess.CompletedProcess[str]"]
+Which = Callable[[str, Mapping[str, str]], "str | None"]
+
+ENV_VAR = "BUILDER_DOCKER"
+PACKAGE = "docker.io"
+PACKAGE_CLIENTS = ("/usr/bin/docker",)
+NATIVE_BUILDKIT = ((18, 9), (23, 0))
+PROBE_TIMEOUT = 30.0
+
+INSTALL_ENGINE = "install Debian's docker.io and start dockerd (scripts/provision-docker does both)"
+INSTALL_BUILDKIT = (
+    "install the docker buildx plugin, or Debian's docker.io, whose 20.10 client builds with "
+    f"BuildKit natively (scripts/provision-docker installs it and prints its path for {ENV_VAR})"
+)
+
+_VERSION = re.compile(r"^Docker version ([^,\s]+)")
+_NUMBERS = re.compile(r"^(\d+)\.(\d+)")
+
+
+class EngineError(UserError):
+    """Docker cannot build here: holds what was tried and names what to install."""
+
+    def __init__(self, problem: str, remedy: str, tried: Sequence[Probe] = ()) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.remedy = remedy
+        self.tried = tuple(tried)
+
+    def __str__(self) -> str:
+        tried = "; ".join(str(probe) for probe in self.tried)
+        where = f" (tried {tried})" if tried else ""
+        return f"{self.problem}{where}: {self.remedy}"
+
+
+@dataclass(frozen=True)
+class DockerClient:
+    """A docker CLI that builds with BuildKit, through buildx or natively."""
+
+    path: str
+    buildx: bool
+
+    def build_argv(self) -> list[str]:
+        if self.buildx:
+            return [self.path, "buildx", "build"]
+        return [self.path, "build"]
+
+    def build_env(self, base: Mapping[str, str]) -> dict[str, str]:
+        return {**base, "DOCKER_BUILDKIT": "1"}
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What one candidate client answered."""
+
+    path: str
+    version: str | None
+    engine: bool
+    buildx: bool
+
+    @property
+    def native_buildkit(self) -> bool:
+        found = _NUMBERS.match(self.version or "")
+        if found is None:
+            return False
+        low, high = NATIVE_BUILDKIT
+        return low <= (int(found[1]), int(found[2])) < high
+
+    def __str__(self) -> str:
+        engine = "engine answers" if self.engine else "no engine"
+        buildx = "buildx" if self.buildx else "no buildx"
+        return f"{self.path} {self.version or 'of unknown version'}, {engine}, {buildx}"
+
+
+def which_on_path(name: str, env: Mapping[str, str]) -> str | None:
+    """`shutil.which` on the PATH of `env` (not of this process)."""
+    return shutil.which(name, path=env.get("PATH", os.defpath))
+
+
+def find_client(
+    configured: str | None,
+    env: Mapping[str, str],
+    run: Runner = subprocess.run,
+    *,
+    which: Which = which_on_path,
+    package_clients: Sequence[str] = PACKAGE_CLIENTS,
+) -> DockerClient:
+    """The configured client, else $BUILDER_DOCKER, else the best one found; or EngineError."""
+    chosen = configured or env.get(ENV_VAR)
+    if chosen:
+        paths = [_resolve(chosen, env, which)]
+    else:
+        paths = candidates(env, run, which, package_clients)
+    return choose([probe(path, env, run) for path in paths])
+
+
+def candidates(
+    env: Mapping[str, str], run: Runner, which: Which, package_clients: Sequence[str]
+) -> list[str]:
+    """`docker` on PATH, then docker.io's own client, each real file once."""
+    found = [which("docker", env), *package_clients, *_package_clients(env, run, which)]
+    return _unique(path for path in found if path and _executable(path))
+
+
+def probe(path: str, env: Mapping[str, str], run: Runner) -> Probe:
+    version = _VERSION.match(_answer(run, [path, "--version"], env) or "")
+    server = _answer(run, [path, "info", "--format", "{{.ServerVersion}}"], env)
+    return Probe(
+        path=path,
+        version=version[1] if version else None,
+        engine=bool(server and server.strip()),
+        buildx=_answer(run, [path, "buildx", "version"], env) is not None,
+    )
+
+
+def choose(probes: Sequence[Probe]) -> DockerClient:
+    """Prefer buildx, then a native-BuildKit client, among clients the engine answers."""
+    if not probes:
+        raise EngineError(f"no docker client on PATH nor from Debian's {PACKAGE}", INSTALL_ENGINE)
+    answered = [found for found in probes if found.engine]
+    if not answered:
+        raise EngineError("no Docker engine answers", INSTALL_ENGINE, probes)
+    for found in answered:
+        if found.buildx:
+            return DockerClient(found.path, buildx=True)
+    for found in answered:
+        if found.native_buildkit:
+            return DockerClient(found.path, buildx=False)
+    raise EngineError("no BuildKit-capable docker client", INSTALL_BUILDKIT, probes)
+
+
+def _resolve(name: str, env: Mapping[str, str], which: Which) -> str:
+    path = name if os.sep in name else which(name, env)
+    if path is None or not _executable(path):
+        raise EngineError(
+            f"the configured docker client {name!r} is not an executable file",
+            f"point {ENV_VAR} or the docker.client setting at a docker client, or unset both",
+        )
+    return path
+
+
+def _package_clients(env: Mapping[str, str], run: Runner, which: Which) -> list[str]:
+    dpkg = which("dpkg", env)
+    listing = _answer(run, [dpkg, "-L", PACKAGE], env) if dpkg else None
+    return [line for line in (listing or "").splitlines() if line.endswith("bin/docker")]
+
+
+def _answer(run: Runner, argv: list[str], env: Mapping[str, str]) -> str | None:
+    """The command's stdout if it exits 0 within the time limit, else None."""
+    try:
+        done = run(
+            argv,
+            capture_output=True,
+            text=True,
+            env=dict(env),
+            timeout=PROBE_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _executable(path: str) -> bool:
+    return Path(path).is_file() and os.access(path, os.X_OK)
+
+
+def _unique(paths: Iterable[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for path in paths:
+        seen.setdefault(os.path.realpath(path), path)
+    return list(seen.values())

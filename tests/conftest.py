@@ -1,0 +1,74 @@
+"""Guards every test: no real home or cache directory, no network beyond this machine."""
+
+from __future__ import annotations
+
+import ipaddress
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+PROJECT_FILES = ("builder.yaml", "tools.yaml", "builder.lock", "images", "templates", "buildspecs")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+
+
+def _is_local(address: Any) -> bool:
+    if not isinstance(address, tuple):
+        return True  # unix sockets (the Docker engine) are local
+    host = address[0]
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _no_remote_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: Any) -> Any:
+        if not _is_local(address):
+            raise AssertionError(f"test tried to reach {address}: only 127.0.0.1 is allowed")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    yield
+
+
+def copy_project(source: Path, dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        path = source / name
+        if path.is_dir():
+            shutil.copytree(path, dest / name)
+        elif path.is_file():
+            shutil.copy2(path, dest / name)
+    return dest
+
+
+@pytest.fixture
+def repo_project(tmp_path: Path) -> Path:
+    """A copy of the shipped project (definitions, lock, templates, rendered output)."""
+    return copy_project(REPO, tmp_path / "project")
+
+
+@pytest.fixture
+def minimal_project(tmp_path: Path) -> Path:
+    """A small project that exercises every install kind, with a fixed lockfile."""
+    project = copy_project(FIXTURES / "minimal", tmp_path / "minimal")
+    shutil.copytree(REPO / "templates", project / "templates")
+    return project
