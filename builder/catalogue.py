@@ -82,9 +82,7 @@ def _tool(name: str, node: Node) -> Tool:
     source_node = node.mapping(_KEYS + _all_source_keys(), required=["source"])["source"]
     source = source_node.text()
     if source not in SOURCES:
-        raise source_node.error(
-            f"unknown source '{source}'{suggest(source, SOURCES)} ({one_of(SOURCES)})"
-        )
+        raise source_node.error(f"unknown source '{source}'{suggest(source, SOURCES)} ({one_of(SOURCES)})")
     kind = SOURCES[source]
     fields = node.mapping(
         _KEYS + kind.required + kind.optional,
@@ -103,9 +101,7 @@ def _tool(name: str, node: Node) -> Tool:
         cooldown=_cooldown(fields.get("cooldown")),
         assets=_assets(fields, install),
         entry_points=_entry_points(fields.get("entry_points"), name),
-        strip_components=fields["strip_components"].integer()
-        if "strip_components" in fields
-        else 0,
+        strip_components=fields["strip_components"].integer() if "strip_components" in fields else 0,
         env=fields["env"].text_map() if "env" in fields else {},
         requires=fields["requires"].texts() if "requires" in fields else (),
         release_notes=fields["release_notes"].text() if "release_notes" in fields else "",
@@ -182,10 +178,7 @@ def _entry_points(node: Node | None, name: str) -> dict[str, str]:
     """Commands linked into PATH: a list of names, or a mapping of name to path in the payload."""
     if node is None:
         return {name: name}
-    if isinstance(node.value, list):
-        points = {item: item for item in node.texts()}
-    else:
-        points = node.text_map()
+    points = {item: item for item in node.texts()} if isinstance(node.value, list) else node.text_map()
     for command, path in points.items():
         if not _COMMAND.match(command):
             raise node.error(f"bad command name '{command}'")

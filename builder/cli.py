@@ -33,7 +33,10 @@ def error_handler(debug: bool) -> Iterator[None]:
         click.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as e:
-        click.echo(f"internal error: {redact(f'{type(e).__name__}: {e}')} (rerun with --debug for the traceback)", err=True)
+        click.echo(
+            f"internal error: {redact(f'{type(e).__name__}: {e}')} (rerun with --debug for the traceback)",
+            err=True,
+        )
         if debug:
             traceback.print_exc()
         sys.exit(3)
@@ -58,8 +61,12 @@ pass_context = click.make_pass_decorator(Context)
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Run `builder COMMAND --help` for a command's options and examples.",
 )
-@click.option("--project", "project_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Project folder (the one with builder.yaml). Default: found from the current folder.")  # fmt: skip
+@click.option(
+    "--project",
+    "project_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Project folder (the one with builder.yaml). Default: found from the current folder.",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.version_option(__version__, prog_name="builder")
 @click.pass_context

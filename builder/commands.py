@@ -21,11 +21,11 @@ def render_command(project: Project, images: tuple[str, ...], check: bool, echo:
     if check:
         return _report_drift(project, files, names, echo)
     changed = write_all({project.root / p: data for p, data in files.items()})
-    for path in stale_files(project.root, files, names):
-        (project.root / path).unlink()
-        echo(f"removed {path}")
-    for path in changed:
-        echo(f"wrote {path.relative_to(project.root)}")
+    for stale in stale_files(project.root, files, names):
+        (project.root / stale).unlink()
+        echo(f"removed {stale}")
+    for written in changed:
+        echo(f"wrote {written.relative_to(project.root)}")
     echo(f"rendered {len(files)} files ({len(changed)} changed)", err=True)
     return 0
 
@@ -35,7 +35,10 @@ def _report_drift(project: Project, files: dict[str, bytes], names: tuple[str, .
     for item in drifted:
         echo(item.diff, nl=False)
     if drifted:
-        echo(f"{len(drifted)} rendered file(s) are stale: run `builder render` and commit the result", err=True)
+        echo(
+            f"{len(drifted)} rendered file(s) are stale: run `builder render` and commit the result",
+            err=True,
+        )
         return 1
     echo(f"{len(files)} rendered files are up to date", err=True)
     return 0

@@ -69,9 +69,7 @@ def _convert(
     if isinstance(node, yaml.MappingNode):
         return _convert_mapping(loader, node, keys, lines, display)
     if isinstance(node, yaml.SequenceNode):
-        return [
-            _convert(loader, item, (*keys, i), lines, display) for i, item in enumerate(node.value)
-        ]
+        return [_convert(loader, item, (*keys, i), lines, display) for i, item in enumerate(node.value)]
     return loader.construct_object(node, deep=True)
 
 

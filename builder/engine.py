@@ -108,10 +108,7 @@ def find_client(
 ) -> DockerClient:
     """The configured client, else $BUILDER_DOCKER, else the best one found; or EngineError."""
     chosen = configured or env.get(ENV_VAR)
-    if chosen:
-        paths = [_resolve(chosen, env, which)]
-    else:
-        paths = candidates(env, run, which, package_clients)
+    paths = [_resolve(chosen, env, which)] if chosen else candidates(env, run, which, package_clients)
     return choose([probe(path, env, run) for path in paths])
 
 

@@ -33,9 +33,7 @@ def _check_chain(name: str, images: Mapping[str, Image]) -> None:
     current = images[name]
     while (parent := parent_of(current)) is not None:
         if parent not in images:
-            raise GraphError(
-                current.base.where, f"base image '{parent}' is not an image of this repository"
-            )
+            raise GraphError(current.base.where, f"base image '{parent}' is not an image of this repository")
         if parent in seen:
             cycle = " -> ".join([*seen[seen.index(parent) :], parent])
             raise GraphError(images[name].base.where, f"cycle in the image graph: {cycle}")

@@ -68,9 +68,7 @@ def load_images(root: Path) -> dict[str, Image]:
         display = f"images/{name}/image.yaml"
         node = load_yaml(path, display).root()
         if not _NAME.match(name):
-            raise ConfigError(
-                f"{display}:1", f"bad image name '{name}' (lowercase words joined by '-')"
-            )
+            raise ConfigError(f"{display}:1", f"bad image name '{name}' (lowercase words joined by '-')")
         images[name] = _image(name, node, path.parent)
     return images
 

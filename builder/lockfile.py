@@ -87,13 +87,10 @@ class LockedTool:
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {"version": self.version, "origin": self.origin}
         if self.artifacts:
-            data["artifacts"] = {
-                str(p): _artifact_data(a) for p, a in sorted(self.artifacts.items())
-            }
+            data["artifacts"] = {str(p): _artifact_data(a) for p, a in sorted(self.artifacts.items())}
         if self.requirements:
             data["requirements"] = {
-                str(p): [_requirement_data(r) for r in reqs]
-                for p, reqs in sorted(self.requirements.items())
+                str(p): [_requirement_data(r) for r in reqs] for p, reqs in sorted(self.requirements.items())
             }
         if self.npm:
             data["npm"] = {p.path: {"version": p.version, "integrity": p.integrity, **p.extra}
@@ -111,9 +108,7 @@ class Lockfile:
 
     def get(self, name: str, where: str) -> LockedTool:
         if name not in self.tools:
-            raise LockfileError(
-                where, f"tool '{name}' is missing from {NAME}: run `builder lock {name}`"
-            )
+            raise LockfileError(where, f"tool '{name}' is missing from {NAME}: run `builder lock {name}`")
         return self.tools[name]
 
     def with_tool(self, tool: LockedTool) -> Lockfile:
@@ -192,9 +187,7 @@ def _tool(name: str, node: Node) -> LockedTool:
             origin=fields["origin"].text(),
             artifacts=_per_platform(fields.get("artifacts"), _artifact),
             requirements=_per_platform(fields.get("requirements"), _requirements),
-            npm=tuple(_npm(path, n) for path, n in fields["npm"].entries())
-            if "npm" in fields
-            else (),
+            npm=tuple(_npm(path, n) for path, n in fields["npm"].entries()) if "npm" in fields else (),
             where=node.where(),
         )
     except LockfileError:
@@ -230,9 +223,7 @@ def _size(fields: dict[str, Node]) -> int | None:
 
 def _artifact(node: Node) -> Artifact:
     fields = node.mapping(["file", "url", "size", "sha256"], required=["file", "url", "sha256"])
-    return Artifact(
-        fields["file"].text(), fields["url"].text(), _sha256(fields["sha256"]), _size(fields)
-    )
+    return Artifact(fields["file"].text(), fields["url"].text(), _sha256(fields["sha256"]), _size(fields))
 
 
 def _requirements(node: Node) -> tuple[Requirement, ...]:
@@ -255,8 +246,6 @@ def _npm(path: str, node: Node) -> NpmPackage:
     fields = node.mapping(_NPM_KEEP, required=["version", "integrity"])
     integrity = fields["integrity"].text()
     if not _INTEGRITY.match(integrity):
-        raise _error(
-            fields["integrity"], f"malformed integrity '{integrity}' (expected sha512-<base64>)"
-        )
+        raise _error(fields["integrity"], f"malformed integrity '{integrity}' (expected sha512-<base64>)")
     extra = {k: v.value for k, v in fields.items() if k not in ("version", "integrity")}
     return NpmPackage(path, fields["version"].text(), integrity, extra)

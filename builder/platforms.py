@@ -17,9 +17,7 @@ class Platform:
     @classmethod
     def parse(cls, text: str) -> Platform:
         if text not in SUPPORTED:
-            raise ValueError(
-                f"unsupported platform '{text}' (expected one of: {', '.join(SUPPORTED)})"
-            )
+            raise ValueError(f"unsupported platform '{text}' (expected one of: {', '.join(SUPPORTED)})")
         os_name, arch = text.split("/")
         return cls(os_name, arch)
 

@@ -39,9 +39,7 @@ def find_root(start: Path) -> Path:
     for folder in (start, *start.parents):
         if (folder / "builder.yaml").is_file():
             return folder
-    raise ConfigError(
-        str(start), "no builder.yaml here or in any parent folder (use --project DIR)"
-    )
+    raise ConfigError(str(start), "no builder.yaml here or in any parent folder (use --project DIR)")
 
 
 def load_project(root: Path) -> Project:
@@ -66,9 +64,7 @@ def _complete(image: Image, done: dict[str, Image], settings: Settings) -> Image
     return dataclasses.replace(image, platforms=parent.platforms if parent else settings.platforms)
 
 
-def _check_image(
-    image: Image, images: dict[str, Image], tools: dict[str, Tool], s: Settings
-) -> None:
+def _check_image(image: Image, images: dict[str, Image], tools: dict[str, Tool], s: Settings) -> None:
     if image.base.external is not None and image.base.external not in s.base_images:
         raise ConfigError(
             image.base.where,
@@ -77,9 +73,7 @@ def _check_image(
         )
     parent = images.get(image.base.image or "")
     if parent and not set(image.platforms) <= set(parent.platforms):
-        raise ConfigError(
-            image.where, f"platforms: base image '{parent.name}' is not built for all of them"
-        )
+        raise ConfigError(image.where, f"platforms: base image '{parent.name}' is not built for all of them")
     available = {t for a in ancestors(image.name, images) for t in images[a].tools}
     for name in image.tools:
         _check_tool(image, name, tools, available)
@@ -93,13 +87,7 @@ def _check_tool(image: Image, name: str, tools: dict[str, Tool], available: set[
     tool = tools[name]
     for needed in tool.requires:
         if needed not in available:
-            raise ConfigError(
-                where, f"tool '{name}' needs '{needed}' listed before it (or in a base image)"
-            )
-    missing = [
-        str(p) for p in image.platforms if not tool.platform_independent and p not in tool.assets
-    ]
+            raise ConfigError(where, f"tool '{name}' needs '{needed}' listed before it (or in a base image)")
+    missing = [str(p) for p in image.platforms if not tool.platform_independent and p not in tool.assets]
     if missing:
-        raise ConfigError(
-            where, f"tool '{name}' has no asset for {', '.join(missing)} (tools.yaml)"
-        )
+        raise ConfigError(where, f"tool '{name}' has no asset for {', '.join(missing)} (tools.yaml)")

@@ -115,9 +115,7 @@ def _codeartifact(node: Node) -> CodeArtifact:
             f"{duration} is out of range (expected seconds from 900 (15 min) to 43200 (12 h))"
         )
     return CodeArtifact(
-        domain=_matching(
-            fields["domain"], _DOMAIN, "2-50 of a-z, 0-9 and '-', starting with a letter"
-        ),
+        domain=_matching(fields["domain"], _DOMAIN, "2-50 of a-z, 0-9 and '-', starting with a letter"),
         domain_owner=_matching(fields["domain_owner"], _OWNER, "a 12-digit AWS account id, quoted"),
         region=_matching(fields["region"], _REGION, "an AWS region such as 'us-east-1'"),
         token_duration=duration,
@@ -163,7 +161,5 @@ def _optional_url(node: Node | None) -> str | None:
         raise node.error(f"'{url}' is not a URL")
     if parts.username or parts.password:
         # builder.yaml is committed: credentials belong in the user's pip/npm configuration.
-        raise node.error(
-            "credentials do not belong here: keep them in your pip or npm configuration"
-        )
+        raise node.error("credentials do not belong here: keep them in your pip or npm configuration")
     return url

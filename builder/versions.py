@@ -80,9 +80,7 @@ class Constraint:
     def exact(self) -> str | None:
         """The version an exact pin names (it never moves), else None."""
         text = self.text.lstrip("=v")
-        if self.text.startswith(("==", "=")) or (
-            self.scheme == "semver" and _NUMBERS.match(self.text)
-        ):
+        if self.text.startswith(("==", "=")) or (self.scheme == "semver" and _NUMBERS.match(self.text)):
             return text if text.count(".") >= 2 and "*" not in text else None
         return None
 
@@ -97,9 +95,7 @@ class Constraint:
         try:
             spec = SpecifierSet(self.text)
         except InvalidSpecifier:
-            raise ValueError(
-                f"'{self.text}' is not a PEP 440 specifier (e.g. '>=1.8,<2')"
-            ) from None
+            raise ValueError(f"'{self.text}' is not a PEP 440 specifier (e.g. '>=1.8,<2')") from None
         try:
             return Version(version) in spec
         except InvalidVersion:

@@ -6,7 +6,14 @@ import re
 from typing import Any
 
 _TOP = {"version", "run-as", "env", "proxy", "batch", "phases", "reports", "artifacts", "cache"}
-_ENV = {"shell", "variables", "parameter-store", "secrets-manager", "exported-variables", "git-credential-helper"}
+_ENV = {
+    "shell",
+    "variables",
+    "parameter-store",
+    "secrets-manager",
+    "exported-variables",
+    "git-credential-helper",
+}
 _PHASES = {"install", "pre_build", "build", "post_build"}
 _PHASE = {"run-as", "on-failure", "commands", "finally"}
 _REPORT = {"files", "base-directory", "discard-paths", "file-format"}
@@ -35,10 +42,16 @@ def validate_buildspec(spec: Any, path: str) -> None:
     env = spec.get("env", {})
     _keys(env, _ENV, f"{path}: env")
     assert env.get("shell", "bash") in _SHELLS, f"{path}: env.shell"
-    assert all(isinstance(v, str) for v in env.get("variables", {}).values()), f"{path}: variables must be strings"
+    assert all(isinstance(v, str) for v in env.get("variables", {}).values()), (
+        f"{path}: variables must be strings"
+    )
     _keys(spec["phases"], _PHASES, f"{path}: phases")
     for name, phase in spec["phases"].items():
-        _keys(phase, _PHASE | ({"runtime-versions"} if name == "install" else set()), f"{path}: phases.{name}")
+        _keys(
+            phase,
+            _PHASE | ({"runtime-versions"} if name == "install" else set()),
+            f"{path}: phases.{name}",
+        )
         for key in ("commands", "finally"):
             if key in phase:
                 _strings(phase[key], f"{path}: phases.{name}.{key}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import shutil
 import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -72,3 +73,20 @@ def minimal_project(tmp_path: Path) -> Path:
     project = copy_project(FIXTURES / "minimal", tmp_path / "minimal")
     shutil.copytree(REPO / "templates", project / "templates")
     return project
+
+
+BASE_IMAGE = "builder-debian:bookworm"
+
+
+@pytest.fixture(scope="session")
+def base_image() -> str:
+    """The local Debian base image (made once, reused; fails, never skips, when it cannot be made)."""
+    done = subprocess.run(
+        [str(REPO / "scripts/make-base-image"), BASE_IMAGE],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"scripts/make-base-image failed:\n{done.stderr}", pytrace=False)
+    return BASE_IMAGE

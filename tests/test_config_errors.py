@@ -44,7 +44,11 @@ def test_unknown_tool_in_image(repo_project: Path) -> None:
 
 def test_unknown_source(repo_project: Path) -> None:
     path = repo_project / "tools.yaml"
-    edit(path, "    source: github\n    repository: anchore/grype", "    source: gitlab\n    repository: anchore/grype")
+    edit(
+        path,
+        "    source: github\n    repository: anchore/grype",
+        "    source: gitlab\n    repository: anchore/grype",
+    )
     line = line_of(path, "source: gitlab")
     assert_config_error(
         repo_project,
@@ -114,8 +118,16 @@ def test_undefined_template_variable_names_template_and_line(repo_project: Path)
 
 
 def test_cycle_in_image_graph(repo_project: Path) -> None:
-    edit(repo_project / "images/base/image.yaml", "base:\n  external: debian", "base:\n  image: security-tools")
-    edit(repo_project / "images/security-tools/image.yaml", "image: base", "image: container-scanners")
+    edit(
+        repo_project / "images/base/image.yaml",
+        "base:\n  external: debian",
+        "base:\n  image: security-tools",
+    )
+    edit(
+        repo_project / "images/security-tools/image.yaml",
+        "image: base",
+        "image: container-scanners",
+    )
     message = assert_config_error(repo_project, "cycle in the image graph: ")
     assert "base -> security-tools -> container-scanners -> base" in message
 
@@ -130,7 +142,9 @@ def test_unknown_base_image(repo_project: Path) -> None:
 
 def test_unknown_external_base(repo_project: Path) -> None:
     edit(repo_project / "images/base/image.yaml", "external: debian", "external: debain")
-    assert_config_error(repo_project, "'debain' is not in base_images of builder.yaml (did you mean 'debian'?)")
+    assert_config_error(
+        repo_project, "'debain' is not in base_images of builder.yaml (did you mean 'debian'?)"
+    )
 
 
 def test_duplicate_key(repo_project: Path) -> None:

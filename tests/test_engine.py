@@ -13,7 +13,6 @@ import pytest
 from builder.engine import DockerClient, EngineError, find_client
 
 ROOT = Path(__file__).resolve().parent.parent
-BASE_IMAGE = "builder-debian:bookworm"
 
 NO_ENGINE = (
     "echo 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock."
@@ -181,20 +180,6 @@ def test_build_env_adds_buildkit_without_touching_base() -> None:
     env = DockerClient("/usr/bin/docker", buildx=False).build_env(base)
     assert env == {"PATH": "/bin", "DOCKER_BUILDKIT": "1"}
     assert base == {"PATH": "/bin"}
-
-
-@pytest.fixture(scope="session")
-def base_image() -> str:
-    """Provision the engine and the local base image (idempotent; fails, never skips)."""
-    done = subprocess.run(
-        [str(ROOT / "scripts/make-base-image"), BASE_IMAGE],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"scripts/make-base-image failed:\n{done.stderr}", pytrace=False)
-    return BASE_IMAGE
 
 
 @pytest.mark.docker

@@ -47,7 +47,11 @@ def test_committed_output_is_current() -> None:
 
 
 def test_check_shows_a_diff_when_a_template_changes(repo_project: Path) -> None:
-    edit(repo_project / "templates/partials/archive.j2", "sha256sum --check --strict", "sha256sum --check")
+    edit(
+        repo_project / "templates/partials/archive.j2",
+        "sha256sum --check --strict",
+        "sha256sum --check",
+    )
     result = run_cli(repo_project, "render", "--check")
     assert result.exit_code == 1
     assert "--- a/buildspecs/container-scanners/Dockerfile" in result.output
@@ -87,7 +91,9 @@ def test_a_failed_render_leaves_previous_output_whole(repo_project: Path) -> Non
     assert after == before
 
 
-def test_atomic_write_keeps_the_old_file_when_the_write_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_atomic_write_keeps_the_old_file_when_the_write_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "Dockerfile"
     target.write_bytes(b"old\n")
 
@@ -115,7 +121,8 @@ def test_final_stage_copies_only_payloads(minimal_project: Path) -> None:
     text = rendered(minimal_project)["buildspecs/scanners/Dockerfile"].decode()
     final = text.rsplit("\nFROM base\n", 1)[1]
     assert [line for line in final.splitlines() if line.startswith(("RUN", "COPY", "ADD"))] == [
-        f"COPY --from=tool-{name} /out/ /" for name in ("solo", "zippy", "hello", "runtime", "pyapp", "jstool")
+        f"COPY --from=tool-{name} /out/ /"
+        for name in ("solo", "zippy", "hello", "runtime", "pyapp", "jstool")
     ]
 
 
@@ -127,8 +134,13 @@ def test_python_apps_install_with_hashes_from_a_secret_index(minimal_project: Pa
     requirements = files["buildspecs/scanners/requirements/pyapp-arm64.txt"].decode()
     assert "dep==2.0 \\\n    --hash=sha256:" in requirements
     locked = load_lockfile(minimal_project).tools["pyapp"].requirements
-    arm, amd = (next(r for r in reqs if r.name == "dep").files[0].sha256 for reqs in (
-        locked[next(p for p in locked if p.arch == "arm64")], locked[next(p for p in locked if p.arch == "amd64")]))
+    arm, amd = (
+        next(r for r in reqs if r.name == "dep").files[0].sha256
+        for reqs in (
+            locked[next(p for p in locked if p.arch == "arm64")],
+            locked[next(p for p in locked if p.arch == "amd64")],
+        )
+    )
     assert arm in requirements and amd not in requirements
     assert "://" not in requirements  # pinned by name, version and hash, never by URL
 
@@ -145,7 +157,9 @@ def test_npm_tools_get_a_lock_without_download_urls(minimal_project: Path) -> No
 
 def test_labels_carry_tool_versions_and_lock_digest(minimal_project: Path) -> None:
     text = rendered(minimal_project)["buildspecs/scanners/Dockerfile"].decode()
-    assert 'builder.tools="solo=0.9.0 zippy=2.1.0 hello=1.2.3 runtime=24.1.0 pyapp=0.3.1 jstool=3.0.0"' in text
+    assert (
+        'builder.tools="solo=0.9.0 zippy=2.1.0 hello=1.2.3 runtime=24.1.0 pyapp=0.3.1 jstool=3.0.0"' in text
+    )
     assert re.search(r'builder.lock-digest="sha256:[0-9a-f]{64}"', text)
 
 
@@ -188,12 +202,16 @@ def test_buildspecs_use_only_keys_codebuild_accepts(repo_project: Path, minimal_
                 validate_buildspec(yaml.safe_load(data), path)
 
 
-def test_buildspec_fetches_the_token_in_pre_build_and_never_echoes_it(minimal_project: Path) -> None:
+def test_buildspec_fetches_the_token_in_pre_build_and_never_echoes_it(
+    minimal_project: Path,
+) -> None:
     spec = yaml.safe_load(rendered(minimal_project)["buildspecs/scanners/buildspec.yml"])
     pre_build = " ".join(spec["phases"]["pre_build"]["commands"])
     assert "aws codeartifact get-authorization-token" in pre_build
     assert '--output text > "$SECRETS/codeartifact-token"' in pre_build
-    every_command = [c for phase in spec["phases"].values() for c in phase.get("commands", []) + phase.get("finally", [])]
+    every_command = [
+        c for phase in spec["phases"].values() for c in phase.get("commands", []) + phase.get("finally", [])
+    ]
     assert not any(re.search(r"\b(echo|set -x|printenv|env\b)", c) for c in every_command)
     build = " ".join(spec["phases"]["build"]["commands"])
     assert '--secret id=pip-index-url,src="$SECRETS/pip-index-url"' in build
@@ -201,7 +219,7 @@ def test_buildspec_fetches_the_token_in_pre_build_and_never_echoes_it(minimal_pr
     assert spec["reports"]["smoke"]["file-format"] == "JUNITXML"
     assert "docker push" in " ".join(spec["phases"]["post_build"]["commands"])
     assert 'rm -rf "$SECRETS"' in " ".join(spec["phases"]["post_build"]["finally"])
-    assert "aws ecr get-login-password --region \"eu-west-1\"" in pre_build
+    assert 'aws ecr get-login-password --region "eu-west-1"' in pre_build
 
 
 def test_batch_edges_follow_the_image_graph(repo_project: Path) -> None:
@@ -223,7 +241,9 @@ _CREDENTIAL = re.compile(
 )
 
 
-def test_no_rendered_file_contains_a_credential(repo_project: Path, minimal_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_rendered_file_contains_a_credential(
+    repo_project: Path, minimal_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     token = "eyJ2ZXIiOjEsImlzdSI6MTcwMDAwMDAwMH0.planted-token"
     monkeypatch.setenv("CODEARTIFACT_AUTH_TOKEN", token)
     monkeypatch.setenv("PIP_INDEX_URL", f"https://aws:{token}@example.test/pypi/pip-store/simple/")
@@ -243,7 +263,9 @@ def test_dockerfiles_hold_no_secret_in_arg_env_or_label(repo_project: Path) -> N
                 assert not re.search(r"(?i)token|password|secret", line), f"{path}: {line}"
 
 
-def test_no_syntax_line_and_no_frontend_features_the_builtin_frontend_lacks(repo_project: Path) -> None:
+def test_no_syntax_line_and_no_frontend_features_the_builtin_frontend_lacks(
+    repo_project: Path,
+) -> None:
     for path, data in rendered(repo_project).items():
         if path.endswith("Dockerfile"):
             text = data.decode()

@@ -43,12 +43,19 @@ def latest_version(package: str, spec: str, registry: str | None, run: Runner = 
     return max(versions, key=lambda v: numeric(v) or ())
 
 
-def resolve_tree(package: str, version: str, registry: str | None, run: Runner = subprocess.run) -> tuple[NpmPackage, ...]:
+def resolve_tree(
+    package: str, version: str, registry: str | None, run: Runner = subprocess.run
+) -> tuple[NpmPackage, ...]:
     with tempfile.TemporaryDirectory(prefix="builder-npm-") as tmp:
         folder = Path(tmp)
         manifest = {"name": "builder-resolve", "version": "0.0.0", "private": True}
         (folder / "package.json").write_text(json.dumps(manifest))
-        _npm(["install", "--package-lock-only", "--save-exact", f"{package}@{version}"], folder, registry, run)
+        _npm(
+            ["install", "--package-lock-only", "--save-exact", f"{package}@{version}"],
+            folder,
+            registry,
+            run,
+        )
         lock = json.loads((folder / "package-lock.json").read_text())
     return packages_from_lock(lock)
 

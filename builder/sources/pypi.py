@@ -46,7 +46,11 @@ def pip_index_url(configured: str | None, env: Mapping[str, str], run: Runner = 
         return configured
     if env.get("PIP_INDEX_URL"):
         return env["PIP_INDEX_URL"]
-    result = run(["python3", "-m", "pip", "config", "get", "global.index-url"], capture_output=True, text=True)
+    result = run(
+        ["python3", "-m", "pip", "config", "get", "global.index-url"],
+        capture_output=True,
+        text=True,
+    )
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
@@ -80,7 +84,9 @@ def requirements_from_pylock(data: Mapping[str, Any]) -> tuple[Requirement, ...]
         files = tuple(_wheel(w) for w in package.get("wheels", []))
         if not files:
             raise UserError(f"{package['name']} {package['version']} has no wheel for the target platform")
-        out.append(Requirement(package["name"], package["version"], tuple(sorted(files, key=lambda f: f.file))))
+        out.append(
+            Requirement(package["name"], package["version"], tuple(sorted(files, key=lambda f: f.file)))
+        )
     return tuple(sorted(out, key=lambda r: r.name))
 
 

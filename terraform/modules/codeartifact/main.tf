@@ -1,0 +1,185 @@
+# The CodeArtifact domain, the four stores and internal-store, and who may read or publish.
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+
+  # A repository can have at most one external connection, so each public registry gets its own
+  # store; generic-store has none: it holds only artifacts the updater verified and published.
+  stores = {
+    "generic-store" = { description = "Release artifacts mirrored by the updater, verified against the lockfile.", external_connection = null }
+    "pip-store"     = { description = "Python packages; proxies the public:pypi connection.", external_connection = "public:pypi" }
+    "npm-store"     = { description = "npm packages; proxies the public:npmjs connection.", external_connection = "public:npmjs" }
+    "maven-store"   = { description = "Maven artifacts; proxies the public:maven-central connection.", external_connection = "public:maven-central" }
+  }
+
+  # internal-store searches its upstreams in this order (list order is search priority; see
+  # docs/aws.md). The store without an external connection comes first, so an artifact the
+  # updater verified and published always wins; then by how often builds ask for each format.
+  internal_upstreams = ["generic-store", "pip-store", "npm-store", "maven-store"]
+
+  # The stores the updater publishes to (it mirrors nothing into maven-store or internal-store).
+  publish_stores = ["generic-store", "pip-store", "npm-store"]
+
+  kms_key_arn = var.kms_key_arn == null ? aws_kms_key.domain[0].arn : var.kms_key_arn
+
+  repository_arns = merge(
+    { for name, repo in aws_codeartifact_repository.store : name => repo.arn },
+    { "internal-store" = aws_codeartifact_repository.internal.arn },
+  )
+  package_arn_patterns = {
+    for name in keys(local.repository_arns) :
+    name => "arn:${local.partition}:codeartifact:${local.region}:${local.account_id}:package/${var.domain_name}/${name}/*"
+  }
+
+  read_repository_actions = [
+    "codeartifact:DescribeRepository",
+    "codeartifact:GetRepositoryEndpoint",
+    "codeartifact:ListPackages",
+    "codeartifact:ReadFromRepository",
+  ]
+  read_package_actions = [
+    "codeartifact:DescribePackage",
+    "codeartifact:DescribePackageVersion",
+    "codeartifact:ListPackageVersionAssets",
+    "codeartifact:ListPackageVersions",
+  ]
+  publish_package_actions = [
+    "codeartifact:PublishPackageVersion",
+    "codeartifact:PutPackageMetadata",
+  ]
+
+  # One local per policy document; `policies` lists them all for the policy_documents output.
+  policies = {
+    key      = { domain = local.key_policy_domain }
+    resource = merge({ domain = local.resource_policy_domain }, local.resource_policy_repositories)
+  }
+
+  key_policy_domain = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      # "*" in a key policy is this key. CodeArtifact uses the key through grants it creates
+      # with the permissions of whoever creates the domain, so IAM delegation is all it needs.
+      Sid       = "AccountAdministersKeyThroughIam"
+      Effect    = "Allow"
+      Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+      Action    = "kms:*"
+      Resource  = "*"
+    }]
+  })
+
+  resource_policy_domain = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "ReadersAndPublishersGetTokens"
+      Effect    = "Allow"
+      Principal = { AWS = distinct(concat(var.reader_role_arns, var.publisher_role_arns)) }
+      Action    = ["codeartifact:GetAuthorizationToken", "codeartifact:DescribeDomain"]
+      Resource  = aws_codeartifact_domain.this.arn
+    }]
+  })
+
+  resource_policy_repositories = { for name, arn in local.repository_arns : "repository-${name}" => jsonencode({
+    Version = "2012-10-17"
+    Statement = concat(
+      [
+        {
+          Sid       = "Read"
+          Effect    = "Allow"
+          Principal = { AWS = distinct(concat(var.reader_role_arns, var.publisher_role_arns)) }
+          Action    = local.read_repository_actions
+          Resource  = arn
+        },
+        {
+          Sid       = "ReadPackages"
+          Effect    = "Allow"
+          Principal = { AWS = distinct(concat(var.reader_role_arns, var.publisher_role_arns)) }
+          Action    = local.read_package_actions
+          Resource  = local.package_arn_patterns[name]
+        },
+      ],
+      contains(local.publish_stores, name) ? [{
+        Sid       = "PublishByUpdaterOnly"
+        Effect    = "Allow"
+        Principal = { AWS = var.publisher_role_arns }
+        Action    = local.publish_package_actions
+        Resource  = local.package_arn_patterns[name]
+      }] : [],
+    )
+  }) }
+}
+
+resource "aws_kms_key" "domain" {
+  count = var.kms_key_arn == null ? 1 : 0
+
+  description             = "CodeArtifact domain ${var.domain_name}"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = local.key_policy_domain
+}
+
+resource "aws_kms_alias" "domain" {
+  count = var.kms_key_arn == null ? 1 : 0
+
+  name          = "alias/codeartifact-${var.domain_name}"
+  target_key_id = aws_kms_key.domain[0].key_id
+}
+
+resource "aws_codeartifact_domain" "this" {
+  domain         = var.domain_name
+  encryption_key = local.kms_key_arn
+}
+
+resource "aws_codeartifact_repository" "store" {
+  for_each = local.stores
+
+  domain       = aws_codeartifact_domain.this.domain
+  domain_owner = aws_codeartifact_domain.this.owner
+  repository   = each.key
+  description  = each.value.description
+
+  dynamic "external_connections" {
+    for_each = each.value.external_connection == null ? [] : [each.value.external_connection]
+    content {
+      external_connection_name = external_connections.value
+    }
+  }
+}
+
+resource "aws_codeartifact_repository" "internal" {
+  domain       = aws_codeartifact_domain.this.domain
+  domain_owner = aws_codeartifact_domain.this.owner
+  repository   = "internal-store"
+  description  = "What builds read from: ${join(", then ", local.internal_upstreams)}."
+
+  dynamic "upstream" {
+    for_each = local.internal_upstreams
+    content {
+      repository_name = aws_codeartifact_repository.store[upstream.value].repository
+    }
+  }
+}
+
+resource "aws_codeartifact_domain_permissions_policy" "this" {
+  domain          = aws_codeartifact_domain.this.domain
+  domain_owner    = aws_codeartifact_domain.this.owner
+  policy_document = local.resource_policy_domain
+}
+
+resource "aws_codeartifact_repository_permissions_policy" "this" {
+  for_each = local.repository_arns
+
+  domain          = aws_codeartifact_domain.this.domain
+  domain_owner    = aws_codeartifact_domain.this.owner
+  repository      = each.key
+  policy_document = local.resource_policy_repositories["repository-${each.key}"]
+
+  depends_on = [aws_codeartifact_repository.store, aws_codeartifact_repository.internal]
+}

@@ -1,0 +1,25 @@
+variable "domain_name" {
+  description = "Name of the CodeArtifact domain."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,48}[a-z0-9]$", var.domain_name))
+    error_message = "domain_name must be 2-50 characters: lower-case letters, digits and '-', starting with a letter."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "ARN of an existing customer-managed KMS key for the domain; null creates one."
+  type        = string
+  default     = null
+}
+
+variable "reader_role_arns" {
+  description = "IAM role ARNs that may read every repository (the CodeBuild role)."
+  type        = list(string)
+}
+
+variable "publisher_role_arns" {
+  description = "IAM role ARNs that may also publish to generic-store, pip-store and npm-store (the updater role)."
+  type        = list(string)
+}

@@ -1,0 +1,307 @@
+# One ECR repository and one CodeBuild project per image, plus the batch project that builds
+# the whole image graph (buildspecs/batch.yml, rendered by `builder render`).
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  account_id     = data.aws_caller_identity.current.account_id
+  partition      = data.aws_partition.current.partition
+  region         = data.aws_region.current.name
+  ca             = var.codeartifact
+  images         = toset(var.images)
+  log_group_name = "/aws/codebuild/${var.name_prefix}"
+  batch_project  = "${var.name_prefix}-batch"
+  ecr_registry   = "${local.account_id}.dkr.ecr.${local.region}.${data.aws_partition.current.dns_suffix}"
+
+  codecommit_repository_arn = var.source_type == "CODECOMMIT" ? "arn:${local.partition}:codecommit:${local.region}:${local.account_id}:${regex("/v1/repos/([^/]+)$", var.source_location)[0]}" : null
+
+  # What every build gets; the rendered buildspecs read these (docs/aws.md lists them).
+  common_environment = {
+    BUILDER_CODEARTIFACT_DOMAIN       = local.ca.domain_name
+    BUILDER_CODEARTIFACT_DOMAIN_OWNER = local.ca.domain_owner
+    BUILDER_CODEARTIFACT_REGION       = local.ca.region
+    BUILDER_GENERIC_REPOSITORY        = local.ca.generic_repository
+    BUILDER_PIP_REPOSITORY            = local.ca.internal_repository
+    BUILDER_NPM_REPOSITORY            = local.ca.internal_repository
+    BUILDER_ECR_REGISTRY              = local.ecr_registry
+    BUILDER_ECR_REPOSITORY_PREFIX     = var.name_prefix
+  }
+
+  # One local per policy document; `policies` lists them all for the policy_documents output.
+  policies = {
+    trust    = { codebuild = local.trust_policy_codebuild }
+    identity = { codebuild = local.identity_policy_codebuild }
+  }
+
+  trust_policy_codebuild = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "codebuild.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+    }]
+  })
+
+  identity_policy_codebuild = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat(
+      [
+        {
+          Sid      = "WriteBuildLogs"
+          Effect   = "Allow"
+          Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+          Resource = "${aws_cloudwatch_log_group.codebuild.arn}:*"
+        },
+        {
+          Sid    = "WriteTestReports"
+          Effect = "Allow"
+          Action = [
+            "codebuild:BatchPutCodeCoverages",
+            "codebuild:BatchPutTestCases",
+            "codebuild:CreateReport",
+            "codebuild:CreateReportGroup",
+            "codebuild:UpdateReport",
+          ]
+          Resource = "arn:${local.partition}:codebuild:${local.region}:${local.account_id}:report-group/${var.name_prefix}-*"
+        },
+        {
+          # GetAuthorizationToken has no resource type; it only yields a login for the
+          # repositories the next statement allows.
+          Sid      = "EcrLogin"
+          Effect   = "Allow"
+          Action   = "ecr:GetAuthorizationToken"
+          Resource = "*"
+        },
+        {
+          Sid    = "PushAndPullOwnImages"
+          Effect = "Allow"
+          Action = [
+            "ecr:BatchCheckLayerAvailability",
+            "ecr:BatchGetImage",
+            "ecr:CompleteLayerUpload",
+            "ecr:DescribeImages",
+            "ecr:GetDownloadUrlForLayer",
+            "ecr:InitiateLayerUpload",
+            "ecr:PutImage",
+            "ecr:UploadLayerPart",
+          ]
+          Resource = [for image in var.images : aws_ecr_repository.image[image].arn]
+        },
+        {
+          Sid      = "CodeArtifactToken"
+          Effect   = "Allow"
+          Action   = "codeartifact:GetAuthorizationToken"
+          Resource = local.ca.domain_arn
+        },
+        {
+          # GetServiceBearerToken has no resource type: the service-name condition narrows it.
+          Sid       = "CodeArtifactBearerToken"
+          Effect    = "Allow"
+          Action    = "sts:GetServiceBearerToken"
+          Resource  = "*"
+          Condition = { StringEquals = { "sts:AWSServiceName" = "codeartifact.amazonaws.com" } }
+        },
+        {
+          Sid      = "ReadStores"
+          Effect   = "Allow"
+          Action   = ["codeartifact:GetRepositoryEndpoint", "codeartifact:ReadFromRepository"]
+          Resource = values(local.ca.repository_arns)
+        },
+        {
+          Sid      = "ReadPackages"
+          Effect   = "Allow"
+          Action   = ["codeartifact:DescribePackageVersion", "codeartifact:ListPackageVersionAssets", "codeartifact:ListPackageVersions"]
+          Resource = values(local.ca.package_arns)
+        },
+        {
+          Sid      = "UseBuildKey"
+          Effect   = "Allow"
+          Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+          Resource = var.kms_key_arn
+        },
+        {
+          # The batch project starts, retries and stops its own child builds.
+          Sid      = "RunBatchChildren"
+          Effect   = "Allow"
+          Action   = ["codebuild:RetryBuild", "codebuild:StartBuild", "codebuild:StopBuild"]
+          Resource = "arn:${local.partition}:codebuild:${local.region}:${local.account_id}:project/${local.batch_project}"
+        },
+      ],
+      local.codecommit_repository_arn == null ? [] : [{
+        Sid      = "CloneSource"
+        Effect   = "Allow"
+        Action   = "codecommit:GitPull"
+        Resource = local.codecommit_repository_arn
+      }],
+    )
+  })
+}
+
+resource "aws_ecr_repository" "image" {
+  for_each = local.images
+
+  name                 = "${var.name_prefix}/${each.key}"
+  image_tag_mutability = "IMMUTABLE" # a tag names exactly one set of tool versions
+
+  image_scanning_configuration {
+    scan_on_push = true
+  }
+
+  encryption_configuration {
+    encryption_type = "KMS"
+    kms_key         = var.kms_key_arn
+  }
+}
+
+resource "aws_ecr_lifecycle_policy" "image" {
+  for_each = local.images
+
+  repository = aws_ecr_repository.image[each.key].name
+  policy = jsonencode({
+    rules = [
+      {
+        rulePriority = 1
+        description  = "Drop untagged layers/manifests after 7 days"
+        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Keep the newest ${var.ecr_keep_images} images"
+        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = var.ecr_keep_images }
+        action       = { type = "expire" }
+      },
+    ]
+  })
+}
+
+resource "aws_cloudwatch_log_group" "codebuild" {
+  name              = local.log_group_name
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+}
+
+resource "aws_iam_role" "codebuild" {
+  name               = "${var.name_prefix}-codebuild"
+  description        = "Builds the images: reads CodeArtifact, pushes to its ECR repositories, writes logs and reports."
+  assume_role_policy = local.trust_policy_codebuild
+}
+
+resource "aws_iam_role_policy" "codebuild" {
+  name   = "codebuild"
+  role   = aws_iam_role.codebuild.id
+  policy = local.identity_policy_codebuild
+}
+
+resource "aws_codebuild_project" "image" {
+  for_each = local.images
+
+  #checkov:skip=CKV_AWS_316:BuildKit builds need the Docker daemon, which CodeBuild only runs in privileged mode.
+  name           = "${var.name_prefix}-${each.key}"
+  description    = "Builds and pushes the ${each.key} image (buildspecs/${each.key}/buildspec.yml)."
+  service_role   = aws_iam_role.codebuild.arn
+  encryption_key = var.kms_key_arn
+  source_version = var.source_version
+  build_timeout  = var.build_timeout_minutes
+
+  artifacts {
+    type = "NO_ARTIFACTS"
+  }
+
+  environment {
+    type                        = "LINUX_CONTAINER"
+    compute_type                = var.compute_type
+    image                       = var.build_image
+    image_pull_credentials_type = "CODEBUILD"
+    privileged_mode             = true
+
+    dynamic "environment_variable" {
+      for_each = merge(local.common_environment, {
+        BUILDER_IMAGE          = each.key
+        BUILDER_ECR_REPOSITORY = aws_ecr_repository.image[each.key].repository_url
+      })
+      content {
+        name  = environment_variable.key
+        value = environment_variable.value
+      }
+    }
+  }
+
+  source {
+    type            = var.source_type
+    location        = var.source_location
+    buildspec       = "buildspecs/${each.key}/buildspec.yml"
+    git_clone_depth = 1
+  }
+
+  logs_config {
+    cloudwatch_logs {
+      group_name  = aws_cloudwatch_log_group.codebuild.name
+      stream_name = each.key
+    }
+  }
+
+  depends_on = [aws_iam_role_policy.codebuild]
+}
+
+resource "aws_codebuild_project" "batch" {
+  #checkov:skip=CKV_AWS_316:BuildKit builds need the Docker daemon, which CodeBuild only runs in privileged mode.
+  name           = local.batch_project
+  description    = "Builds every image in dependency order (buildspecs/batch.yml, batch: build-graph)."
+  service_role   = aws_iam_role.codebuild.arn
+  encryption_key = var.kms_key_arn
+  source_version = var.source_version
+  build_timeout  = var.build_timeout_minutes
+
+  artifacts {
+    type = "NO_ARTIFACTS"
+  }
+
+  environment {
+    type                        = "LINUX_CONTAINER"
+    compute_type                = var.compute_type
+    image                       = var.build_image
+    image_pull_credentials_type = "CODEBUILD"
+    privileged_mode             = true
+
+    dynamic "environment_variable" {
+      for_each = local.common_environment
+      content {
+        name  = environment_variable.key
+        value = environment_variable.value
+      }
+    }
+  }
+
+  source {
+    type            = var.source_type
+    location        = var.source_location
+    buildspec       = "buildspecs/batch.yml"
+    git_clone_depth = 1
+  }
+
+  build_batch_config {
+    service_role      = aws_iam_role.codebuild.arn
+    combine_artifacts = false
+    timeout_in_mins   = var.batch_timeout_minutes
+
+    restrictions {
+      maximum_builds_allowed = length(var.images)
+      compute_types_allowed  = [var.compute_type]
+    }
+  }
+
+  logs_config {
+    cloudwatch_logs {
+      group_name  = aws_cloudwatch_log_group.codebuild.name
+      stream_name = "batch"
+    }
+  }
+
+  depends_on = [aws_iam_role_policy.codebuild]
+}

@@ -1,0 +1,100 @@
+variable "name_prefix" {
+  description = "Prefix of the project, role, log group and ECR repository names."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed key for ECR, CodeBuild and the log group."
+  type        = string
+}
+
+variable "images" {
+  description = "Image names; each gets an ECR repository <name_prefix>/<image> and a project using buildspecs/<image>/buildspec.yml."
+  type        = list(string)
+}
+
+variable "source_type" {
+  description = "CodeBuild source type (GITHUB, GITHUB_ENTERPRISE, CODECOMMIT, BITBUCKET)."
+  type        = string
+
+  validation {
+    condition     = contains(["GITHUB", "GITHUB_ENTERPRISE", "CODECOMMIT", "BITBUCKET"], var.source_type)
+    error_message = "source_type must be GITHUB, GITHUB_ENTERPRISE, CODECOMMIT or BITBUCKET."
+  }
+}
+
+variable "source_location" {
+  description = "Clone URL of the repository holding buildspecs/."
+  type        = string
+}
+
+variable "source_version" {
+  description = "Branch, tag or commit built by default."
+  type        = string
+  default     = "main"
+}
+
+variable "build_image" {
+  description = "CodeBuild environment image."
+  type        = string
+  default     = "aws/codebuild/standard:7.0"
+}
+
+variable "compute_type" {
+  description = "CodeBuild compute type."
+  type        = string
+  default     = "BUILD_GENERAL1_MEDIUM"
+}
+
+variable "build_timeout_minutes" {
+  description = "Timeout of one image build, in minutes."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.build_timeout_minutes >= 5 && var.build_timeout_minutes <= 2160
+    error_message = "build_timeout_minutes must be between 5 and 2160."
+  }
+}
+
+variable "batch_timeout_minutes" {
+  description = "Timeout of a whole batch build, in minutes."
+  type        = number
+  default     = 180
+
+  validation {
+    condition     = var.batch_timeout_minutes >= 5 && var.batch_timeout_minutes <= 2160
+    error_message = "batch_timeout_minutes must be between 5 and 2160."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the build log group, in days."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.log_retention_days >= 365
+    error_message = "log_retention_days must be at least 365."
+  }
+}
+
+variable "ecr_keep_images" {
+  description = "Tagged images kept per ECR repository."
+  type        = number
+  default     = 30
+}
+
+variable "codeartifact" {
+  description = "The `store` output of the codeartifact module."
+  type = object({
+    domain_name         = string
+    domain_owner        = string
+    domain_arn          = string
+    region              = string
+    generic_repository  = string
+    internal_repository = string
+    repository_arns     = map(string)
+    package_arns        = map(string)
+  })
+}

@@ -1,0 +1,124 @@
+variable "name_prefix" {
+  description = "Prefix of every name; the function is <name_prefix>-updater."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed key for the log group, DLQ, secret and environment variables."
+  type        = string
+}
+
+variable "lambda_zip_path" {
+  description = "Path of the deployment zip built by `builder` (Terraform only uploads it)."
+  type        = string
+}
+
+variable "github_repository" {
+  description = "owner/name of the repository receiving the bump pull requests."
+  type        = string
+}
+
+variable "github_token_secret_arn" {
+  description = "ARN of an existing secret with the GitHub token; null creates an empty one."
+  type        = string
+  default     = null
+}
+
+variable "codeartifact" {
+  description = "The `store` output of the codeartifact module."
+  type = object({
+    domain_name        = string
+    domain_owner       = string
+    domain_arn         = string
+    region             = string
+    generic_repository = string
+    pip_repository     = string
+    npm_repository     = string
+    publish_stores     = list(string)
+    repository_arns    = map(string)
+    package_arns       = map(string)
+  })
+}
+
+variable "alarm_topic_arn" {
+  description = "SNS topic the alarms notify."
+  type        = string
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace the updater publishes its metrics (ToolsFailed, ...) in."
+  type        = string
+  default     = "builder/updater"
+}
+
+variable "log_retention_days" {
+  description = "Retention of the Lambda's log group, in days."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.log_retention_days >= 365
+    error_message = "log_retention_days must be at least 365."
+  }
+}
+
+variable "timeout_seconds" {
+  description = "Timeout of one run, in seconds."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.timeout_seconds >= 1 && var.timeout_seconds <= 900
+    error_message = "timeout_seconds must be between 1 and 900."
+  }
+}
+
+variable "memory_mb" {
+  description = "Memory of the function, in MB."
+  type        = number
+  default     = 1024
+}
+
+variable "ephemeral_storage_mb" {
+  description = "Size of /tmp, in MB."
+  type        = number
+  default     = 2048
+}
+
+variable "code_signing_policy" {
+  description = "Warn or Enforce: what Lambda does with a zip not signed by the signing profile."
+  type        = string
+  default     = "Warn"
+
+  validation {
+    condition     = contains(["Warn", "Enforce"], var.code_signing_policy)
+    error_message = "code_signing_policy must be Warn or Enforce."
+  }
+}
+
+variable "schedule" {
+  description = "When and how EventBridge Scheduler runs the updater."
+  type = object({
+    expression            = string
+    timezone              = optional(string, "UTC")
+    enabled               = optional(bool, true)
+    retry_attempts        = optional(number, 3)
+    max_event_age_seconds = optional(number, 3600)
+  })
+  default = { expression = "cron(0 6 * * ? *)" }
+
+  validation {
+    condition     = can(regex("^(rate\\((1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))\\)|cron\\(\\S+( \\S+){5}\\))$", var.schedule.expression))
+    error_message = "schedule.expression must be rate(N unit) or cron(min hour day-of-month month day-of-week year)."
+  }
+
+  validation {
+    condition     = var.schedule.retry_attempts >= 0 && var.schedule.retry_attempts <= 185
+    error_message = "schedule.retry_attempts must be between 0 and 185."
+  }
+
+  validation {
+    condition     = var.schedule.max_event_age_seconds >= 60 && var.schedule.max_event_age_seconds <= 86400
+    error_message = "schedule.max_event_age_seconds must be between 60 and 86400."
+  }
+}
