@@ -17,15 +17,15 @@ run "stores_have_their_external_connections" {
   }
 
   assert {
-    condition     = aws_codeartifact_repository.store["pip-store"].external_connections[0].external_connection_name == "public:pypi"
+    condition     = one(aws_codeartifact_repository.store["pip-store"].external_connections[*].external_connection_name) == "public:pypi"
     error_message = "pip-store must proxy the public:pypi external connection."
   }
   assert {
-    condition     = aws_codeartifact_repository.store["npm-store"].external_connections[0].external_connection_name == "public:npmjs"
+    condition     = one(aws_codeartifact_repository.store["npm-store"].external_connections[*].external_connection_name) == "public:npmjs"
     error_message = "npm-store must proxy the public:npmjs external connection."
   }
   assert {
-    condition     = aws_codeartifact_repository.store["maven-store"].external_connections[0].external_connection_name == "public:maven-central"
+    condition     = one(aws_codeartifact_repository.store["maven-store"].external_connections[*].external_connection_name) == "public:maven-central"
     error_message = "maven-store must proxy the public:maven-central external connection."
   }
   assert {

@@ -20,31 +20,33 @@ variables {
     "xray:PutTelemetryRecords",
     "xray:PutTraceSegments",
   ]
+
+  # module/kind/name of every policy document the configuration has.
+  expected_policy_documents = [
+    "codeartifact/key/domain",
+    "codeartifact/resource/domain",
+    "codeartifact/resource/repository-generic-store",
+    "codeartifact/resource/repository-internal-store",
+    "codeartifact/resource/repository-maven-store",
+    "codeartifact/resource/repository-npm-store",
+    "codeartifact/resource/repository-pip-store",
+    "codebuild/identity/codebuild",
+    "codebuild/trust/codebuild",
+    "root/key/main",
+    "root/resource/alarm_topic",
+    "updater/identity/lambda",
+    "updater/identity/scheduler",
+    "updater/trust/lambda",
+    "updater/trust/scheduler",
+  ]
 }
 
 run "every_policy_document_is_collected" {
   assert {
     condition = sort(flatten([
-      for module_name, kinds in output.iam_policy_documents : [
-        for kind, docs in kinds : [for name, doc in docs : "${module_name}/${kind}/${name}"]
-      ]
-    ])) == tolist([
-      "codeartifact/key/domain",
-      "codeartifact/resource/domain",
-      "codeartifact/resource/repository-generic-store",
-      "codeartifact/resource/repository-internal-store",
-      "codeartifact/resource/repository-maven-store",
-      "codeartifact/resource/repository-npm-store",
-      "codeartifact/resource/repository-pip-store",
-      "codebuild/identity/codebuild",
-      "codebuild/trust/codebuild",
-      "root/key/main",
-      "root/resource/alarm_topic",
-      "updater/identity/lambda",
-      "updater/identity/scheduler",
-      "updater/trust/lambda",
-      "updater/trust/scheduler",
-    ])
+      for module_name, kinds in output.iam_policy_documents :
+      [for kind, docs in kinds : [for name, doc in docs : "${module_name}/${kind}/${name}"]]
+    ])) == tolist(var.expected_policy_documents)
     error_message = "The set of policy documents changed: add the new one to this list (and make sure the checks below cover its kind)."
   }
 }
