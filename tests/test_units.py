@@ -86,7 +86,9 @@ AMD64 = Platform("linux", "amd64")
 
 
 def locked(version: str = "1.0.0", sha: str = "a" * 64) -> LockedTool:
-    return LockedTool("t", version, "test", artifacts={AMD64: Artifact("t.tgz", "https://example.test/t.tgz", sha, 3)})
+    return LockedTool(
+        "t", version, "test", artifacts={AMD64: Artifact("t.tgz", "https://example.test/t.tgz", sha, 3)}
+    )
 
 
 def test_lockfile_round_trip_is_byte_stable() -> None:
@@ -98,9 +100,13 @@ def test_lockfile_round_trip_is_byte_stable() -> None:
 
 def test_lockfile_errors_name_the_line() -> None:
     good = Lockfile({"t": locked()}).dumps()
-    with pytest.raises(LockfileError, match=r"builder.lock:\d+: .*malformed sha256 'A+' \(expected 64 lowercase hex"):
+    with pytest.raises(
+        LockfileError, match=r"builder.lock:\d+: .*malformed sha256 'A+' \(expected 64 lowercase hex"
+    ):
         loads(good.replace("a" * 64, "A" * 64))
-    with pytest.raises(LockfileError, match=r"builder.lock:3: schema: unknown schema version 9 \(expected 1\)"):
+    with pytest.raises(
+        LockfileError, match=r"builder.lock:3: schema: unknown schema version 9 \(expected 1\)"
+    ):
         loads(good.replace(f"schema: {SCHEMA}", "schema: 9"))
     with pytest.raises(LockfileError, match=r"unsupported platform 'linux/mips'"):
         loads(good.replace("linux/amd64", "linux/mips"))
@@ -116,7 +122,9 @@ def test_tool_digest_changes_with_any_pin() -> None:
 
 def test_redaction() -> None:
     token = "eyJhbGciOi.secret"
-    assert redact(f"GET https://aws:{token}@host/simple/ failed") == "GET https://aws:****@host/simple/ failed"
+    assert (
+        redact(f"GET https://aws:{token}@host/simple/ failed") == "GET https://aws:****@host/simple/ failed"
+    )
     assert redact(f"//host/npm/:_authToken={token}") == "//host/npm/:_authToken=****"
     assert redact(f"Authorization: Bearer {token}") == "Authorization: Bearer ****"
     assert redact(f"token {token} leaked", [token]) == "token **** leaked"
@@ -129,5 +137,8 @@ def test_shipped_project_loads(tmp_path: Path) -> None:
 
     project = load_project(REPO)
     assert project.order[0] == "base"
-    assert levels(project.images) == [["base"], ["code-scanners", "container-scanners", "iac-scanners", "security-tools"]]
+    assert levels(project.images) == [
+        ["base"],
+        ["code-scanners", "container-scanners", "iac-scanners", "security-tools"],
+    ]
     assert {t.install for t in project.tools.values()} == {"archive", "python-app", "npm-package"}

@@ -73,7 +73,8 @@ def resolve_app(
         env = {**os.environ, "UV_NO_PROGRESS": "1"}
         result = run(argv, capture_output=True, text=True, env=env)
         if result.returncode != 0:
-            detail = redact(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no output")
+            lines = [line.strip() for line in result.stderr.splitlines() if line.strip()] or ["no output"]
+            detail = redact("; ".join(lines[:3]))
             raise UserError(f"cannot resolve '{requirement}' for {platform}: {detail}")
         return requirements_from_pylock(tomllib.loads(out.read_text()))
 
