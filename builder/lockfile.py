@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from builder.catalogue import Tool
 from builder.document import Node, parse_yaml
 from builder.errors import ConfigError, LockfileError
 from builder.fsutil import atomic_write
@@ -139,6 +140,29 @@ def digest_of(tools: Iterable[LockedTool], *extra: str) -> str:
     for text in extra:
         h.update(f"{text}\n".encode())
     return h.hexdigest()
+
+
+def check_entry(locked: LockedTool, tool: Tool, platforms: Iterable[Platform]) -> None:
+    """Fail when a lock entry cannot serve the catalogue's tool on these platforms."""
+    problem = _entry_problem(locked, tool, platforms)
+    if problem:
+        raise LockfileError(locked.where or NAME, f"{tool.name}: {problem}: run `builder lock {tool.name}`")
+
+
+def _entry_problem(locked: LockedTool, tool: Tool, platforms: Iterable[Platform]) -> str | None:
+    if tool.install == "npm-package":
+        return None if locked.npm else "no npm packages locked"
+    for platform in platforms:
+        if tool.install == "python-app":
+            if platform not in locked.requirements:
+                return f"no requirements for {platform}"
+            continue
+        if platform not in locked.artifacts:
+            return f"no artifact for {platform}"
+        expected, found = tool.asset_name(platform, locked.version), locked.artifacts[platform].file
+        if found != expected:
+            return f"locked file '{found}' is not the catalogue's '{expected}' for {platform}"
+    return None
 
 
 def load_lockfile(root: Path) -> Lockfile:

@@ -19,9 +19,9 @@ from typing import Any
 import jinja2
 
 from builder.catalogue import Tool
-from builder.errors import LockfileError, TemplateError
+from builder.errors import TemplateError
 from builder.graph import levels
-from builder.lockfile import LockedTool, Lockfile, digest_of
+from builder.lockfile import LockedTool, Lockfile, check_entry, digest_of
 from builder.platforms import Platform
 from builder.project import Project
 from builder.settings import CodeArtifact
@@ -92,19 +92,7 @@ def _render_image(
 
 def _locked(lock: Lockfile, tool: Tool, project: Project, image: str) -> LockedTool:
     locked = lock.get(tool.name, project.images[image].tool_lines[tool.name])
-    where = locked.where or "builder.lock"
-    for platform in project.images[image].platforms:
-        if tool.install == "python-app" and platform not in locked.requirements:
-            raise LockfileError(
-                where,
-                f"{tool.name}: no requirements for {platform}: run `builder lock {tool.name}`",
-            )
-        if not tool.platform_independent and platform not in locked.artifacts:
-            raise LockfileError(
-                where, f"{tool.name}: no artifact for {platform}: run `builder lock {tool.name}`"
-            )
-    if tool.install == "npm-package" and not locked.npm:
-        raise LockfileError(where, f"{tool.name}: no npm packages locked: run `builder lock {tool.name}`")
+    check_entry(locked, tool, project.images[image].platforms)
     return locked
 
 

@@ -204,3 +204,86 @@ def test_debug_shows_the_traceback(repo_project: Path) -> None:
     result = CliRunner().invoke(main, ["--project", str(repo_project), "--debug", "render"])
     assert result.exit_code == 2
     assert "Traceback" in result.output
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("    install: python-app\n    entry_points: [bandit]", "    install: archive\n    entry_points: [bandit]",
+         "install kind 'archive' does not fit this source (expected one of: python-app)"),
+        ("    install: python-app\n    entry_points: [bandit]", "    install: wheel\n    entry_points: [bandit]",
+         "unknown install kind 'wheel'"),
+        ("    entry_points: [bandit]", "    entry_points: [bandit]\n    assets: {linux/amd64: b.whl}",
+         "'python-app' tools take no assets"),
+        ("      pattern: '^bandit (\\S+)'", "      pattern: '^bandit \\S+'", "the pattern needs one group"),
+        ("      pattern: '^bandit (\\S+)'", "      pattern: '^bandit ((\\S+)'", "bad regular expression"),
+        ("    entry_points: [bandit]", "    entry_points: {bandit: ../../bin/sh}", "must be a relative path inside"),
+        ("    entry_points: [bandit]", "    entry_points: ['rm -rf']", "bad command name 'rm -rf'"),
+        ("    package: bandit\n", "", "missing required key 'package'"),
+        ("    entry_points: {tflint: tflint}", "    entry_points: {tflint: tflint}\n    strip_components: one",
+         "expected an integer"),
+        ("    requires: [node]", "    requires: [nodejs]", "requires unknown tool 'nodejs' (did you mean 'node'?)"),
+    ],
+)  # fmt: skip
+def test_bad_catalogue_entries(repo_project: Path, old: str, new: str, expected: str) -> None:
+    edit(repo_project / "tools.yaml", old, new)
+    message = assert_config_error(repo_project, "tools.yaml:")
+    assert expected in message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("base:\n  external: debian", "base:\n  external: debian\n  image: x", "expected exactly one of 'image'"),
+        ("  uid: 10001", "  uid: 0", "uid 0 is out of range"),
+        ("  name: scanner", "  name: Root User", "bad user name 'Root User'"),
+        ("    output: '^scanner$'", "    output: '^(scanner$'", "bad regular expression"),
+        ("workdir: /work", "workdir: /work\ntemplate: Missing.j2", "template 'Missing.j2' not found beside image.yaml"),
+        ("workdir: /work", "workdir: /work\nplatforms: [windows/amd64]", "unsupported platform 'windows/amd64'"),
+    ],
+)  # fmt: skip
+def test_bad_image_definitions(repo_project: Path, old: str, new: str, expected: str) -> None:
+    edit(repo_project / "images/base/image.yaml", old, new)
+    message = assert_config_error(repo_project, "images/base/image.yaml:")
+    assert expected in message
+
+
+def test_child_cannot_build_for_a_platform_its_parent_lacks(repo_project: Path) -> None:
+    edit(
+        repo_project / "images/base/image.yaml", "workdir: /work", "workdir: /work\nplatforms: [linux/amd64]"
+    )
+    edit(
+        repo_project / "images/iac-scanners/image.yaml",
+        "image: base",
+        "image: base\nplatforms: [linux/arm64]",
+    )
+    assert_config_error(repo_project, "platforms: base image 'base' is not built for all of them")
+
+
+def test_image_template_override(repo_project: Path) -> None:
+    folder = repo_project / "images/container-scanners"
+    (folder / "Custom.j2").write_text("{% extends 'Dockerfile.j2' %}\n")
+    edit(folder / "image.yaml", "tools:", "template: Custom.j2\ntools:")
+    (folder / "partials").mkdir()
+    archive = (repo_project / "templates/partials/archive.j2").read_text()
+    (folder / "partials/archive.j2").write_text(
+        archive.replace("USER 0", "USER 0\n# overridden for this image")
+    )
+    result = run_cli(repo_project, "render", "container-scanners")
+    assert result.exit_code == 0, result.output
+    dockerfile = (repo_project / "buildspecs/container-scanners/Dockerfile").read_text()
+    assert dockerfile.count("# overridden for this image") == 2
+    assert "overridden" not in (repo_project / "buildspecs/iac-scanners/Dockerfile").read_text()
+
+
+def test_lock_entry_that_does_not_match_the_catalogue(repo_project: Path) -> None:
+    edit(
+        repo_project / "tools.yaml",
+        "linux/amd64: grype_{version}_linux_amd64.tar.gz",
+        "linux/amd64: grype_{version}_linux_x86_64.tar.gz",
+    )
+    message = assert_config_error(repo_project, "builder.lock:")
+    assert (
+        "grype: locked file 'grype_0.117.0_linux_amd64.tar.gz' is not the catalogue's 'grype_0.117.0_linux_x86_64.tar.gz'"
+        in message
+    )
