@@ -157,6 +157,7 @@ module "codebuild" {
   source_version     = var.source_version
   build_image        = var.codebuild_image
   compute_type       = var.codebuild_compute_type
+  platforms          = var.image_platforms
   log_retention_days = var.log_retention_days
   ecr_keep_images    = var.ecr_keep_images
   codeartifact       = module.codeartifact.store

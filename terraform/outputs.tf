@@ -73,6 +73,11 @@ output "kms_key_arn" {
   value       = aws_kms_key.main.arn
 }
 
+output "registry" {
+  description = "Value for builder.yaml's `registry` setting (<account>.dkr.ecr.<region>.amazonaws.com/<name_prefix>)."
+  value       = module.codebuild.registry
+}
+
 output "ecr_repository_urls" {
   description = "ECR repository URL of each image."
   value       = module.codebuild.ecr_repository_urls

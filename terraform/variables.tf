@@ -229,13 +229,24 @@ variable "source_version" {
 }
 
 variable "codebuild_image" {
-  description = "CodeBuild environment image (a managed image with Docker and buildx)."
+  description = "CodeBuild environment image of the per-image projects (a managed image with Docker and buildx)."
   type        = string
-  default     = "aws/codebuild/standard:7.0"
+  default     = "aws/codebuild/amazonlinux2-x86_64-standard:5.0"
+}
+
+variable "image_platforms" {
+  description = "Platforms the batch builds each image for; with images it caps the batch's number of builds."
+  type        = list(string)
+  default     = ["linux/amd64", "linux/arm64"]
+
+  validation {
+    condition     = length(var.image_platforms) > 0 && alltrue([for p in var.image_platforms : contains(["linux/amd64", "linux/arm64"], p)])
+    error_message = "image_platforms must list linux/amd64 and/or linux/arm64."
+  }
 }
 
 variable "codebuild_compute_type" {
-  description = "CodeBuild compute type of every project and of the batch's builds."
+  description = "CodeBuild compute type of every project, and the only one the batch's builds may ask for (match builder.yaml)."
   type        = string
   default     = "BUILD_GENERAL1_MEDIUM"
 

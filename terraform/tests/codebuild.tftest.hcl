@@ -71,8 +71,8 @@ run "one_privileged_project_per_image_and_a_batch" {
     error_message = "The batch project must use buildspecs/batch.yml with a build_batch_config."
   }
   assert {
-    condition     = aws_codebuild_project.batch.build_batch_config[0].restrictions[0].maximum_builds_allowed == length(var.images)
-    error_message = "The batch must be allowed one build per image."
+    condition     = aws_codebuild_project.batch.build_batch_config[0].restrictions[0].maximum_builds_allowed == 10
+    error_message = "The batch must be allowed one build per image and platform (5 x 2)."
   }
   assert {
     condition     = aws_cloudwatch_log_group.codebuild.kms_key_id == var.kms_key_arn && aws_cloudwatch_log_group.codebuild.retention_in_days >= 365
@@ -81,6 +81,10 @@ run "one_privileged_project_per_image_and_a_batch" {
   assert {
     condition     = contains([for v in aws_codebuild_project.image["base"].environment[0].environment_variable : "${v.name}=${v.value}"], "BUILDER_PIP_REPOSITORY=internal-store")
     error_message = "Builds must read Python packages through internal-store."
+  }
+  assert {
+    condition     = contains([for v in aws_codebuild_project.image["base"].environment[0].environment_variable : "${v.name}=${v.value}"], "IMAGE_REPOSITORY=${aws_ecr_repository.image["base"].repository_url}")
+    error_message = "Each image's project must push to its own ECR repository (IMAGE_REPOSITORY)."
   }
 }
 

@@ -36,6 +36,10 @@ run "outputs_describe_the_deployment" {
     condition     = sort(keys(output.ecr_repository_urls)) == sort(["base", "code-scanners", "container-scanners", "iac-scanners", "security-tools"]) && output.codebuild_batch_project_name == "builder-batch"
     error_message = "Each default image must get a repository and a project, plus the batch project."
   }
+  assert {
+    condition     = output.registry == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/builder"
+    error_message = "The registry output must be builder.yaml's image name prefix for the ECR repositories."
+  }
 }
 
 run "shared_key_and_alarm_topic_are_encrypted" {

@@ -15,11 +15,12 @@ locals {
   images         = toset(var.images)
   log_group_name = "/aws/codebuild/${var.name_prefix}"
   batch_project  = "${var.name_prefix}-batch"
-  ecr_registry   = "${local.account_id}.dkr.ecr.${local.region}.${data.aws_partition.current.dns_suffix}"
 
   codecommit_repository_arn = var.source_type == "CODECOMMIT" ? "arn:${local.partition}:codecommit:${local.region}:${local.account_id}:${regex("/v1/repos/([^/]+)$", var.source_location)[0]}" : null
 
-  # What every build gets; the rendered buildspecs read these (docs/aws.md lists them).
+  # Project variables win over the rendered buildspec's own `env.variables` (CodeBuild's order:
+  # start-build, then project, then buildspec), so these point every build at this deployment.
+  # pip and npm read through internal-store (see docs/aws.md).
   common_environment = {
     BUILDER_CODEARTIFACT_DOMAIN       = local.ca.domain_name
     BUILDER_CODEARTIFACT_DOMAIN_OWNER = local.ca.domain_owner
@@ -27,8 +28,6 @@ locals {
     BUILDER_GENERIC_REPOSITORY        = local.ca.generic_repository
     BUILDER_PIP_REPOSITORY            = local.ca.internal_repository
     BUILDER_NPM_REPOSITORY            = local.ca.internal_repository
-    BUILDER_ECR_REGISTRY              = local.ecr_registry
-    BUILDER_ECR_REPOSITORY_PREFIX     = var.name_prefix
   }
 
   # One local per policy document; `policies` lists them all for the policy_documents output.
@@ -119,9 +118,10 @@ locals {
           Resource = values(local.ca.package_arns)
         },
         {
+          # CodeBuild encrypts what it stores for a build (encryption_key) with the service role.
           Sid      = "UseBuildKey"
           Effect   = "Allow"
-          Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+          Action   = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
           Resource = var.kms_key_arn
         },
         {
@@ -222,8 +222,7 @@ resource "aws_codebuild_project" "image" {
 
     dynamic "environment_variable" {
       for_each = merge(local.common_environment, {
-        BUILDER_IMAGE          = each.key
-        BUILDER_ECR_REPOSITORY = aws_ecr_repository.image[each.key].repository_url
+        IMAGE_REPOSITORY = aws_ecr_repository.image[each.key].repository_url
       })
       content {
         name  = environment_variable.key
@@ -291,7 +290,7 @@ resource "aws_codebuild_project" "batch" {
     timeout_in_mins   = var.batch_timeout_minutes
 
     restrictions {
-      maximum_builds_allowed = length(var.images)
+      maximum_builds_allowed = length(var.images) * length(var.platforms)
       compute_types_allowed  = [var.compute_type]
     }
   }

@@ -13,6 +13,11 @@ output "batch_project_name" {
   value       = aws_codebuild_project.batch.name
 }
 
+output "registry" {
+  description = "Image name prefix of the ECR repositories: builder.yaml's `registry` setting."
+  value       = "${local.account_id}.dkr.ecr.${local.region}.${data.aws_partition.current.dns_suffix}/${var.name_prefix}"
+}
+
 output "ecr_repository_urls" {
   description = "ECR repository URL of each image."
   value       = { for image, repo in aws_ecr_repository.image : image => repo.repository_url }

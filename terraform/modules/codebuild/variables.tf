@@ -35,13 +35,19 @@ variable "source_version" {
 }
 
 variable "build_image" {
-  description = "CodeBuild environment image."
+  description = "CodeBuild environment image of the per-image projects (batch entries name their own)."
   type        = string
-  default     = "aws/codebuild/standard:7.0"
+  default     = "aws/codebuild/amazonlinux2-x86_64-standard:5.0"
+}
+
+variable "platforms" {
+  description = "Platforms each image is built for by the batch (one batch entry per image and platform)."
+  type        = list(string)
+  default     = ["linux/amd64", "linux/arm64"]
 }
 
 variable "compute_type" {
-  description = "CodeBuild compute type."
+  description = "CodeBuild compute type of the projects, and the only one batch entries may ask for."
   type        = string
   default     = "BUILD_GENERAL1_MEDIUM"
 }
