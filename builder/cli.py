@@ -13,6 +13,7 @@ import click
 
 from builder import __version__
 from builder.errors import BuilderError
+from builder.platforms import SUPPORTED, Platform
 from builder.project import Project, find_root, load_project
 from builder.redact import redact
 
@@ -101,4 +102,112 @@ def render(ctx: Context, images: tuple[str, ...], check: bool) -> None:
 
     with error_handler(ctx.debug):
         code = render_command(ctx.project(), images, check, click.echo)
+    sys.exit(code)
+
+
+_PLATFORM = click.Choice(SUPPORTED)
+
+
+def _platform(value: str | None) -> Platform:
+    from builder.commands import host_platform
+
+    return Platform.parse(value) if value else host_platform()
+
+
+@command(
+    epilog="""\b
+Examples:
+  builder fetch                           download every locked artifact of every image
+  builder fetch container-scanners        only what one image needs
+  builder fetch base --platform linux/amd64 --context /tmp/ctx
+                                          also write that image's build context (CodeBuild does this)
+""",
+)
+@click.argument("images", nargs=-1)
+@click.option(
+    "--platform", "platforms", type=_PLATFORM, multiple=True, help="Only these platforms (repeatable)."
+)
+@click.option(
+    "--context", type=click.Path(file_okay=False, path_type=Path), help="Write the build context here."
+)
+@pass_context
+def fetch(ctx: Context, images: tuple[str, ...], platforms: tuple[str, ...], context: Path | None) -> None:
+    """Download locked artifacts into the artifact store, verifying each against the lockfile.
+
+    A warm cache downloads nothing. Exit 1 if any artifact could not be fetched or did not match.
+    """
+    from builder.commands import fetch_command
+
+    with error_handler(ctx.debug):
+        code = fetch_command(
+            ctx.project(), images, tuple(Platform.parse(p) for p in platforms), context, click.echo
+        )
+    sys.exit(code)
+
+
+@command(
+    epilog="""\b
+Examples:
+  builder build container-scanners        fetch, render and build one image (and missing parents)
+  builder build --all --jobs 2            the whole image graph, independent images in parallel
+  builder build --all --push              and push each image to the configured registry
+""",
+)
+@click.argument("images", nargs=-1)
+@click.option("--all", "all_images", is_flag=True, help="Build every image.")
+@click.option(
+    "--jobs", "-j", type=click.IntRange(1, 16), default=1, show_default=True, help="Parallel builds."
+)
+@click.option("--push", is_flag=True, help="Push each image after it builds.")
+@click.option("--platform", type=_PLATFORM, help="Target platform. Default: this machine's.")
+@click.option("--no-cache", is_flag=True, help="Do not use BuildKit's cache.")
+@click.option("--network", help="Build network, e.g. 'host' to reach an index on this machine.")
+@pass_context
+def build(
+    ctx: Context,
+    images: tuple[str, ...],
+    all_images: bool,
+    jobs: int,
+    push: bool,
+    platform: str | None,
+    no_cache: bool,
+    network: str | None,
+) -> None:
+    """Build images with BuildKit; tags are <registry>/<image>:<digest>-<arch>."""
+    from builder.build import BuildOptions
+    from builder.commands import build_command
+
+    if not images and not all_images:
+        raise click.UsageError("name the images to build, or pass --all")
+    with error_handler(ctx.debug):
+        project = ctx.project()
+        options = BuildOptions(
+            _platform(platform), jobs, push, no_cache, network or project.settings.docker_network
+        )
+        code = build_command(project, () if all_images else images, options, click.echo)
+    sys.exit(code)
+
+
+@command(
+    epilog="""\b
+Examples:
+  builder smoke container-scanners        check the image `builder build` tagged
+  builder smoke base --image my/base:1 --junit reports/smoke.xml
+""",
+)
+@click.argument("images", nargs=-1)
+@click.option("--image", "image_ref", help="Image reference to test (default: the tag builder build gives).")
+@click.option("--platform", type=_PLATFORM, help="Platform of the tag to test. Default: this machine's.")
+@click.option(
+    "--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report here."
+)
+@pass_context
+def smoke(
+    ctx: Context, images: tuple[str, ...], image_ref: str | None, platform: str | None, junit: Path | None
+) -> None:
+    """Run each tool's version command in the image and compare with the lockfile, plus extra checks."""
+    from builder.commands import smoke_command
+
+    with error_handler(ctx.debug):
+        code = smoke_command(ctx.project(), images, image_ref, _platform(platform), junit, click.echo)
     sys.exit(code)

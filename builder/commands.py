@@ -5,12 +5,27 @@ The CLI and the Lambda handler are thin: they build arguments and call these.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import platform as platform_module
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
+from builder.build import BuildOptions, build_images, image_tag
+from builder.context import assemble
+from builder.engine import find_client
+from builder.errors import UserError
+from builder.fetch import artifact_refs, fetch
 from builder.fsutil import write_all
+from builder.http import make_session
 from builder.lockfile import load_lockfile
+from builder.platforms import Platform
+from builder.progress import Progress
 from builder.project import Project
-from builder.render import drift, render_project, stale_files
+from builder.render import drift, plan_images, render_project, stale_files
+from builder.secrets import BuildSecrets, codeartifact_secrets, private_folder, user_secrets
+from builder.smoke import smoke_image, table, write_junit
+from builder.stores import STORES
+from builder.stores.base import ArtifactStore
 
 Echo = Callable[..., None]
 
@@ -42,3 +57,104 @@ def _report_drift(project: Project, files: dict[str, bytes], names: tuple[str, .
         return 1
     echo(f"{len(files)} rendered files are up to date", err=True)
     return 0
+
+
+def host_platform() -> Platform:
+    machine = platform_module.machine()
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine)
+    if arch is None:
+        raise UserError(f"this machine ({machine}) is neither linux/amd64 nor linux/arm64: pass --platform")
+    return Platform("linux", arch)
+
+
+def open_store(project: Project, env: Mapping[str, str]) -> ArtifactStore:
+    kind = project.settings.store.kind
+    if kind not in STORES:
+        raise UserError(
+            f"the '{kind}' store cannot fetch artifacts yet: set store.kind to local in builder.yaml"
+        )
+    return STORES[kind](project.settings, env)
+
+
+def fetch_command(
+    project: Project,
+    images: tuple[str, ...],
+    platforms: tuple[Platform, ...],
+    context: Path | None,
+    echo: Echo,
+) -> int:
+    names = project.select(images)
+    lock = load_lockfile(project.root)
+    store = open_store(project, os.environ)
+    refs = artifact_refs(project, lock, names, platforms or None)
+    report = fetch(refs, store, make_session(), Progress(len(refs)))
+    echo(f"fetch: {report.summary()}", err=True)
+    if report.failed:
+        for ref, error in report.failed:
+            echo(f"error: {ref}: {error}", err=True)
+        return 1
+    if context is not None:
+        if len(names) != 1 or len(platforms) != 1:
+            raise UserError("--context needs exactly one image and one --platform")
+        assemble(project, lock, names[0], platforms[0], store, context)
+        echo(f"context for {names[0]} ({platforms[0]}) in {context}", err=True)
+    return 0
+
+
+def build_command(project: Project, images: tuple[str, ...], options: BuildOptions, echo: Echo) -> int:
+    names = project.select(images)
+    lock = load_lockfile(project.root)
+    if fetch_command(project, tuple(names), (options.platform,), None, echo):
+        return 1
+    client = find_client(project.settings.docker_client, os.environ)
+    store = open_store(project, os.environ)
+    with private_folder() as folder:
+        secrets = _secrets(project, folder)
+        built = build_images(project, lock, names, store, client, secrets, options, _prefixed(echo))
+    for item in built:
+        echo(f"{item.tag}  ({item.seconds:.1f} s)")
+    return 0
+
+
+def _secrets(project: Project, folder: Path) -> BuildSecrets:
+    ca = project.settings.store.codeartifact
+    if project.settings.store.kind == "codeartifact" and ca is not None:
+        import boto3  # imported late: only CodeArtifact builds need it
+
+        return codeartifact_secrets(boto3.client("codeartifact", region_name=ca.region), ca, folder)
+    return user_secrets(project.settings, os.environ, folder)
+
+
+def _prefixed(echo: Echo) -> Callable[[str, str], None]:
+    def log(image: str, line: str) -> None:
+        echo(f"{image} | {line}", err=True)
+
+    return log
+
+
+def smoke_command(
+    project: Project,
+    images: tuple[str, ...],
+    image_ref: str | None,
+    platform: Platform,
+    junit: Path | None,
+    echo: Echo,
+) -> int:
+    names = project.select(images)
+    if image_ref and len(names) != 1:
+        raise UserError("--image needs exactly one image name")
+    lock = load_lockfile(project.root)
+    plans = plan_images(project, lock)
+    suites = {}
+    for name in names:
+        ref = image_ref or image_tag(project, plans[name], platform)
+        echo(f"smoke: {name} ({ref})", err=True)
+        suites[name] = smoke_image(project, lock, name, ref)
+        echo(table(suites[name]))
+    if junit:
+        write_junit(junit, suites)
+    failed = [r for results in suites.values() for r in results if not r.ok]
+    echo(
+        f"smoke: {sum(len(r) for r in suites.values()) - len(failed)} passed, {len(failed)} failed", err=True
+    )
+    return 1 if failed else 0

@@ -58,6 +58,7 @@ class Settings:
     pip_index: str | None = None  # None: the user's own pip configuration decides
     npm_registry: str | None = None  # None: the user's own npm configuration decides
     docker_client: str | None = None
+    docker_network: str | None = None  # e.g. "host", to reach an index on this machine
 
 
 _TOP = ("store", "registry", "platforms", "base_images", "python", "indexes", "docker")
@@ -67,7 +68,7 @@ def load_settings(root: Path) -> Settings:
     fields = load_yaml(root / "builder.yaml", "builder.yaml").root().mapping(_TOP)
     python = fields["python"].mapping(["version", "glibc"]) if "python" in fields else {}
     indexes = fields["indexes"].mapping(["pip", "npm"]) if "indexes" in fields else {}
-    docker = fields["docker"].mapping(["client"]) if "docker" in fields else {}
+    docker = fields["docker"].mapping(["client", "network"]) if "docker" in fields else {}
     defaults = Settings()
     return Settings(
         store=_store(fields["store"]) if "store" in fields else defaults.store,
@@ -82,8 +83,13 @@ def load_settings(root: Path) -> Settings:
         if "glibc" in python else defaults.glibc,
         pip_index=_optional_url(indexes.get("pip")),
         npm_registry=_optional_url(indexes.get("npm")),
-        docker_client=docker["client"].text() if "client" in docker and docker["client"].value else None,
+        docker_client=_optional_text(docker.get("client")),
+        docker_network=_optional_text(docker.get("network")),
     )  # fmt: skip
+
+
+def _optional_text(node: Node | None) -> str | None:
+    return None if node is None or node.value is None else node.text()
 
 
 def _matching(node: Node, pattern: re.Pattern[str], expected: str) -> str:

@@ -1,0 +1,110 @@
+"""Building images: contexts from the store, BuildKit builds in graph order, independent ones in parallel."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder.context import assemble
+from builder.docker import BuildRequest, build, image_exists, push
+from builder.engine import DockerClient
+from builder.graph import ancestors, levels
+from builder.lockfile import Lockfile
+from builder.platforms import Platform
+from builder.project import Project
+from builder.render import ImagePlan, image_repository, plan_images
+from builder.secrets import BuildSecrets
+from builder.stores.base import ArtifactStore
+
+Log = Callable[[str, str], None]  # image, line
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    platform: Platform
+    jobs: int = 1
+    push: bool = False
+    no_cache: bool = False
+    network: str | None = None
+
+
+@dataclass(frozen=True)
+class Built:
+    image: str
+    tag: str
+    seconds: float
+
+
+def image_tag(project: Project, plan: ImagePlan, platform: Platform) -> str:
+    return f"{image_repository(project, plan.name)}:{plan.tag}-{platform.arch}"
+
+
+def build_images(
+    project: Project,
+    lock: Lockfile,
+    names: list[str],
+    store: ArtifactStore,
+    client: DockerClient,
+    secrets: BuildSecrets,
+    options: BuildOptions,
+    log: Log,
+) -> list[Built]:
+    """Build ``names`` (plus any ancestor whose tag is not present) in dependency order."""
+    plans = plan_images(project, lock)
+    wanted = _with_missing_ancestors(project, plans, names, client, options.platform)
+    built: list[Built] = []
+    guard = threading.Lock()
+
+    def one(name: str) -> None:
+        result = _build_one(project, lock, plans[name], store, client, secrets, options, log)
+        with guard:
+            built.append(result)
+
+    for group in levels(project.images):
+        todo = [n for n in group if n in wanted]
+        with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+            for future in [pool.submit(one, n) for n in todo]:
+                future.result()  # the first failure stops the run before the next level
+    return built
+
+
+def _with_missing_ancestors(
+    project: Project, plans: dict[str, ImagePlan], names: list[str], client: DockerClient, platform: Platform
+) -> set[str]:
+    wanted = set(names)
+    for name in names:
+        for parent in ancestors(name, project.images):
+            if not image_exists(client, image_tag(project, plans[parent], platform)):
+                wanted.add(parent)
+    return wanted
+
+
+def _build_one(
+    project: Project,
+    lock: Lockfile,
+    plan: ImagePlan,
+    store: ArtifactStore,
+    client: DockerClient,
+    secrets: BuildSecrets,
+    options: BuildOptions,
+    log: Log,
+) -> Built:
+    tag = image_tag(project, plan, options.platform)
+    started = time.monotonic()
+    log(plan.name, f"building {tag}")
+    with tempfile.TemporaryDirectory(prefix=f"builder-context-{plan.name}-") as tmp:
+        context = assemble(project, lock, plan.name, options.platform, store, Path(tmp) / "context")
+        request = BuildRequest(
+            context, tag, options.platform, secrets.files, options.network, options.no_cache
+        )
+        build(client, request, lambda line: log(plan.name, line), secrets.values)
+    if options.push:
+        push(client, tag, lambda line: log(plan.name, line))
+    seconds = time.monotonic() - started
+    log(plan.name, f"built {tag} in {seconds:.1f} s")
+    return Built(plan.name, tag, seconds)

@@ -1,0 +1,90 @@
+"""BuildKit builds through the docker CLI (docker-py has no BuildKit), streamed, with failures explained."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builder.engine import DockerClient
+from builder.errors import UserError
+from builder.platforms import Platform
+from builder.redact import redact
+
+_STEP = re.compile(r"^#(\d+) (\[[^\]]+\] .*)$")
+_ERROR = re.compile(r"^#(\d+) ERROR: (.*)$")
+TAIL = 25
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    context: Path
+    tag: str
+    platform: Platform
+    secrets: Mapping[str, Path] = field(default_factory=dict)
+    network: str | None = None
+    no_cache: bool = False
+
+
+class BuildError(UserError):
+    def __init__(self, tag: str, step: str, reason: str, tail: list[str]) -> None:
+        super().__init__(f"build of {tag} failed")
+        self.tag, self.step, self.reason, self.tail = tag, step, reason, tail
+
+    def __str__(self) -> str:
+        tail = "\n".join(f"  | {line}" for line in self.tail)
+        return f"build of {self.tag} failed at {self.step}: {self.reason}\n{tail}"
+
+
+def build_argv(client: DockerClient, request: BuildRequest) -> list[str]:
+    argv = [*client.build_argv(), "--progress=plain", "--platform", str(request.platform)]
+    for secret_id, path in sorted(request.secrets.items()):
+        argv += ["--secret", f"id={secret_id},src={path}"]
+    if request.network:
+        argv += ["--network", request.network]
+    if request.no_cache:
+        argv.append("--no-cache")
+    return [*argv, "--tag", request.tag, str(request.context)]
+
+
+def build(
+    client: DockerClient, request: BuildRequest, on_line: Callable[[str], None], secrets: tuple[str, ...] = ()
+) -> None:
+    """Run one build, streaming each (redacted) line; BuildError names the failing step and its tail."""
+    env = client.build_env(os.environ)
+    tail: deque[str] = deque(maxlen=TAIL)
+    steps: dict[str, str] = {}
+    errors: list[tuple[str, str]] = []
+    with subprocess.Popen(
+        build_argv(client, request), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            line = redact(raw.rstrip("\n"), secrets)
+            on_line(line)
+            tail.append(line)
+            if match := _STEP.match(line):
+                steps.setdefault(match.group(1), match.group(2))
+            elif match := _ERROR.match(line):
+                errors.append((match.group(1), match.group(2)))
+    if process.returncode != 0:
+        step, reason = errors[-1] if errors else ("", f"exit status {process.returncode}")
+        raise BuildError(request.tag, steps.get(step, "the build"), reason, list(tail))
+
+
+def image_exists(client: DockerClient, tag: str) -> bool:
+    done = subprocess.run([client.path, "image", "inspect", tag], capture_output=True, check=False)
+    return done.returncode == 0
+
+
+def push(client: DockerClient, tag: str, on_line: Callable[[str], None]) -> None:
+    done = subprocess.run([client.path, "push", tag], capture_output=True, text=True, check=False)
+    for line in (done.stdout + done.stderr).splitlines():
+        on_line(redact(line))
+    if done.returncode != 0:
+        last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
+        raise UserError(f"docker push {tag} failed: {redact(last)}")

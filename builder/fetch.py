@@ -1,0 +1,97 @@
+"""Fetching: every locked artifact an image needs, downloaded once, verified, kept in the store."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from builder.errors import BuilderError, ChecksumError, Mismatch
+from builder.http import download
+from builder.lockfile import Lockfile
+from builder.platforms import Platform
+from builder.progress import Progress, human
+from builder.project import Project
+from builder.redact import redact
+from builder.stores.base import ArtifactRef, ArtifactStore
+
+
+@dataclass
+class FetchReport:
+    downloaded: list[ArtifactRef] = field(default_factory=list)
+    cached: list[ArtifactRef] = field(default_factory=list)
+    failed: list[tuple[ArtifactRef, str]] = field(default_factory=list)
+    bytes: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.downloaded)} downloaded ({human(self.bytes)}), "
+            f"{len(self.cached)} already cached, {len(self.failed)} failed"
+        )
+
+
+def artifact_refs(
+    project: Project, lock: Lockfile, images: Iterable[str], platforms: Iterable[Platform] | None = None
+) -> list[ArtifactRef]:
+    """The artifacts the images need on these platforms (each image's own, by default), once each."""
+    wanted = set(platforms) if platforms is not None else None
+    refs: dict[str, ArtifactRef] = {}
+    for name in images:
+        image = project.images[name]
+        for tool in project.image_tools(name):
+            locked = lock.get(tool.name, image.tool_lines[tool.name])
+            for platform, artifact in sorted(locked.artifacts.items()):
+                if platform in image.platforms and (wanted is None or platform in wanted):
+                    refs.setdefault(
+                        artifact.sha256, ArtifactRef(tool.name, locked.version, platform, artifact)
+                    )
+    return sorted(refs.values(), key=lambda r: (r.tool, str(r.platform)))
+
+
+def fetch(
+    refs: list[ArtifactRef],
+    store: ArtifactStore,
+    session: requests.Session,
+    progress: Progress,
+    jobs: int = 4,
+) -> FetchReport:
+    report = FetchReport()
+    missing = []
+    for ref in refs:
+        if store.has(ref):
+            report.cached.append(ref)
+            progress.item(f"cached      {ref}")
+        else:
+            missing.append(ref)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for ref, size, error in pool.map(lambda r: _fetch_one(r, store, session, progress), missing):
+            if error:
+                report.failed.append((ref, error))
+                progress.item(f"FAILED      {ref}")
+            else:
+                report.downloaded.append(ref)
+                report.bytes += size
+                progress.item(f"downloaded  {ref} ({human(size)})")
+    progress.close()
+    return report
+
+
+def _fetch_one(
+    ref: ArtifactRef, store: ArtifactStore, session: requests.Session, progress: Progress
+) -> tuple[ArtifactRef, int, str | None]:
+    with tempfile.TemporaryDirectory(prefix="builder-fetch-") as tmp:
+        try:
+            got = download(session, ref.artifact.url, Path(tmp) / ref.artifact.file, progress.advance)
+            if got.sha256 != ref.sha256:
+                raise ChecksumError(
+                    Mismatch(ref.tool, str(ref.platform), ref.sha256, got.sha256),
+                    f"{ref.artifact.file} from {redact(ref.artifact.url)}",
+                )
+            store.put(ref, got.path)
+        except BuilderError as e:
+            return ref, 0, str(e)
+    return ref, got.size, None

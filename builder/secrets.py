@@ -1,0 +1,78 @@
+"""Build secrets: the pip index URL and npm configuration, written to private files for BuildKit.
+
+With the CodeArtifact store the token comes from ``get_authorization_token`` and is placed in
+the index URL here, in a 0600 file that lives only for the build; otherwise the user's own pip
+and npm configuration is passed through unchanged. No secret is ever put in an argument list,
+an environment variable of the build, or a rendered file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from builder.settings import CodeArtifact, Settings
+from builder.sources.pypi import pip_index_url
+
+
+@dataclass(frozen=True)
+class BuildSecrets:
+    files: dict[str, Path] = field(default_factory=dict)
+    values: tuple[str, ...] = ()  # what to redact from build output
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
+
+
+def codeartifact_secrets(client: Any, ca: CodeArtifact, folder: Path) -> BuildSecrets:
+    """Token and endpoints from CodeArtifact (``client`` is a boto3 codeartifact client)."""
+    token = client.get_authorization_token(
+        domain=ca.domain, domainOwner=ca.domain_owner, durationSeconds=ca.token_duration
+    )["authorizationToken"]
+    common = {"domain": ca.domain, "domainOwner": ca.domain_owner}
+    pypi = client.get_repository_endpoint(**common, repository=ca.pypi_repository, format="pypi")
+    npm = client.get_repository_endpoint(**common, repository=ca.npm_repository, format="npm")
+    pip_url, npm_url = pypi["repositoryEndpoint"], npm["repositoryEndpoint"]
+    pip_parts, npm_parts = urlsplit(pip_url), urlsplit(npm_url)
+    index = f"{pip_parts.scheme}://aws:{token}@{pip_parts.netloc}{pip_parts.path.rstrip('/')}/simple/"
+    npmrc = f"registry={npm_url}\n//{npm_parts.netloc}{npm_parts.path}:_authToken={token}\n"
+    files = {"pip-index-url": _write(folder, "pip-index-url", index), "npmrc": _write(folder, "npmrc", npmrc)}
+    return BuildSecrets(files, (token,))
+
+
+def user_secrets(settings: Settings, env: Mapping[str, str], folder: Path) -> BuildSecrets:
+    """The user's own pip index and npm configuration (which may carry their credentials)."""
+    files: dict[str, Path] = {}
+    values: list[str] = []
+    index = pip_index_url(settings.pip_index, env)
+    if index:
+        files["pip-index-url"] = _write(folder, "pip-index-url", index)
+        values += [p for p in (urlsplit(index).password,) if p]
+    npmrc = Path(env.get("NPM_CONFIG_USERCONFIG") or Path(env.get("HOME", "~")) / ".npmrc").expanduser()
+    if settings.npm_registry:
+        files["npmrc"] = _write(folder, "npmrc", f"registry={settings.npm_registry}\n")
+    elif npmrc.is_file():
+        files["npmrc"] = Path(shutil.copy(npmrc, folder / "npmrc"))
+    return BuildSecrets(files, tuple(values))
+
+
+@contextlib.contextmanager
+def private_folder() -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix="builder-secrets-"))
+    folder.chmod(0o700)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

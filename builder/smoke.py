@@ -1,0 +1,122 @@
+"""Smoke tests: start the built image, ask every tool its version, run the image's own checks.
+
+testcontainers starts the container; its reaper image cannot be pulled everywhere, so it is
+turned off and the container is always stopped here instead.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from builder.errors import UserError
+from builder.graph import ancestors
+from builder.images import SmokeCheck
+from builder.lockfile import Lockfile
+from builder.project import Project
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    expected: str
+    actual: str
+    ok: bool
+    output: str
+    seconds: float
+
+
+@contextmanager
+def running(image: str) -> Iterator[Any]:
+    from testcontainers.core.config import testcontainers_config  # imported late: only smoke needs it
+    from testcontainers.core.container import DockerContainer
+
+    testcontainers_config.ryuk_disabled = True
+    container = DockerContainer(image).with_command("sleep infinity")
+    try:
+        container.start()
+    except Exception as e:
+        raise UserError(f"cannot start {image}: {e}") from None
+    try:
+        yield container
+    finally:
+        container.stop()
+
+
+def _exec(container: Any, command: tuple[str, ...]) -> tuple[int, str]:
+    code, output = container.exec(list(command))
+    return int(code), output.decode(errors="replace").strip()
+
+
+def smoke_image(project: Project, lock: Lockfile, name: str, image: str) -> list[CheckResult]:
+    results = []
+    with running(image) as container:
+        for tool in project.image_tools(name):
+            expected = lock.get(tool.name, project.images[name].tool_lines[tool.name]).version
+            started = time.monotonic()
+            code, output = _exec(container, tool.check.command)
+            actual = tool.check.read(output) or f"(exit {code}, no version found)"
+            ok = code == 0 and actual.lstrip("v") == expected.lstrip("v")
+            results.append(
+                CheckResult(f"{tool.name} version", expected, actual, ok, output, time.monotonic() - started)
+            )
+        for check in _checks(project, name):
+            results.append(_run_check(container, check))
+    return results
+
+
+def _checks(project: Project, name: str) -> list[SmokeCheck]:
+    chain = [*reversed(ancestors(name, project.images)), name]
+    return [check for image in chain for check in project.images[image].smoke]
+
+
+def _run_check(container: Any, check: SmokeCheck) -> CheckResult:
+    started = time.monotonic()
+    code, output = _exec(container, check.command)
+    matched = check.output is None or re.search(check.output, output, re.MULTILINE) is not None
+    expected = f"exit {check.exit_code}" + (f", output ~ /{check.output}/" if check.output else "")
+    actual = f"exit {code}" + ("" if matched else ", output did not match")
+    return CheckResult(
+        check.name, expected, actual, code == check.exit_code and matched, output, time.monotonic() - started
+    )
+
+
+def table(results: list[CheckResult]) -> str:
+    rows = [("check", "expected", "actual", "")] + [
+        (r.name, r.expected, r.actual, "ok" if r.ok else "FAIL") for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
+
+
+def junit(suites: dict[str, list[CheckResult]]) -> bytes:
+    root = ET.Element("testsuites")
+    for image, results in suites.items():
+        failures = sum(not r.ok for r in results)
+        suite = ET.SubElement(
+            root, "testsuite", name=f"smoke.{image}", tests=str(len(results)), failures=str(failures)
+        )
+        for r in results:
+            case = ET.SubElement(
+                suite, "testcase", classname=f"smoke.{image}", name=r.name, time=f"{r.seconds:.3f}"
+            )
+            if not r.ok:
+                failure = ET.SubElement(case, "failure", message=f"expected {r.expected}, got {r.actual}")
+                failure.text = r.output[-2000:]
+    ET.indent(root)
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document + b"\n"
+
+
+def write_junit(path: Path, suites: dict[str, list[CheckResult]]) -> None:
+    from builder.fsutil import atomic_write
+
+    atomic_write(path, junit(suites))

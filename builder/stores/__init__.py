@@ -1,0 +1,26 @@
+"""Artifact stores, registered in one dict: the local cache (default) and, later, CodeArtifact."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from builder.settings import Settings
+from builder.stores.base import ArtifactStore
+from builder.stores.local import LocalStore
+
+
+def _local(settings: Settings, env: Mapping[str, str]) -> ArtifactStore:
+    return LocalStore(local_root(settings, env))
+
+
+def local_root(settings: Settings, env: Mapping[str, str]) -> Path:
+    if settings.store.path:
+        return Path(settings.store.path).expanduser()
+    cache = (
+        Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path(env.get("HOME", "~")) / ".cache"
+    )
+    return (cache / "builder" / "artifacts").expanduser()
+
+
+STORES: dict[str, Callable[[Settings, Mapping[str, str]], ArtifactStore]] = {"local": _local}

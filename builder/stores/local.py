@@ -1,0 +1,63 @@
+"""The local store: a content-addressed cache directory, safe for several builds at once.
+
+Files live at ``<root>/sha256/<first two hex>/<hex>``. A file appears there only by an atomic
+rename of a complete, verified temporary file in the same folder, so a reader never sees a
+partial file and two writers of the same artifact both write the same bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from builder.errors import ChecksumError, Mismatch
+from builder.http import sha256_file
+from builder.stores.base import ArtifactRef
+
+
+class LocalStore:
+    name = "local"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_of(self, sha256: str) -> Path:
+        return self.root / "sha256" / sha256[:2] / sha256
+
+    def has(self, ref: ArtifactRef) -> bool:
+        return self.path_of(ref.sha256).is_file()
+
+    def put(self, ref: ArtifactRef, verified: Path) -> None:
+        target = self.path_of(ref.sha256)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        os.close(fd)
+        try:
+            shutil.copyfile(verified, tmp)
+            _check(ref, Path(tmp), "on its way into the local store")
+            Path(tmp).chmod(0o444)
+            Path(tmp).replace(target)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                Path(tmp).unlink()
+
+    def copy_to(self, ref: ArtifactRef, dest: Path) -> None:
+        source = self.path_of(ref.sha256)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, dest)
+        try:
+            _check(ref, dest, f"in the local store ({source})")
+        except ChecksumError:
+            dest.unlink()
+            raise
+
+
+def _check(ref: ArtifactRef, path: Path, where: str) -> None:
+    actual = sha256_file(path)
+    if actual != ref.sha256:
+        raise ChecksumError(
+            Mismatch(ref.tool, str(ref.platform), ref.sha256, actual), f"{ref.artifact.file} {where}"
+        )
