@@ -104,9 +104,9 @@ def fetch_command(
 def build_command(project: Project, images: tuple[str, ...], options: BuildOptions, echo: Echo) -> int:
     names = project.select(images)
     lock = load_lockfile(project.root)
+    client = find_client(project.settings.docker_client, os.environ)  # before any download
     if fetch_command(project, tuple(names), (options.platform,), None, echo):
         return 1
-    client = find_client(project.settings.docker_client, os.environ)
     store = open_store(project, os.environ)
     with private_folder() as folder:
         secrets = _secrets(project, folder)
