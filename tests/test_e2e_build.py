@@ -215,7 +215,7 @@ def built(
 def test_build_then_smoke_passes_with_the_locked_versions(
     built: tuple[Path, str, Result], tmp_path: Path
 ) -> None:
-    project, tag, _ = built
+    project, _, _ = built
     report = tmp_path / "reports" / "smoke.xml"
     result = run_cli(project, "smoke", "scanners", "--platform", "linux/amd64", "--junit", str(report))
     assert result.exit_code == 0, result.output
