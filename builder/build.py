@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
-from builder.context import assemble
+from builder.context import assemble, context_dir, locked
 from builder.docker import BuildRequest, build, image_exists, push
 from builder.engine import DockerClient
 from builder.graph import ancestors, levels
@@ -31,6 +29,7 @@ class BuildOptions:
     push: bool = False
     no_cache: bool = False
     network: str | None = None
+    rebuild: bool = False  # build even when the tag (which names the content) already exists
 
 
 @dataclass(frozen=True)
@@ -38,6 +37,7 @@ class Built:
     image: str
     tag: str
     seconds: float
+    skipped: bool = False
 
 
 def image_tag(project: Project, plan: ImagePlan, platform: Platform) -> str:
@@ -50,7 +50,7 @@ def build_images(
     names: list[str],
     store: ArtifactStore,
     client: DockerClient,
-    secrets: BuildSecrets,
+    secrets: Callable[[], BuildSecrets],
     options: BuildOptions,
     log: Log,
 ) -> list[Built]:
@@ -90,19 +90,23 @@ def _build_one(
     plan: ImagePlan,
     store: ArtifactStore,
     client: DockerClient,
-    secrets: BuildSecrets,
+    secrets: Callable[[], BuildSecrets],
     options: BuildOptions,
     log: Log,
 ) -> Built:
     tag = image_tag(project, plan, options.platform)
     started = time.monotonic()
+    if not (options.rebuild or options.no_cache) and image_exists(client, tag):
+        log(plan.name, f"{tag} is up to date (its tag names its content; --rebuild builds it anyway)")
+        if options.push:
+            push(client, tag, lambda line: log(plan.name, line))
+        return Built(plan.name, tag, time.monotonic() - started, skipped=True)
     log(plan.name, f"building {tag}")
-    with tempfile.TemporaryDirectory(prefix=f"builder-context-{plan.name}-") as tmp:
-        context = assemble(project, lock, plan.name, options.platform, store, Path(tmp) / "context")
-        request = BuildRequest(
-            context, tag, options.platform, secrets.files, options.network, options.no_cache
-        )
-        build(client, request, lambda line: log(plan.name, line), secrets.values)
+    with locked(context_dir(project, plan.name, options.platform)) as folder:
+        context = assemble(project, lock, plan.name, options.platform, store, folder)
+        found = secrets()
+        request = BuildRequest(context, tag, options.platform, found.files, options.network, options.no_cache)
+        build(client, request, lambda line: log(plan.name, line), found.values)
     if options.push:
         push(client, tag, lambda line: log(plan.name, line))
     seconds = time.monotonic() - started

@@ -162,6 +162,7 @@ Examples:
 @click.option("--platform", type=_PLATFORM, help="Target platform. Default: this machine's.")
 @click.option("--no-cache", is_flag=True, help="Do not use BuildKit's cache.")
 @click.option("--network", help="Build network, e.g. 'host' to reach an index on this machine.")
+@click.option("--rebuild", is_flag=True, help="Build even when the image's tag already exists.")
 @pass_context
 def build(
     ctx: Context,
@@ -172,6 +173,7 @@ def build(
     platform: str | None,
     no_cache: bool,
     network: str | None,
+    rebuild: bool,
 ) -> None:
     """Build images with BuildKit; tags are <registry>/<image>:<digest>-<arch>."""
     from builder.build import BuildOptions
@@ -181,9 +183,8 @@ def build(
         raise click.UsageError("name the images to build, or pass --all")
     with error_handler(ctx.debug):
         project = ctx.project()
-        options = BuildOptions(
-            _platform(platform), jobs, push, no_cache, network or project.settings.docker_network
-        )
+        network = network or project.settings.docker_network
+        options = BuildOptions(_platform(platform), jobs, push, no_cache, network, rebuild)
         code = build_command(project, () if all_images else images, options, click.echo)
     sys.exit(code)
 

@@ -16,13 +16,12 @@ from builder.engine import find_client
 from builder.errors import UserError
 from builder.fetch import artifact_refs, fetch
 from builder.fsutil import write_all
-from builder.http import make_session
-from builder.lockfile import load_lockfile
+from builder.lockfile import Lockfile, load_lockfile
 from builder.platforms import Platform
 from builder.progress import Progress
 from builder.project import Project
 from builder.render import drift, plan_images, render_project, stale_files
-from builder.secrets import BuildSecrets, codeartifact_secrets, private_folder, user_secrets
+from builder.secrets import BuildSecrets, Once, codeartifact_secrets, private_folder, user_secrets
 from builder.smoke import smoke_image, table, write_junit
 from builder.stores import STORES
 from builder.stores.base import ArtifactStore
@@ -86,12 +85,7 @@ def fetch_command(
     names = project.select(images)
     lock = load_lockfile(project.root)
     store = open_store(project, os.environ)
-    refs = artifact_refs(project, lock, names, platforms or None)
-    report = fetch(refs, store, make_session(), Progress(len(refs)))
-    echo(f"fetch: {report.summary()}", err=True)
-    if report.failed:
-        for ref, error in report.failed:
-            echo(f"error: {ref}: {error}", err=True)
+    if not _fetched(project, lock, names, platforms, store, echo):
         return 1
     if context is not None:
         if len(names) != 1 or len(platforms) != 1:
@@ -101,18 +95,34 @@ def fetch_command(
     return 0
 
 
+def _fetched(
+    project: Project,
+    lock: Lockfile,
+    names: list[str],
+    platforms: tuple[Platform, ...],
+    store: ArtifactStore,
+    echo: Echo,
+) -> bool:
+    refs = artifact_refs(project, lock, names, platforms or None)
+    report = fetch(refs, store, Progress(len(refs)))
+    echo(f"fetch: {report.summary()}", err=True)
+    for ref, error in report.failed:
+        echo(f"error: {ref}: {error}", err=True)
+    return not report.failed
+
+
 def build_command(project: Project, images: tuple[str, ...], options: BuildOptions, echo: Echo) -> int:
     names = project.select(images)
     lock = load_lockfile(project.root)
     client = find_client(project.settings.docker_client, os.environ)  # before any download
-    if fetch_command(project, tuple(names), (options.platform,), None, echo):
-        return 1
     store = open_store(project, os.environ)
+    if not _fetched(project, lock, names, (options.platform,), store, echo):
+        return 1
     with private_folder() as folder:
-        secrets = _secrets(project, folder)
+        secrets = Once(lambda: _secrets(project, folder))
         built = build_images(project, lock, names, store, client, secrets, options, _prefixed(echo))
     for item in built:
-        echo(f"{item.tag}  ({item.seconds:.1f} s)")
+        echo(f"{item.tag}  ({'up to date' if item.skipped else f'built in {item.seconds:.1f} s'})")
     return 0
 
 

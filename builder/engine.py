@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,7 +110,8 @@ def find_client(
     """The configured client, else $BUILDER_DOCKER, else the best one found; or EngineError."""
     chosen = configured or env.get(ENV_VAR)
     paths = [_resolve(chosen, env, which)] if chosen else candidates(env, run, which, package_clients)
-    return choose([probe(path, env, run) for path in paths])
+    with ThreadPoolExecutor(max_workers=max(1, len(paths))) as pool:  # probes answer in ~20 ms each
+        return choose(list(pool.map(lambda path: probe(path, env, run), paths)))
 
 
 def candidates(
@@ -121,13 +123,19 @@ def candidates(
 
 
 def probe(path: str, env: Mapping[str, str], run: Runner) -> Probe:
-    version = _VERSION.match(_answer(run, [path, "--version"], env) or "")
-    server = _answer(run, [path, "info", "--format", "{{.ServerVersion}}"], env)
+    questions = (
+        [path, "--version"],
+        [path, "info", "--format", "{{.ServerVersion}}"],
+        [path, "buildx", "version"],
+    )
+    with ThreadPoolExecutor(max_workers=len(questions)) as pool:
+        said, server, buildx = pool.map(lambda argv: _answer(run, argv, env), questions)
+    version = _VERSION.match(said or "")
     return Probe(
         path=path,
         version=version[1] if version else None,
         engine=bool(server and server.strip()),
-        buildx=_answer(run, [path, "buildx", "version"], env) is not None,
+        buildx=buildx is not None,
     )
 
 

@@ -7,17 +7,18 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import requests
+from typing import TYPE_CHECKING
 
 from builder.errors import BuilderError, ChecksumError, Mismatch
-from builder.http import download
 from builder.lockfile import Lockfile
 from builder.platforms import Platform
 from builder.progress import Progress, human
 from builder.project import Project
 from builder.redact import redact
 from builder.stores.base import ArtifactRef, ArtifactStore
+
+if TYPE_CHECKING:
+    import requests
 
 
 @dataclass
@@ -55,10 +56,11 @@ def artifact_refs(
 def fetch(
     refs: list[ArtifactRef],
     store: ArtifactStore,
-    session: requests.Session,
     progress: Progress,
+    session: requests.Session | None = None,
     jobs: int = 4,
 ) -> FetchReport:
+    """Download what the store lacks; a warm store needs no network (nor the HTTP stack loaded)."""
     report = FetchReport()
     missing = []
     for ref in refs:
@@ -67,22 +69,32 @@ def fetch(
             progress.item(f"cached      {ref}")
         else:
             missing.append(ref)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for ref, size, error in pool.map(lambda r: _fetch_one(r, store, session, progress), missing):
-            if error:
-                report.failed.append((ref, error))
-                progress.item(f"FAILED      {ref}")
-            else:
-                report.downloaded.append(ref)
-                report.bytes += size
-                progress.item(f"downloaded  {ref} ({human(size)})")
+    if missing:
+        from builder.http import make_session
+
+        active = session or make_session()
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            for ref, size, error in pool.map(lambda r: _fetch_one(r, store, active, progress), missing):
+                _record(report, progress, ref, size, error)
     progress.close()
     return report
+
+
+def _record(report: FetchReport, progress: Progress, ref: ArtifactRef, size: int, error: str | None) -> None:
+    if error:
+        report.failed.append((ref, error))
+        progress.item(f"FAILED      {ref}")
+    else:
+        report.downloaded.append(ref)
+        report.bytes += size
+        progress.item(f"downloaded  {ref} ({human(size)})")
 
 
 def _fetch_one(
     ref: ArtifactRef, store: ArtifactStore, session: requests.Session, progress: Progress
 ) -> tuple[ArtifactRef, int, str | None]:
+    from builder.http import download
+
     with tempfile.TemporaryDirectory(prefix="builder-fetch-") as tmp:
         try:
             got = download(session, ref.artifact.url, Path(tmp) / ref.artifact.file, progress.advance)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+
+CHUNK = 1 << 16
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
@@ -35,3 +38,11 @@ def write_all(files: Mapping[Path, bytes]) -> list[Path]:
     for path in changed:
         atomic_write(path, files[path])
     return changed
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

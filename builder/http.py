@@ -13,10 +13,10 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from builder.errors import UserError
+from builder.fsutil import CHUNK
 from builder.redact import redact
 
 TIMEOUT = (10.0, 120.0)  # connect, read (between bytes)
-_CHUNK = 1 << 16
 
 Progress = Callable[[int], None]
 
@@ -59,7 +59,7 @@ def download(session: requests.Session, url: str, dest: Path, progress: Progress
             if response.status_code != 200:
                 raise UserError(f"GET {redact(url)}: HTTP {response.status_code} {response.reason}")
             with dest.open("wb") as out:
-                for chunk in response.iter_content(_CHUNK):
+                for chunk in response.iter_content(CHUNK):
                     out.write(chunk)
                     digest.update(chunk)
                     size += len(chunk)
@@ -91,11 +91,3 @@ def _reason(error: requests.RequestException) -> str:
         if marker in text:
             return reason
     return redact(text.splitlines()[0][:200])
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

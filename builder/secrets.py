@@ -12,7 +12,8 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,20 @@ def user_secrets(settings: Settings, env: Mapping[str, str], folder: Path) -> Bu
     elif npmrc.is_file():
         files["npmrc"] = Path(shutil.copy(npmrc, folder / "npmrc"))
     return BuildSecrets(files, tuple(values))
+
+
+class Once:
+    """Makes the secrets the first time a build needs them (never, when every image is up to date)."""
+
+    def __init__(self, make: Callable[[], BuildSecrets]) -> None:
+        self._make, self._lock = make, threading.Lock()
+        self._value: BuildSecrets | None = None
+
+    def __call__(self) -> BuildSecrets:
+        with self._lock:
+            if self._value is None:
+                self._value = self._make()
+            return self._value
 
 
 @contextlib.contextmanager

@@ -87,8 +87,8 @@ def test_fetch_downloads_once_then_nothing(tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "store")
     with serve(Files()) as files:
         refs = served_refs(files, {"a.tar.gz": b"a" * 5000, "b.zip": b"b" * 7000})
-        first = fetch(refs, store, make_session(), Progress(2, io.StringIO()))
-        second = fetch(refs, store, make_session(), Progress(2, io.StringIO()))
+        first = fetch(refs, store, Progress(2, io.StringIO()), make_session())
+        second = fetch(refs, store, Progress(2, io.StringIO()), make_session())
     assert (len(first.downloaded), first.bytes, len(first.cached)) == (2, 12000, 0)
     assert (len(second.downloaded), second.bytes, len(second.cached)) == (0, 0, 2)
     assert sorted(files.requests) == ["/dl/a.tar.gz", "/dl/b.zip"]
@@ -100,7 +100,7 @@ def test_fetch_reports_a_tampered_upstream_and_keeps_nothing(tmp_path: Path) -> 
     with serve(Files()) as files:
         (ref,) = served_refs(files, {"a.tar.gz": b"genuine"})
         files.routes["/dl/a.tar.gz"] = b"tampered"
-        report = fetch([ref], store, make_session(), Progress(1, io.StringIO()))
+        report = fetch([ref], store, Progress(1, io.StringIO()), make_session())
     ((failed, error),) = report.failed
     assert failed == ref
     assert f"expected {ref.sha256}, got {hashlib.sha256(b'tampered').hexdigest()}" in error
@@ -114,7 +114,7 @@ def test_fetch_retries_server_errors_and_explains_a_404(tmp_path: Path) -> None:
         refs = served_refs(files, {"flaky.tgz": b"f", "gone.tgz": b"g"})
         files.failures["/dl/flaky.tgz"] = [500, 503]
         del files.routes["/dl/gone.tgz"]
-        report = fetch(refs, store, make_session(backoff=0.01), Progress(2, io.StringIO()))
+        report = fetch(refs, store, Progress(2, io.StringIO()), make_session(backoff=0.01))
     assert [r.artifact.file for r in report.downloaded] == ["flaky.tgz"]
     assert files.requests.count("/dl/flaky.tgz") == 3
     ((_, error),) = report.failed
@@ -154,3 +154,19 @@ def test_fetch_command_summary_and_exit_status(tmp_path: Path, minimal_project: 
     assert result.exit_code == 1
     assert "fetch: 0 downloaded (0 B), 0 already cached, 2 failed" in result.output
     assert "HTTP 404" in result.output
+
+
+def test_a_file_changed_after_its_check_is_checked_again(tmp_path: Path) -> None:
+    store, data = LocalStore(tmp_path / "store"), b"payload" * 1000
+    ref = ref_for(data)
+    (tmp_path / "in").write_bytes(data)
+    store.put(ref, tmp_path / "in")
+    target = tmp_path / "context" / "tool.tar.gz"
+    store.copy_to(ref, target)
+    store.copy_to(ref, target)  # unchanged: the stamp spares the hash
+    stored = store.path_of(ref.sha256)
+    stored.chmod(0o644)
+    with stored.open("r+b") as f:  # same size, same inode: only mtime and ctime tell
+        f.write(b"X")
+    with pytest.raises(ChecksumError):
+        store.copy_to(ref, target)

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from builder.errors import ChecksumError, Mismatch
-from builder.http import sha256_file
+from builder.fsutil import atomic_write, sha256_file
 from builder.stores.base import ArtifactRef
 
 
@@ -45,14 +45,38 @@ class LocalStore:
                 Path(tmp).unlink()
 
     def copy_to(self, ref: ArtifactRef, dest: Path) -> None:
+        """A hard link where possible: same inode and mtime on every build, so BuildKit's
+        context transfer recognises an unchanged file without reading it again."""
         source = self.path_of(ref.sha256)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, dest)
+        if not (dest.exists() and dest.samefile(source)):
+            tmp = dest.with_name(f".incoming-{dest.name}")
+            tmp.unlink(missing_ok=True)
+            try:
+                os.link(source, tmp)
+            except OSError:  # another filesystem: copy instead
+                shutil.copyfile(source, tmp)
+            tmp.replace(dest)
         try:
-            _check(ref, dest, f"in the local store ({source})")
+            self._check_linked(ref, dest, source)
         except ChecksumError:
             dest.unlink()
             raise
+
+    def _check_linked(self, ref: ArtifactRef, dest: Path, source: Path) -> None:
+        """Hash the file unless it is provably unchanged since it was last hashed.
+
+        The stamp records inode, size, mtime and ctime: any write, rename or chmod changes one
+        of them, and ctime cannot be set back, so a matching stamp means the same verified bytes.
+        """
+        stat = dest.stat()
+        stamp = f"{stat.st_ino} {stat.st_size} {stat.st_mtime_ns} {stat.st_ctime_ns}"
+        stamp_path = self.root / "verified" / ref.sha256
+        if stamp_path.is_file() and stamp_path.read_text() == stamp:
+            return
+        _check(ref, dest, f"in the local store ({source})")
+        if dest.samefile(source):
+            atomic_write(stamp_path, stamp.encode())
 
 
 def _check(ref: ArtifactRef, path: Path, where: str) -> None:
