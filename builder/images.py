@@ -8,7 +8,7 @@ from pathlib import Path
 
 from builder.document import Node, load_yaml
 from builder.errors import ConfigError
-from builder.platforms import Platform
+from builder.platforms import Platform, read_platforms
 
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
@@ -82,7 +82,7 @@ def _image(name: str, node: Node, folder: Path) -> Image:
         where=node.where(),
         tools=tuple(t.text() for t in tools),
         tool_lines={t.text(): t.where() for t in tools},
-        platforms=_platforms(fields["platforms"]) if "platforms" in fields else (),
+        platforms=read_platforms(fields["platforms"]) if "platforms" in fields else (),
         description=fields["description"].text() if "description" in fields else "",
         labels=fields["labels"].text_map() if "labels" in fields else {},
         env=fields["env"].text_map() if "env" in fields else {},
@@ -101,16 +101,6 @@ def _base(node: Node) -> Base:
     if "image" in fields:
         return Base(image=fields["image"].text(), where=fields["image"].where())
     return Base(external=fields["external"].text(), where=fields["external"].where())
-
-
-def _platforms(node: Node) -> tuple[Platform, ...]:
-    out = []
-    for item in node.items():
-        try:
-            out.append(Platform.parse(item.text()))
-        except ValueError as e:
-            raise item.error(str(e)) from None
-    return tuple(out)
 
 
 def _user(node: Node) -> User:

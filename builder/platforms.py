@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from builder.document import Node
 
 # Docker's arch name -> the machine name used by wheels (PEP 600) and uname.
 _MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
@@ -31,3 +35,16 @@ class Platform:
 
     def __str__(self) -> str:
         return self.name
+
+
+def read_platforms(node: Node) -> tuple[Platform, ...]:
+    """A YAML list of platforms, each error at its own line."""
+    out = []
+    for item in node.items():
+        try:
+            out.append(Platform.parse(item.text()))
+        except ValueError as e:
+            raise item.error(str(e)) from None
+    if not out:
+        raise node.error("expected at least one platform")
+    return tuple(out)

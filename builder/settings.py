@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from builder.document import Node, load_yaml, one_of
-from builder.platforms import Platform
+from builder.platforms import Platform, read_platforms
 
 STORE_KINDS = ("codeartifact", "local")
 _DOMAIN = re.compile(r"^[a-z][a-z0-9\-]{0,48}[a-z0-9]$")
@@ -75,7 +75,7 @@ def load_settings(root: Path) -> Settings:
         registry=_matching(fields["registry"], _REGISTRY, "an image name prefix such as "
                            "'123456789012.dkr.ecr.us-east-1.amazonaws.com/scanners'")
         if "registry" in fields else defaults.registry,
-        platforms=_platforms(fields["platforms"]) if "platforms" in fields else defaults.platforms,
+        platforms=read_platforms(fields["platforms"]) if "platforms" in fields else defaults.platforms,
         base_images=_base_images(fields["base_images"]) if "base_images" in fields else {},
         python_version=_matching(python["version"], re.compile(r"^3\.\d+$"), "'3.11'")
         if "version" in python else defaults.python_version,
@@ -133,18 +133,6 @@ def _repositories(node: Node) -> dict[str, str]:
     fields = node.mapping(["generic", "pypi", "npm"])
     expected = "2-100 of A-Z, a-z, 0-9, '.', '_', '-'"
     return {f"{k}_repository": _matching(v, _REPOSITORY, expected) for k, v in fields.items()}
-
-
-def _platforms(node: Node) -> tuple[Platform, ...]:
-    out = []
-    for item in node.items():
-        try:
-            out.append(Platform.parse(item.text()))
-        except ValueError as e:
-            raise item.error(str(e)) from None
-    if not out:
-        raise node.error("expected at least one platform")
-    return tuple(out)
 
 
 def _base_images(node: Node) -> dict[str, BaseImage]:

@@ -210,22 +210,22 @@ run "logs_dlq_and_alarms_are_encrypted_and_wired" {
   }
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.tools_failed.namespace == "builder/updater" &&
-      aws_cloudwatch_metric_alarm.tools_failed.metric_name == "ToolsFailed" &&
-      aws_cloudwatch_metric_alarm.tools_failed.statistic == "Sum" &&
-      aws_cloudwatch_metric_alarm.tools_failed.comparison_operator == "GreaterThanThreshold" &&
-      aws_cloudwatch_metric_alarm.tools_failed.threshold == 0 &&
-      aws_cloudwatch_metric_alarm.tools_failed.alarm_actions == toset([var.alarm_topic_arn])
+      aws_cloudwatch_metric_alarm.updater["tools_failed"].namespace == "builder/updater" &&
+      aws_cloudwatch_metric_alarm.updater["tools_failed"].metric_name == "ToolsFailed" &&
+      aws_cloudwatch_metric_alarm.updater["tools_failed"].statistic == "Sum" &&
+      aws_cloudwatch_metric_alarm.updater["tools_failed"].comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.updater["tools_failed"].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.updater["tools_failed"].alarm_actions == toset([var.alarm_topic_arn])
     )
     error_message = "There must be an alarm on Sum(builder/updater ToolsFailed) > 0 that notifies the topic."
   }
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.errors.namespace == "AWS/Lambda" &&
-      aws_cloudwatch_metric_alarm.errors.metric_name == "Errors" &&
-      aws_cloudwatch_metric_alarm.errors.dimensions["FunctionName"] == aws_lambda_function.updater.function_name &&
-      aws_cloudwatch_metric_alarm.errors.threshold == 0 &&
-      aws_cloudwatch_metric_alarm.errors.alarm_actions == toset([var.alarm_topic_arn])
+      aws_cloudwatch_metric_alarm.updater["errors"].namespace == "AWS/Lambda" &&
+      aws_cloudwatch_metric_alarm.updater["errors"].metric_name == "Errors" &&
+      aws_cloudwatch_metric_alarm.updater["errors"].dimensions["FunctionName"] == aws_lambda_function.updater.function_name &&
+      aws_cloudwatch_metric_alarm.updater["errors"].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.updater["errors"].alarm_actions == toset([var.alarm_topic_arn])
     )
     error_message = "There must be an alarm on the updater's Lambda Errors that notifies the topic."
   }

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.fakes.server import StateServer, running
 
 
 @dataclass
@@ -30,18 +31,14 @@ class Files:
         return 404, b"not found\n"
 
 
-class _Server(ThreadingHTTPServer):
-    files: Files
-
-
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: StateServer
 
     def log_message(self, format: str, *args: object) -> None:
         pass
 
     def do_GET(self) -> None:
-        status, body = self.server.files.answer(self.path)
+        status, body = self.server.state.answer(self.path)
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
         if status in (429, 503):
@@ -52,13 +49,6 @@ class _Handler(BaseHTTPRequestHandler):
 
 @contextmanager
 def serve(files: Files) -> Iterator[Files]:
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.files = files
-    files.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with running(_Handler, files) as url:
+        files.url = url
         yield files
-    finally:
-        server.shutdown()
-        server.server_close()

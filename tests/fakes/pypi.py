@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.fakes.server import StateServer, running
 
 
 def _normalize(name: str) -> str:
@@ -50,12 +51,8 @@ class SimpleIndex:
         return None
 
 
-class _Server(ThreadingHTTPServer):
-    index: SimpleIndex
-
-
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: StateServer
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -67,7 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(head=False)
 
     def _answer(self, head: bool) -> None:
-        index = self.server.index
+        index: SimpleIndex = self.server.state
         index.requests.append(self.path)
         if not index.authorized(self.headers.get("Authorization")):
             self.send_response(401)
@@ -86,13 +83,6 @@ class _Handler(BaseHTTPRequestHandler):
 
 @contextmanager
 def serve(index: SimpleIndex) -> Iterator[SimpleIndex]:
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.index = index
-    index.url = f"http://127.0.0.1:{server.server_address[1]}/simple/"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with running(_Handler, index) as url:
+        index.url = f"{url}/simple/"
         yield index
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -289,48 +289,53 @@ resource "aws_scheduler_schedule" "updater" {
   depends_on = [aws_iam_role_policy.scheduler]
 }
 
-resource "aws_cloudwatch_metric_alarm" "tools_failed" {
-  alarm_name          = "${local.function_name}-tools-failed"
-  alarm_description   = "The updater could not resolve, verify or mirror at least one tool (metric ToolsFailed)."
-  namespace           = var.metrics_namespace
-  metric_name         = "ToolsFailed"
-  statistic           = "Sum"
-  period              = 3600
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [var.alarm_topic_arn]
-  ok_actions          = [var.alarm_topic_arn]
+locals {
+  # Every alarm fires on "more than zero in an hour"; they differ in what they count.
+  alarms = {
+    tools_failed = {
+      name        = "tools-failed"
+      description = "The updater could not resolve, verify or mirror at least one tool (metric ToolsFailed)."
+      namespace   = var.metrics_namespace
+      metric      = "ToolsFailed"
+      dimensions  = {}
+      statistic   = "Sum"
+      notify_ok   = true
+    }
+    errors = {
+      name        = "errors"
+      description = "The updater Lambda failed (exception, timeout or out of memory)."
+      namespace   = "AWS/Lambda"
+      metric      = "Errors"
+      dimensions  = { FunctionName = aws_lambda_function.updater.function_name }
+      statistic   = "Sum"
+      notify_ok   = true
+    }
+    dlq = {
+      name        = "dlq-not-empty"
+      description = "An updater invocation failed or was dropped after waiting too long for its single slot."
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = aws_sqs_queue.dlq.name }
+      statistic   = "Maximum"
+      notify_ok   = false
+    }
+  }
 }
 
-resource "aws_cloudwatch_metric_alarm" "errors" {
-  alarm_name          = "${local.function_name}-errors"
-  alarm_description   = "The updater Lambda failed (exception, timeout or out of memory)."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.updater.function_name }
-  statistic           = "Sum"
-  period              = 3600
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [var.alarm_topic_arn]
-  ok_actions          = [var.alarm_topic_arn]
-}
+resource "aws_cloudwatch_metric_alarm" "updater" {
+  for_each = local.alarms
 
-resource "aws_cloudwatch_metric_alarm" "dlq" {
-  alarm_name          = "${local.function_name}-dlq-not-empty"
-  alarm_description   = "An updater invocation failed or was dropped after waiting too long for its single slot."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.dlq.name }
-  statistic           = "Maximum"
+  alarm_name          = "${local.function_name}-${each.value.name}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
   period              = 3600
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
   treat_missing_data  = "notBreaching"
   alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = each.value.notify_ok ? [var.alarm_topic_arn] : []
 }
