@@ -37,7 +37,18 @@ class BuildError(UserError):
 
     def __str__(self) -> str:
         tail = "\n".join(f"  | {line}" for line in self.tail)
-        return f"build of {self.tag} failed at {self.step}: {self.reason}\n{tail}"
+        return f"build of {self.tag} failed at {_short(self.step)}: {_short_reason(self.reason)}\n{tail}"
+
+
+def _short(text: str, width: int = 120) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _short_reason(reason: str) -> str:
+    # BuildKit repeats the whole command: "executor failed running [/bin/sh -c ...]: exit code: 1".
+    if "]: " in reason and len(reason) > 120:
+        return "the command failed: " + reason.rsplit("]: ", 1)[1]
+    return reason
 
 
 def build_argv(client: DockerClient, request: BuildRequest) -> list[str]:

@@ -334,3 +334,41 @@ def test_no_engine_or_no_buildkit_is_one_line_naming_what_to_install(
     assert result.exit_code == 1
     message = result.output.strip()
     assert "\n" not in message and expected in message and "install" in message
+
+
+def test_a_failing_step_is_named_with_its_tail(
+    upstreams: Upstreams, base_image: str, client: DockerClient, tmp_path: Path
+) -> None:
+    project = make_project(tmp_path / "project", upstreams, base_image)
+    tools = (project / "tools.yaml").read_text()
+    (project / "tools.yaml").write_text(
+        tools.replace("entry_points: {hello: hello}", "entry_points: {hello: bin/hello}")
+    )
+    result = with_index(project, "build", "scanners", "--platform", "linux/amd64")
+    assert result.exit_code == 1
+    error = result.output[result.output.index("error: build of ") :]
+    assert re.match(
+        r"error: build of \S+/scanners:[0-9a-f]{12}-amd64 failed at \[tool-hello 2/2\] RUN set -eu;", error
+    )
+    assert error.splitlines()[0].endswith("exit code: 1") and len(error.splitlines()[0]) < 300
+    assert "  | " in error and "/out/opt/tools/hello/bin/hello" in error  # the tail shows what went wrong
+
+
+def test_a_tampered_store_file_stops_the_build_before_docker_runs(
+    built: tuple[Path, str, Result], tmp_path: Path
+) -> None:
+    project, _, _ = built
+    copy = tmp_path / "copy"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".builder"))
+    (copy / "builder.yaml").write_text(
+        (copy / "builder.yaml").read_text().replace(str(project / "cache"), str(copy / "cache"))
+    )
+    hello = load_lockfile(copy).tools["hello"].artifacts[AMD64]
+    stored = copy / "cache" / "sha256" / hello.sha256[:2] / hello.sha256
+    stored.chmod(0o644)
+    stored.write_bytes(stored.read_bytes() + b"\0")
+    result = with_index(copy, "build", "scanners", "--platform", "linux/amd64", "--rebuild")
+    assert result.exit_code == 1
+    assert f"sha256 mismatch for hello (linux/amd64) {hello.file} in the local store" in result.output
+    assert f"expected {hello.sha256}, got {sha256(stored.read_bytes())}" in result.output
+    assert "#1 " not in result.output
