@@ -35,6 +35,14 @@ class ConfigError(UserError):
         return f"{self.where}: {self.message}"
 
 
+class UpstreamError(UserError):
+    """An upstream could not be asked, or answered something unusable."""
+
+
+class SignatureError(UserError):
+    """A signed checksum file did not verify against the committed public key."""
+
+
 class LockfileError(ConfigError):
     """The lockfile is malformed or does not match the catalogue."""
 

@@ -1,0 +1,99 @@
+"""What every upstream source provides, and how a version is chosen from what it offers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from builder.catalogue import Tool
+from builder.errors import SignatureError, UpstreamError
+from builder.lockfile import LockedTool
+from builder.platforms import Platform
+from builder.settings import Settings
+from builder.versions import numeric
+
+__all__ = ["Release", "SignatureError", "Source", "SourceContext", "UpstreamError", "choose"]
+
+if TYPE_CHECKING:
+    from builder.http import HttpClient
+    from builder.stores.base import ArtifactStore
+
+
+@dataclass(frozen=True)
+class Release:
+    version: str  # without a leading "v"
+    published: datetime | None = None  # timezone-aware UTC
+    prerelease: bool = False
+    yanked: bool = False
+    notes_url: str = ""
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """Everything a source may use; all of it passed in, so tests point it at 127.0.0.1."""
+
+    http: HttpClient
+    settings: Settings
+    base_urls: Mapping[str, str]
+    keys_dir: Path
+    work_dir: Path
+    store: ArtifactStore | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    def url(self, name: str) -> str:
+        return self.base_urls[name].rstrip("/")
+
+
+class Source(Protocol):
+    def releases(self, tool: Tool) -> list[Release]:
+        """Every release the upstream offers (drafts excluded; prereleases and yanked marked)."""
+        ...
+
+    def lock(self, tool: Tool, release: Release, platforms: Sequence[Platform]) -> LockedTool:
+        """Download, verify and pin one release for these platforms (raises on any mismatch)."""
+        ...
+
+
+def release_key(release: Release, scheme: str) -> tuple[int, ...] | object:
+    if scheme == "pep440":
+        from packaging.version import InvalidVersion, Version
+
+        try:
+            return Version(release.version)
+        except InvalidVersion:
+            return Version("0")
+    return numeric(release.version) or ()
+
+
+def choose(
+    tool: Tool, releases: Sequence[Release], now: datetime, scheme: str, allow_prereleases: bool = False
+) -> Release:
+    """The newest release the constraint allows that is not yanked, not a prerelease and old enough."""
+    tried = []
+    candidates = []
+    for release in releases:
+        reason = _refusal(tool, release, now, allow_prereleases)
+        if reason:
+            tried.append(f"{release.version} ({reason})")
+        else:
+            candidates.append(release)
+    if not candidates:
+        shown = ", ".join(tried[:8]) + (" ..." if len(tried) > 8 else "") or "none offered"
+        raise UpstreamError(f"{tool.name}: no release satisfies '{tool.constraint.text}' (tried: {shown})")
+    return max(candidates, key=lambda r: release_key(r, scheme))  # type: ignore[arg-type,return-value]
+
+
+def _refusal(tool: Tool, release: Release, now: datetime, allow_prereleases: bool) -> str | None:
+    if release.yanked:
+        return "yanked"
+    if release.prerelease and not allow_prereleases and tool.constraint.exact != release.version:
+        return "prerelease"
+    if not tool.constraint.allows(release.version):
+        return "outside the constraint"
+    exact = tool.constraint.exact is not None
+    if tool.cooldown and release.published and not exact and now - release.published < tool.cooldown:
+        return f"newer than the {tool.cooldown.days}d cooldown" if tool.cooldown.days else "in cooldown"
+    return None
