@@ -212,3 +212,33 @@ def smoke(
     with error_handler(ctx.debug):
         code = smoke_command(ctx.project(), images, image_ref, _platform(platform), junit, click.echo)
     sys.exit(code)
+
+
+@command(
+    epilog="""\b
+Examples:
+  builder lock                            lock what is missing or no longer fits tools.yaml
+  builder lock --upgrade                  move every tool to its newest allowed release
+  builder lock --upgrade trivy grype      only these
+  builder lock --check                    exit 1 if builder.lock is stale (no network; for CI)
+Set GITHUB_TOKEN for GitHub's higher rate limit.
+""",
+)
+@click.argument("tools", nargs=-1)
+@click.option("--upgrade", is_flag=True, help="Take the newest release each constraint allows.")
+@click.option("--check", is_flag=True, help="Exit 1 when builder.lock does not fit tools.yaml; no network.")
+@click.option("--partial", is_flag=True, help="Write what resolved even if some tools failed.")
+@click.option(
+    "--jobs", "-j", type=click.IntRange(1, 32), default=8, show_default=True, help="Upstreams asked at once."
+)
+@pass_context
+def lock(ctx: Context, tools: tuple[str, ...], upgrade: bool, check: bool, partial: bool, jobs: int) -> None:
+    """Resolve each tool against its upstream, verify every checksum and signature, write builder.lock.
+
+    The lockfile is replaced atomically, and only when every requested tool resolved (or --partial).
+    """
+    from builder.commands import LockOptions, lock_command
+
+    with error_handler(ctx.debug):
+        code = lock_command(ctx.project(), tools, LockOptions(upgrade, check, partial, jobs), click.echo)
+    sys.exit(code)

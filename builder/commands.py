@@ -7,23 +7,32 @@ from __future__ import annotations
 
 import os
 import platform as platform_module
+import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from builder.build import BuildOptions, build_images, image_tag
 from builder.context import assemble
+from builder.document import suggest
 from builder.engine import find_client
-from builder.errors import UserError
+from builder.errors import ConfigError, UserError
 from builder.fetch import artifact_refs, fetch
 from builder.fsutil import write_all
-from builder.lockfile import Lockfile, load_lockfile
+from builder.lockfile import NAME, Lockfile, load_lockfile, write_lockfile
+from builder.locking import LockOutcome, lock_tools
+from builder.locking import stale as stale_tools
 from builder.platforms import Platform
 from builder.progress import Progress
 from builder.project import Project
 from builder.render import drift, plan_images, render_project, stale_files
 from builder.secrets import BuildSecrets, Once, codeartifact_secrets, private_folder, user_secrets
 from builder.smoke import smoke_image, table, write_junit
-from builder.stores import STORES
+from builder.sources import make_sources
+from builder.sources.base import SourceContext
+from builder.stores import STORES, cache_root
 from builder.stores.base import ArtifactStore
 
 Echo = Callable[..., None]
@@ -168,3 +177,71 @@ def smoke_command(
         f"smoke: {sum(len(r) for r in suites.values()) - len(failed)} passed, {len(failed)} failed", err=True
     )
     return 1 if failed else 0
+
+
+def lock_command(project: Project, tools: tuple[str, ...], options: LockOptions, echo: Echo) -> int:
+    for name in tools:
+        if name not in project.tools:
+            raise ConfigError("tools.yaml", f"no tool named '{name}'{suggest(name, project.tools)}")
+    lock = load_lockfile(project.root)
+    if options.check:
+        return _report_stale(project, lock, tools, echo)
+    with tempfile.TemporaryDirectory(prefix="builder-lock-") as work:
+        ctx = _source_context(project, Path(work))
+        wanted = {project.tools[n].source for n in (tools or tuple(project.tools))}
+        outcome = lock_tools(project, lock, tools, make_sources(ctx, wanted), datetime.now(UTC),
+                             options.upgrade, options.jobs, lambda line: echo(line, err=True))  # fmt: skip
+    return _finish_lock(project, outcome, options.partial, echo)
+
+
+@dataclass(frozen=True)
+class LockOptions:
+    upgrade: bool = False
+    check: bool = False
+    partial: bool = False
+    jobs: int = 8
+
+
+def _report_stale(project: Project, lock: Lockfile, tools: tuple[str, ...], echo: Echo) -> int:
+    reasons = {n: r for n, r in stale_tools(project, lock).items() if not tools or n in tools}
+    for name, reason in reasons.items():
+        echo(f"stale: {name}: {reason}")
+    if reasons:
+        echo(f"{NAME} is stale for {len(reasons)} tool(s): run `builder lock`", err=True)
+        return 1
+    echo(f"{NAME} is current for {len(project.tools)} tools", err=True)
+    return 0
+
+
+def _source_context(project: Project, work: Path) -> SourceContext:
+    from builder.http import HttpClient, make_session
+
+    settings = project.settings
+    github = urlsplit(settings.upstreams["github_api"]).hostname or ""
+    http = HttpClient(make_session(), cache_dir=cache_root(os.environ) / "http",
+                      token=os.environ.get("GITHUB_TOKEN") or None, token_hosts=(github,))  # fmt: skip
+    store = STORES["local"](settings, os.environ) if settings.store.kind == "local" else None
+    keys = Path(__file__).parent / "data" / "keys"
+    return SourceContext(http, settings, settings.upstreams, keys, work, store, dict(os.environ))
+
+
+def _finish_lock(project: Project, outcome: LockOutcome, partial: bool, echo: Echo) -> int:
+    for change in outcome.changes:
+        echo(f"{change.tool}: {change.old or '(new)'} -> {change.new}   {change.origin}")
+    for name in outcome.removed:
+        echo(f"{name}: removed (not in tools.yaml)")
+    for name, error in outcome.failures.items():
+        echo(f"error: {name}: {error}", err=True)
+    if outcome.failures and not partial:
+        echo(
+            f"{NAME} left unchanged: {len(outcome.failures)} tool(s) failed (--partial keeps the others)",
+            err=True,
+        )
+        return 1
+    if outcome.changed:
+        write_lockfile(project.root, outcome.lock)
+        kept = f"; kept the old entries of {', '.join(outcome.failures)}" if outcome.failures else ""
+        echo(f"wrote {NAME}: {len(outcome.changes)} locked, {len(outcome.removed)} removed{kept}", err=True)
+    else:
+        echo(f"{NAME} is up to date", err=True)
+    return 1 if outcome.failures else 0

@@ -11,6 +11,14 @@ from builder.document import Node, load_yaml, one_of
 from builder.platforms import Platform, read_platforms
 
 STORE_KINDS = ("codeartifact", "local")
+# Where release metadata comes from (not package registries: those come from pip's and npm's own
+# configuration). Override any of them under `upstreams:` in builder.yaml, e.g. for a mirror.
+UPSTREAMS = {
+    "github_api": "https://api.github.com",
+    "hashicorp_releases": "https://releases.hashicorp.com",
+    "hashicorp_checkpoint": "https://checkpoint-api.hashicorp.com",
+    "nodejs": "https://nodejs.org",
+}
 _DOMAIN = re.compile(r"^[a-z][a-z0-9\-]{0,48}[a-z0-9]$")
 _OWNER = re.compile(r"^[0-9]{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
@@ -59,9 +67,10 @@ class Settings:
     npm_registry: str | None = None  # None: the user's own npm configuration decides
     docker_client: str | None = None
     docker_network: str | None = None  # e.g. "host", to reach an index on this machine
+    upstreams: dict[str, str] = field(default_factory=lambda: dict(UPSTREAMS))
 
 
-_TOP = ("store", "registry", "platforms", "base_images", "python", "indexes", "docker")
+_TOP = ("store", "registry", "platforms", "base_images", "python", "indexes", "docker", "upstreams")
 
 
 def load_settings(root: Path) -> Settings:
@@ -85,6 +94,7 @@ def load_settings(root: Path) -> Settings:
         npm_registry=_optional_url(indexes.get("npm")),
         docker_client=_optional_text(docker.get("client")),
         docker_network=_optional_text(docker.get("network")),
+        upstreams={**UPSTREAMS, **(_upstreams(fields["upstreams"]) if "upstreams" in fields else {})},
     )  # fmt: skip
 
 
@@ -144,6 +154,11 @@ def _base_images(node: Node) -> dict[str, BaseImage]:
             digest = _matching(fields["digest"], _DIGEST, "'sha256:' and 64 lowercase hex digits")
         out[name] = BaseImage(fields["ref"].text(), digest)
     return out
+
+
+def _upstreams(node: Node) -> dict[str, str]:
+    fields = node.mapping(sorted(UPSTREAMS))
+    return {key: url for key, child in fields.items() if (url := _optional_url(child))}
 
 
 def _optional_url(node: Node | None) -> str | None:

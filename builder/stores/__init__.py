@@ -24,3 +24,11 @@ def local_root(settings: Settings, env: Mapping[str, str]) -> Path:
 
 
 STORES: dict[str, Callable[[Settings, Mapping[str, str]], ArtifactStore]] = {"local": _local}
+
+
+def cache_root(env: Mapping[str, str]) -> Path:
+    """The user's cache folder for builder (artifacts, HTTP revalidation data)."""
+    cache = (
+        Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path(env.get("HOME", "~")) / ".cache"
+    )
+    return (cache / "builder").expanduser()

@@ -1,0 +1,132 @@
+"""`builder lock`: ask each tool's upstream, choose a version, verify and pin it.
+
+Upstreams are asked concurrently; a tool whose entry is current is not asked at all unless
+``upgrade``; a failing upstream loses no other tool's result but the lockfile is replaced only
+when every requested tool resolved (or ``partial``, which keeps the failed tools' old entries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from builder.catalogue import Tool
+from builder.errors import BuilderError, ConfigError
+from builder.lockfile import LockedTool, Lockfile, check_entry
+from builder.platforms import Platform
+from builder.project import Project
+from builder.sources import SOURCES
+from builder.sources.base import Source, choose
+
+
+@dataclass(frozen=True)
+class Change:
+    tool: str
+    old: str | None  # None: newly locked
+    new: str
+    origin: str
+
+
+@dataclass
+class LockOutcome:
+    lock: Lockfile
+    changes: list[Change] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes or self.removed)
+
+
+def tool_platforms(project: Project, name: str) -> tuple[Platform, ...]:
+    """The platforms of every image that uses the tool (the settings' when none does)."""
+    found = {p for image in project.images.values() if name in image.tools for p in image.platforms}
+    return tuple(sorted(found)) or project.settings.platforms
+
+
+def stale_reason(project: Project, lock: Lockfile, tool: Tool) -> str | None:
+    """Why a lock entry cannot stand for the catalogue's tool (None when it can); no network."""
+    locked = lock.tools.get(tool.name)
+    if locked is None:
+        return "not locked"
+    if not tool.constraint.allows(locked.version):
+        return f"{locked.version} is outside '{tool.constraint.text}'"
+    try:
+        check_entry(locked, tool, tool_platforms(project, tool.name))
+    except ConfigError as e:
+        return e.message.split(": run `", 1)[0].removeprefix(f"{tool.name}: ")
+    return None
+
+
+def stale(project: Project, lock: Lockfile) -> dict[str, str]:
+    reasons = {t.name: r for t in project.tools.values() if (r := stale_reason(project, lock, t))}
+    reasons.update({name: "not in tools.yaml" for name in lock.tools if name not in project.tools})
+    return dict(sorted(reasons.items()))
+
+
+def lock_tools(
+    project: Project,
+    lock: Lockfile,
+    names: tuple[str, ...],
+    sources: Mapping[str, Source],
+    now: datetime,
+    upgrade: bool = False,
+    jobs: int = 8,
+    progress: Callable[[str], None] = lambda line: None,
+) -> LockOutcome:
+    selected = [project.tools[n] for n in (names or tuple(sorted(project.tools)))]
+    todo = [t for t in selected if upgrade or stale_reason(project, lock, t)]
+    outcome = LockOutcome(lock)
+
+    def one(tool: Tool) -> tuple[Tool, LockedTool | None, str | None]:
+        try:
+            return tool, _resolve(project, lock, tool, sources[tool.source], now), None
+        except BuilderError as e:
+            return tool, None, str(e)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for tool, locked, error in pool.map(one, todo):
+            _record(outcome, lock, tool, locked, error, progress)
+    if not names:
+        outcome.removed = sorted(n for n in lock.tools if n not in project.tools)
+        kept = {n: t for n, t in outcome.lock.tools.items() if n not in outcome.removed}
+        outcome.lock = Lockfile(kept)
+    return outcome
+
+
+def _resolve(
+    project: Project, lock: Lockfile, tool: Tool, source: Source, now: datetime
+) -> LockedTool | None:
+    """The new entry, or None when the locked one is already the version to take."""
+    release = choose(tool, source.releases(tool), now, _scheme(tool))
+    current = lock.tools.get(tool.name)
+    if current and current.version == release.version and not stale_reason(project, lock, tool):
+        return None
+    return source.lock(tool, release, tool_platforms(project, tool.name))
+
+
+def _scheme(tool: Tool) -> str:
+    return SOURCES[tool.source].scheme
+
+
+def _record(
+    outcome: LockOutcome,
+    lock: Lockfile,
+    tool: Tool,
+    locked: LockedTool | None,
+    error: str | None,
+    progress: Callable[[str], None],
+) -> None:
+    old = lock.tools.get(tool.name)
+    if error:
+        outcome.failures[tool.name] = error
+        progress(f"FAILED     {tool.name}: {error}")
+    elif locked is None:
+        progress(f"current    {tool.name} {old.version if old else ''}")
+    else:
+        outcome.lock = outcome.lock.with_tool(locked)
+        outcome.changes.append(Change(tool.name, old.version if old else None, locked.version, locked.origin))
+        progress(f"locked     {tool.name} {old.version + ' -> ' if old else ''}{locked.version}")
