@@ -26,8 +26,11 @@ Progress = Callable[[int], None]
 
 
 def make_session(retries: int = 4, backoff: float = 0.5, user_agent: str = "builder") -> requests.Session:
-    """A session that retries connection errors, 429 and 5xx with exponential backoff and jitter,
-    honouring Retry-After."""
+    """A session that retries connection errors and 5xx with exponential backoff and jitter.
+
+    Rate limits (403/429) are not retried here but in HttpClient, which can bound the wait and
+    be given a clock: urllib3 would sleep a Retry-After of an hour without asking.
+    """
     retry = Retry(
         total=retries,
         connect=retries,
@@ -35,9 +38,9 @@ def make_session(retries: int = 4, backoff: float = 0.5, user_agent: str = "buil
         status=retries,
         backoff_factor=backoff,
         backoff_jitter=backoff,
-        status_forcelist=(429, 500, 502, 503, 504),
+        status_forcelist=(500, 502, 503, 504),
         allowed_methods=frozenset({"GET", "HEAD"}),
-        respect_retry_after_header=True,
+        respect_retry_after_header=False,
         raise_on_status=False,
     )
     session = requests.Session()

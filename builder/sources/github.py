@@ -1,0 +1,247 @@
+"""GitHub releases: versions from tags, artifacts from release assets, verified before they are pinned.
+
+Bytes are trusted only when they match something GitHub or the project published beside them:
+the release's checksum file (goreleaser's ``<hex>  <name>`` lines) and/or the asset ``digest``
+the API lists (``sha256:<hex>``, computed by GitHub at upload). With neither, nothing is pinned.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from builder.catalogue import Tool
+from builder.errors import ChecksumError, ConfigError, Mismatch, UpstreamError
+from builder.lockfile import Artifact, LockedTool
+from builder.platforms import Platform
+from builder.sources.base import Release, SourceContext
+from builder.stores.base import ArtifactRef
+from builder.verify import parse_sums
+
+HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+PER_PAGE = 100  # the most GitHub returns per page
+MAX_PAGES = 5  # newest first, so five pages reach back 500 releases
+DEFAULT_TAG = "v{version}"
+
+
+def allow_prereleases(tool: Tool) -> bool:
+    """What the catalogue's ``prereleases`` key says, for ``choose(..., allow_prereleases=)``."""
+    return tool.upstream.get("prereleases", "false").strip().lower() == "true"
+
+
+@dataclass(frozen=True)
+class _Verified:
+    path: Path
+    artifact: Artifact
+    matched: tuple[str, ...]  # what the bytes matched, for the origin text
+
+
+@dataclass(frozen=True)
+class _Claim:
+    said_in: str  # for a mismatch message: "checksum file x.txt", "asset digest"
+    origin: str  # for the origin text: "x.txt", "the asset digest"
+    sha256: str
+
+
+@dataclass(frozen=True)
+class _Checksums:
+    name: str
+    entries: dict[str, str]  # file name -> lowercase sha256
+
+
+class GitHubSource:
+    def __init__(self, ctx: SourceContext) -> None:
+        self.ctx = ctx
+        self.api = ctx.url("github_api")
+
+    def releases(self, tool: Tool) -> list[Release]:
+        pattern = _tag_pattern(tool)
+        found = []
+        for item in self._release_items(tool):
+            release = _release(item, pattern)
+            if release is not None:
+                found.append(release)
+        return found
+
+    def lock(self, tool: Tool, release: Release, platforms: Sequence[Platform]) -> LockedTool:
+        tag = _tag(tool, release.version)
+        repo = tool.upstream["repository"]
+        data = self._get(tool, f"/repos/{repo}/releases/tags/{quote(tag, safe='')}", f"release {tag}")
+        assets = _assets(data)
+        checksums = self._checksum_file(tool, release.version, assets)
+        verified = {p: self._verified(tool, release, p, assets, checksums) for p in platforms}
+        for platform, one in verified.items():
+            if self.ctx.store is not None:
+                self.ctx.store.put(ArtifactRef(tool.name, release.version, platform, one.artifact), one.path)
+        return LockedTool(
+            name=tool.name,
+            version=release.version,
+            origin=_origin(tag, repo, list(verified.values())),
+            artifacts={p: v.artifact for p, v in verified.items()},
+        )
+
+    def _release_items(self, tool: Tool) -> list[dict[str, Any]]:
+        """Every release JSON object, page by page (``page=N`` is what GitHub's ``Link: next`` names)."""
+        repo = tool.upstream["repository"]
+        items: list[dict[str, Any]] = []
+        for page in range(1, MAX_PAGES + 1):
+            path = f"/repos/{repo}/releases?per_page={PER_PAGE}" + (f"&page={page}" if page > 1 else "")
+            batch = self._get(tool, path, "releases")
+            if not isinstance(batch, list):
+                raise UpstreamError(f"{tool.name}: GitHub's release list for {repo} is not a list")
+            items += [item for item in batch if isinstance(item, dict)]
+            if len(batch) < PER_PAGE:
+                break
+        return items
+
+    def _get(self, tool: Tool, path: str, what: str) -> Any:
+        repo = tool.upstream["repository"]
+        try:
+            return self.ctx.http.get_json(self.api + path, headers=HEADERS)
+        except UpstreamError as e:
+            raise UpstreamError(f"{tool.name}: cannot read the {what} of {repo} on GitHub: {e}") from None
+
+    def _checksum_file(self, tool: Tool, version: str, assets: Mapping[str, Any]) -> _Checksums | None:
+        template = tool.upstream.get("checksums")
+        if not template:
+            return None
+        name = template.format(version=version)
+        asset = _asset(tool, version, assets, name, "its checksum file")
+        try:
+            data = self.ctx.http.get_bytes(asset["browser_download_url"])
+        except UpstreamError as e:
+            raise UpstreamError(f"{tool.name}: cannot download {name}: {e}") from None
+        return _Checksums(name, parse_checksums(data, name))
+
+    def _verified(
+        self,
+        tool: Tool,
+        release: Release,
+        platform: Platform,
+        assets: Mapping[str, Any],
+        checksums: _Checksums | None,
+    ) -> _Verified:
+        name = tool.asset_name(platform, release.version)
+        asset = _asset(tool, release.version, assets, name, f"an asset for {platform}")
+        claims = _claims(tool, platform, name, asset, checksums)
+        folder = self.ctx.work_dir / tool.name / release.version
+        folder.mkdir(parents=True, exist_ok=True)
+        dest = folder / Path(name).name
+        try:
+            got = self.ctx.http.download(asset["browser_download_url"], dest)
+            for claim in claims:
+                _compare(tool, platform, name, claim, got.sha256)
+            _compare_size(tool, platform, name, asset.get("size"), got.size)
+        except UpstreamError as e:
+            dest.unlink(missing_ok=True)  # never leave unverified bytes where they might be used
+            raise UpstreamError(f"{tool.name} ({platform}): cannot download {name}: {e}") from None
+        except ChecksumError:
+            dest.unlink(missing_ok=True)
+            raise
+        artifact = Artifact(name, asset["browser_download_url"], got.sha256, got.size)
+        return _Verified(got.path, artifact, tuple(c.origin for c in claims))
+
+
+def parse_checksums(data: bytes, subject: str = "checksum file") -> dict[str, str]:
+    """``<hex>  <name>`` (text mode) or ``<hex> *<name>`` (binary mode) lines."""
+    return parse_sums(data.decode("utf-8", errors="replace"), subject)
+
+
+def _claims(
+    tool: Tool, platform: Platform, name: str, asset: Mapping[str, Any], checksums: _Checksums | None
+) -> list[_Claim]:
+    """What the bytes must hash to, by who says so; at least one claim or nothing is pinned."""
+    claims = []
+    if checksums is not None:
+        if name not in checksums.entries:
+            raise UpstreamError(f"{tool.name} ({platform}): {checksums.name} has no entry for {name}")
+        claims.append(_Claim(f"checksum file {checksums.name}", checksums.name, checksums.entries[name]))
+    digest = asset.get("digest")
+    if isinstance(digest, str) and digest.startswith("sha256:"):
+        claims.append(_Claim("asset digest", "the asset digest", digest.removeprefix("sha256:").lower()))
+    if not claims:
+        raise UpstreamError(
+            f"{tool.name} ({platform}): nothing to verify against for {name}: the release lists no "
+            "asset digest and the catalogue names no checksum file (set 'checksums')"
+        )
+    return claims
+
+
+def _compare(tool: Tool, platform: Platform, name: str, claim: _Claim, actual: str) -> None:
+    if claim.sha256 != actual:
+        mismatch = Mismatch(tool.name, str(platform), claim.sha256, actual)
+        raise ChecksumError(mismatch, f"{name} (per the {claim.said_in})")
+
+
+def _compare_size(tool: Tool, platform: Platform, name: str, listed: object, actual: int) -> None:
+    if isinstance(listed, int) and listed != actual:
+        raise ChecksumError(
+            Mismatch(tool.name, str(platform), f"{listed} bytes", f"{actual} bytes"),
+            f"{name} (size the GitHub API lists)",
+        )
+
+
+def _origin(tag: str, repo: str, verified: Sequence[_Verified]) -> str:
+    """Name only what every artifact matched (a digest may be missing on some older assets)."""
+    said = [o for o in verified[0].matched if all(o in v.matched for v in verified)] if verified else []
+    return f"GitHub release {tag} of {repo}; sha256 matched {' and '.join(said) or 'nothing (no platforms)'}"
+
+
+def _assets(release: Any) -> dict[str, dict[str, Any]]:
+    listed = release.get("assets") if isinstance(release, dict) else None
+    if not isinstance(listed, list):
+        raise UpstreamError("GitHub's release answer has no asset list")
+    return {a["name"]: a for a in listed if isinstance(a, dict) and isinstance(a.get("name"), str)}
+
+
+def _asset(tool: Tool, version: str, assets: Mapping[str, Any], name: str, what: str) -> Any:
+    tag, repo = _tag(tool, version), tool.upstream["repository"]
+    asset = assets.get(name)
+    if asset is None:
+        present = ", ".join(sorted(assets)) or "none"
+        raise UpstreamError(
+            f"{tool.name}: release {tag} of {repo} has no {name} ({what}); assets present: {present}"
+        )
+    if asset.get("state", "uploaded") != "uploaded":
+        raise UpstreamError(f"{tool.name}: {name} in release {tag} of {repo} is not fully uploaded yet")
+    return asset
+
+
+def _tag(tool: Tool, version: str) -> str:
+    return tool.upstream.get("tag", DEFAULT_TAG).format(version=version)
+
+
+def _tag_pattern(tool: Tool) -> re.Pattern[str]:
+    """``v{version}`` -> a pattern whose group 1 is the version (it must start with a digit)."""
+    template = tool.upstream.get("tag", DEFAULT_TAG)
+    prefix, found, suffix = template.partition("{version}")
+    if not found:
+        raise ConfigError(tool.where, f"tag template '{template}' does not contain {{version}}")
+    return re.compile(f"^{re.escape(prefix)}([0-9][^\\s/]*){re.escape(suffix)}$")
+
+
+def _release(item: Mapping[str, Any], pattern: re.Pattern[str]) -> Release | None:
+    match = pattern.match(str(item.get("tag_name", "")))
+    if item.get("draft") or not match:
+        return None
+    return Release(
+        version=match.group(1),
+        published=_published(item.get("published_at")),
+        prerelease=bool(item.get("prerelease")),
+        notes_url=str(item.get("html_url") or ""),
+    )
+
+
+def _published(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -1,0 +1,113 @@
+"""HashiCorp products from releases.hashicorp.com: a GPG-signed SHA256SUMS per release.
+
+The signature is checked first, against the committed key only; no archive is downloaded before
+the checksum list it is compared with is known to come from HashiCorp. The checkpoint API names
+the current version and its release date, the only date this upstream publishes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from builder.catalogue import Tool
+from builder.errors import UpstreamError
+from builder.lockfile import LockedTool
+from builder.platforms import Platform
+from builder.sources.base import Release, SourceContext
+from builder.verify import download_verified, parse_sums, spaced, verify_detached
+from builder.versions import numeric
+
+KEY_FILE = "hashicorp.asc"
+FINGERPRINT = "C874011F0AB405110D02105534365D9472D7468F"  # HashiCorp Security, FACTS 3
+_DATE_FIELDS = ("current_release_date", "current_release")  # the field's name is disputed: take either
+_JSON = {"Accept": "application/json"}
+
+
+class HashiCorpSource:
+    def __init__(self, ctx: SourceContext, fingerprints: Collection[str] = (FINGERPRINT,)) -> None:
+        self.ctx = ctx
+        self.fingerprints = tuple(f.replace(" ", "").upper() for f in fingerprints)
+
+    def releases(self, tool: Tool) -> list[Release]:
+        product = tool.upstream["product"]
+        index = self.ctx.http.get_json(f"{self.ctx.url('hashicorp_releases')}/{product}/index.json", _JSON)
+        versions = _mapping(index, "versions", f"{product}/index.json")
+        current, published = self._current(product)
+        # "+ent" and other build-metadata versions are other products' builds, not this one's.
+        found = [v for v in versions if "+" not in v]
+        return [
+            Release(
+                version=v,
+                published=published if v == current else None,
+                prerelease="-" in v,
+                notes_url=tool.release_notes.format(version=v) if tool.release_notes else "",
+            )
+            for v in sorted(found, key=lambda v: numeric(v.split("-")[0]) or ())
+        ]
+
+    def lock(self, tool: Tool, release: Release, platforms: Sequence[Platform]) -> LockedTool:
+        product, version = tool.upstream["product"], release.version
+        base = f"{self.ctx.url('hashicorp_releases')}/{product}/{version}"
+        meta = self.ctx.http.get_json(f"{base}/index.json", _JSON, conditional=False)
+        sums_name = str(meta.get("shasums") or f"{product}_{version}_SHA256SUMS")
+        sums_bytes = self.ctx.http.get_bytes(f"{base}/{sums_name}")
+        signature = self.ctx.http.get_bytes(f"{base}/{self._signature_name(meta, sums_name)}")
+        keys = [self.ctx.keys_dir / KEY_FILE]
+        signer = verify_detached(sums_bytes, signature, keys, self.ctx.work_dir, self.fingerprints, sums_name)
+        sums = parse_sums(sums_bytes.decode("utf-8", errors="replace"), sums_name)
+        urls = _build_urls(meta, base)
+        artifacts = {
+            p: download_verified(self.ctx, (tool.name, version, p), *_build(urls, tool, p, version), sums)
+            for p in platforms
+        }
+        origin = f"HashiCorp release {version}; {sums_name} signed by {spaced(signer)}"
+        return LockedTool(tool.name, version, origin, artifacts)
+
+    def _current(self, product: str) -> tuple[str, datetime | None]:
+        url = f"{self.ctx.url('hashicorp_checkpoint')}/v1/check/{product}"
+        answer = self.ctx.http.get_json(url, _JSON, conditional=False)
+        if not isinstance(answer, dict) or not answer.get("current_version"):
+            raise UpstreamError(f"GET {url}: the answer names no current_version")
+        return str(answer["current_version"]), _published(answer)
+
+    def _signature_name(self, meta: Mapping[str, Any], sums_name: str) -> str:
+        """hc-install's choice: the signature named after a trusted key's ID, else the plain one."""
+        listed = [str(s) for s in meta.get("shasums_signatures") or ()]
+        for name in listed:
+            if any(name == f"{sums_name}.{f[-8:]}.sig" for f in self.fingerprints):
+                return name
+        return str(meta.get("shasums_signature") or f"{sums_name}.sig")
+
+
+def _mapping(data: Any, key: str, where: str) -> dict[str, Any]:
+    value = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(value, dict):
+        raise UpstreamError(f"{where}: expected a '{key}' mapping in the answer")
+    return value
+
+
+def _published(answer: Mapping[str, Any]) -> datetime | None:
+    stamps = [answer[f] for f in _DATE_FIELDS if isinstance(answer.get(f), int) and answer[f] > 0]
+    return datetime.fromtimestamp(stamps[0], UTC) if stamps else None
+
+
+def _build_urls(meta: Mapping[str, Any], base: str) -> dict[str, str]:
+    """File name -> download URL of each build; a relative URL is taken relative to the release folder."""
+    urls = {}
+    for build in meta.get("builds") or ():
+        name = str(build.get("filename", ""))
+        url = str(build.get("url") or name)
+        urls[name] = url if "://" in url else f"{base}/{url}"
+    return urls
+
+
+def _build(urls: Mapping[str, str], tool: Tool, platform: Platform, version: str) -> tuple[str, str]:
+    file = tool.asset_name(platform, version)
+    if file not in urls:
+        offered = ", ".join(sorted(urls)) or "none"
+        raise UpstreamError(
+            f"{tool.name} {version}: HashiCorp offers no {file} for {platform} (builds: {offered})"
+        )
+    return file, urls[file]

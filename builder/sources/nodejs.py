@@ -1,0 +1,71 @@
+"""Node.js from nodejs.org/dist: a SHASUMS256.txt per release, signed by one of the releasers' keys.
+
+The detached ``SHASUMS256.txt.sig`` is checked against every committed key in ``keys/nodejs``
+before any archive is downloaded; each archive is then compared with the signed list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from builder.catalogue import Tool
+from builder.errors import UpstreamError
+from builder.lockfile import LockedTool
+from builder.platforms import Platform
+from builder.sources.base import Release, SourceContext
+from builder.verify import download_verified, parse_sums, spaced, verify_detached
+from builder.versions import numeric
+
+KEY_FOLDER = "nodejs"
+SUMS = "SHASUMS256.txt"
+
+
+class NodeSource:
+    def __init__(self, ctx: SourceContext, fingerprints: Collection[str] | None = None) -> None:
+        """``fingerprints``: the releasers allowed to sign; None lets any committed key sign."""
+        self.ctx = ctx
+        self.fingerprints = fingerprints
+
+    def releases(self, tool: Tool) -> list[Release]:
+        url = f"{self.ctx.url('nodejs')}/dist/index.json"
+        index = self.ctx.http.get_json(url)
+        if not isinstance(index, list):
+            raise UpstreamError(f"GET {url}: expected a list of releases")
+        found = [_release(entry, tool, url) for entry in index]
+        return sorted(found, key=lambda r: numeric(r.version) or ())
+
+    def lock(self, tool: Tool, release: Release, platforms: Sequence[Platform]) -> LockedTool:
+        version = release.version
+        base = f"{self.ctx.url('nodejs')}/dist/v{version}"
+        sums_bytes = self.ctx.http.get_bytes(f"{base}/{SUMS}")
+        signature = self.ctx.http.get_bytes(f"{base}/{SUMS}.sig")
+        keys = sorted((self.ctx.keys_dir / KEY_FOLDER).glob("*.asc"))
+        subject = f"node v{version} {SUMS}"
+        signer = verify_detached(sums_bytes, signature, keys, self.ctx.work_dir, self.fingerprints, subject)
+        sums = parse_sums(sums_bytes.decode("utf-8", errors="replace"), subject)
+        artifacts = {}
+        for platform in platforms:
+            file = tool.asset_name(platform, version)
+            artifacts[platform] = download_verified(
+                self.ctx, (tool.name, version, platform), file, f"{base}/{file}", sums
+            )
+        origin = f"Node.js release {version}; {SUMS} signed by {spaced(signer)}"
+        return LockedTool(tool.name, version, origin, artifacts)
+
+
+def _release(entry: Any, tool: Tool, url: str) -> Release:
+    try:
+        version = str(entry["version"]).removeprefix("v")
+        published = datetime.strptime(str(entry["date"]), "%Y-%m-%d").replace(tzinfo=UTC)
+    except KeyError as e:
+        raise UpstreamError(f"GET {url}: release entry {str(entry)[:80]} has no {e}") from None
+    except (TypeError, ValueError) as e:
+        raise UpstreamError(f"GET {url}: malformed release entry {str(entry)[:80]} ({e})") from None
+    return Release(
+        version=version,
+        published=published,
+        prerelease="-" in version,
+        notes_url=tool.release_notes.format(version=version) if tool.release_notes else "",
+    )
