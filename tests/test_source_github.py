@@ -136,7 +136,9 @@ def test_checksum_lines_in_text_and_binary_mode() -> None:
     binary = checksum_file(files, binary_mode=True)
     expected = {"a.tar.gz": sha(b"a"), "b.zip": sha(b"b")}
     assert parse_checksums(text) == parse_checksums(binary) == expected
-    with pytest.raises(UpstreamError, match=r"sums.txt:3: not a '<sha256>  <file>' line: 'not a checksum line'"):
+    with pytest.raises(
+        UpstreamError, match=r"sums.txt:3: not a '<sha256>  <file>' line: 'not a checksum line'"
+    ):
         parse_checksums(checksum_file(files) + b"not a checksum line\n", "sums.txt")
     assert parse_checksums(binary.upper().replace(b"A.TAR.GZ", b"a.tar.gz"))["a.tar.gz"] == sha(b"a")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 
 import pytest
 
@@ -66,3 +67,30 @@ def test_npm_tree_drops_urls_and_keeps_integrity() -> None:
     del lock["packages"]["node_modules/a"]["integrity"]
     with pytest.raises(UserError, match="has no integrity"):
         npm.packages_from_lock(lock)
+
+
+def test_npm_failure_is_its_error_line_and_options_reach_npm() -> None:
+    asked: list[list[str]] = []
+
+    def failing(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        asked.append(argv)
+        stderr = ("npm ERR! code E404\nnpm ERR! 404 Not Found - GET http://127.0.0.1:9/x - Not found\n"
+                  "npm ERR! A complete log of this run can be found in: /tmp/log\n")  # fmt: skip
+        return subprocess.CompletedProcess(argv, 1, "", stderr)
+
+    with pytest.raises(UserError) as caught:
+        npm.resolve_tree("x", "1.0.0", "http://127.0.0.1:9/", failing, options=("--fetch-retries=0",))
+    assert (
+        str(caught.value) == "npm install failed: 404 Not Found - GET http://127.0.0.1:9/x - Not found (E404)"
+    )
+    assert "--fetch-retries=0" in asked[0]
+    assert "--no-update-notifier" in asked[0]
+
+
+def test_npm_missing_from_the_machine_is_one_line() -> None:
+    def missing(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        raise FileNotFoundError(2, "No such file or directory", "npm")
+
+    with pytest.raises(UserError) as caught:
+        npm.latest_version("x", "^1", "http://127.0.0.1:9/", missing)
+    assert str(caught.value) == "cannot run npm view: No such file or directory (is npm installed?)"

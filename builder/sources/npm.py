@@ -1,36 +1,69 @@
 """npm tools: the whole installed tree of a package, each entry pinned by its sha512 integrity.
 
-The tree is resolved by npm itself (``npm install --package-lock-only``): the same resolver
-that ``npm ci`` in the image will trust. Download URLs are dropped so any registry serves it.
+Releases come from the registry's packument. The tool's own tarball is downloaded and checked
+against the registry's ``dist.integrity``; the tree is resolved by npm itself (``npm install
+--package-lock-only``): the same resolver that ``npm ci`` in the image will trust. Download
+URLs are dropped so any registry serves it. The registry is builder.yaml's, else npm's own
+configuration (``npm config get registry``): no registry host is written into this package.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import subprocess
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from builder.errors import UserError
-from builder.lockfile import NpmPackage
+from builder.errors import ChecksumError, Mismatch, UpstreamError, UserError
+from builder.fsutil import CHUNK
+from builder.lockfile import LockedTool, NpmPackage
+from builder.platforms import Platform
 from builder.redact import redact
+from builder.sources.base import Release
 from builder.versions import numeric
+
+if TYPE_CHECKING:
+    from builder.catalogue import Tool
+    from builder.sources.base import SourceContext
 
 Runner = Callable[..., subprocess.CompletedProcess[str]]
 _KEEP = ("dependencies", "optionalDependencies", "peerDependencies", "bin", "optional", "os", "cpu")
 
 
-def _npm(args: list[str], cwd: Path, registry: str | None, run: Runner) -> str:
-    argv = ["npm", *args, "--no-audit", "--no-fund", "--ignore-scripts"]
+def _npm(args: list[str], cwd: Path, registry: str | None, run: Runner, options: Sequence[str] = ()) -> str:
+    argv = ["npm", *args, "--no-audit", "--no-fund", "--ignore-scripts", "--no-update-notifier", *options]
     if registry:
         argv += ["--registry", registry]
-    result = run(argv, cwd=cwd, capture_output=True, text=True)
+    try:
+        result = run(argv, cwd=cwd, capture_output=True, text=True)
+    except OSError as e:
+        raise UserError(f"cannot run npm {args[0]}: {e.strerror} (is npm installed?)") from None
     if result.returncode != 0:
-        lines = [line for line in result.stderr.splitlines() if "ERR" in line] or ["no output"]
-        raise UserError(f"npm {args[0]} failed: {redact(lines[-1])}")
+        raise UserError(f"npm {args[0]} failed: {redact(_npm_error(result.stderr))}")
     return result.stdout
+
+
+_ERROR_PREFIXES = ("npm error ", "npm ERR! ")  # npm 10+, and older
+_NOISE = ("A complete log", "at ", "code ", "syscall ", "errno ", "Log files")
+
+
+def _npm_error(stderr: str) -> str:
+    """The line of npm's error report that says what went wrong (not its code, stack or log path)."""
+    lines = [line.strip() for line in stderr.splitlines()]
+    said = [line.removeprefix(p).strip() for line in lines for p in _ERROR_PREFIXES if line.startswith(p)]
+    code = next((line.removeprefix("code ") for line in said if line.startswith("code ")), None)
+    useful = [
+        line for line in said if line and (line.startswith("404 Not Found") or not line.startswith(_NOISE))
+    ]
+    detail = useful[0] if useful else next((line for line in lines if line), "no output")
+    return f"{detail} ({code})" if code else detail
 
 
 def latest_version(package: str, spec: str, registry: str | None, run: Runner = subprocess.run) -> str:
@@ -44,8 +77,13 @@ def latest_version(package: str, spec: str, registry: str | None, run: Runner = 
 
 
 def resolve_tree(
-    package: str, version: str, registry: str | None, run: Runner = subprocess.run
+    package: str,
+    version: str,
+    registry: str | None,
+    run: Runner = subprocess.run,
+    options: Sequence[str] = (),
 ) -> tuple[NpmPackage, ...]:
+    """The whole tree npm installs for ``package@version``; ``options`` go to npm (``--fetch-retries=0``)."""
     with tempfile.TemporaryDirectory(prefix="builder-npm-") as tmp:
         folder = Path(tmp)
         manifest = {"name": "builder-resolve", "version": "0.0.0", "private": True}
@@ -55,6 +93,7 @@ def resolve_tree(
             folder,
             registry,
             run,
+            options,
         )
         lock = json.loads((folder / "package-lock.json").read_text())
     return packages_from_lock(lock)
@@ -70,3 +109,113 @@ def packages_from_lock(lock: Mapping[str, Any]) -> tuple[NpmPackage, ...]:
         extra = {k: entry[k] for k in _KEEP if k in entry}
         out.append(NpmPackage(path, entry["version"], entry["integrity"], extra))
     return tuple(out)
+
+
+# The full packument: the abbreviated one (application/vnd.npm.install-v1+json) has no `time`.
+ACCEPT = "application/json"
+
+
+class IntegrityError(ChecksumError):
+    """A tarball's sha512 differs from the registry's ``dist.integrity``."""
+
+    def __str__(self) -> str:
+        m = self.mismatch
+        return (
+            f"sha512 integrity mismatch for {m.tool} ({m.platform}) {self.subject}: "
+            f"expected {m.expected}, got {m.actual}"
+        )
+
+
+def configured_registry(run: Runner = subprocess.run) -> str:
+    """npm's own registry setting (the user's .npmrc, or npm's default)."""
+    try:
+        result = run(["npm", "config", "get", "registry"], capture_output=True, text=True)
+    except OSError as e:
+        raise UserError(f"cannot ask npm for its registry ({e.strerror}): set indexes.npm") from None
+    url = result.stdout.strip() if result.returncode == 0 else ""
+    if not url.startswith(("http://", "https://")):
+        raise UserError(
+            "no npm registry configured and npm cannot name its own: set indexes.npm in builder.yaml"
+        )
+    return url
+
+
+class NpmSource:
+    """Releases from the registry's packument; locks from the checked tarball and npm's own tree."""
+
+    def __init__(
+        self, ctx: SourceContext, run: Runner = subprocess.run, npm_options: Sequence[str] = ()
+    ) -> None:
+        self.ctx, self.run, self.npm_options = ctx, run, tuple(npm_options)
+
+    @cached_property
+    def registry(self) -> str:
+        if self.ctx.base_urls.get("npm"):
+            return self.ctx.url("npm")
+        return (self.ctx.settings.npm_registry or configured_registry(self.run)).rstrip("/")
+
+    def releases(self, tool: Tool) -> list[Release]:
+        document = self._packument(tool)
+        times = document.get("time") or {}
+        return [_release(v, entry, times.get(v)) for v, entry in sorted(document["versions"].items())]
+
+    def lock(self, tool: Tool, release: Release, platforms: Sequence[Platform]) -> LockedTool:
+        package, version = tool.upstream["package"], release.version
+        entry = self._packument(tool)["versions"].get(version)
+        if not isinstance(entry, dict):
+            raise UpstreamError(f"{tool.name}: the npm registry has no {package} {version}")
+        self._check_tarball(tool, version, entry.get("dist") or {})
+        tree = resolve_tree(package, version, f"{self.registry}/", self.run, self.npm_options)
+        origin = (
+            f"npm registry; every package pinned by sha512 integrity; tarball of {package} {version} checked"
+        )
+        return LockedTool(tool.name, version, origin, npm=tree)
+
+    def _packument(self, tool: Tool) -> dict[str, Any]:
+        url = f"{self.registry}/{quote(tool.upstream['package'], safe='@')}"
+        try:
+            document = self.ctx.http.get_json(url, {"Accept": ACCEPT})
+        except UpstreamError as e:
+            raise UpstreamError(f"{tool.name}: {e}") from None
+        if not isinstance(document, dict) or not isinstance(document.get("versions"), dict):
+            raise UpstreamError(f"{tool.name}: GET {redact(url)}: not a packument (no 'versions')")
+        return document
+
+    def _check_tarball(self, tool: Tool, version: str, dist: Mapping[str, Any]) -> None:
+        package = tool.upstream["package"]
+        expected = _sha512(str(dist.get("integrity", "")))
+        if not expected or not dist.get("tarball"):
+            raise UpstreamError(f"{tool.name}: {package} {version} has no tarball with a sha512 integrity")
+        self.ctx.work_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="npm-", dir=self.ctx.work_dir) as tmp:
+            try:
+                got = self.ctx.http.download(str(dist["tarball"]), Path(tmp) / "package.tgz")
+            except UpstreamError as e:
+                raise UpstreamError(f"{tool.name}: {e}") from None
+            actual = _integrity(got.path)
+        if actual != expected:
+            raise IntegrityError(
+                Mismatch(package, "npm", expected, actual), f"tarball of {package} {version}"
+            )
+
+
+def _release(version: str, entry: Mapping[str, Any], published: str | None) -> Release:
+    return Release(
+        version=version,
+        published=datetime.fromisoformat(published) if published else None,
+        prerelease="-" in version,
+        yanked=bool(entry.get("deprecated")),
+    )
+
+
+def _sha512(integrity: str) -> str | None:
+    """The sha512 entry of an SRI string (it may list several hashes)."""
+    return next((part for part in integrity.split() if part.startswith("sha512-")), None)
+
+
+def _integrity(path: Path) -> str:
+    digest = hashlib.sha512()
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK):
+            digest.update(chunk)
+    return "sha512-" + base64.b64encode(digest.digest()).decode()

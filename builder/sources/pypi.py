@@ -1,26 +1,48 @@
 """Python apps: the complete, hash-pinned dependency set of each app, per target platform.
 
-Resolution is delegated to uv (``uv pip compile``): a real resolver, fast, able to resolve for
-a platform other than this machine's, and able to write a PEP 751 lock whose wheel list is
-already narrowed to that platform, so the lockfile holds only hashes that can be installed.
+Releases come from the pip index's project page (PEP 691 JSON, or PEP 503 HTML from an index
+that only speaks that). Resolution is delegated to uv (``uv pip compile``): a real resolver,
+fast, able to resolve for a platform other than this machine's, and able to write a PEP 751
+lock whose wheel list is already narrowed to that platform, so the lockfile holds only hashes
+that can be installed. The index is builder.yaml's, else the user's pip configuration, else
+pip's own default, asked of pip at run time: no index host is written into this package.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tempfile
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from html.parser import HTMLParser
+from importlib.metadata import version as installed_version
 from pathlib import Path, PurePosixPath
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
-from builder.errors import UserError
-from builder.lockfile import PackageFile, Requirement
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from builder.errors import UpstreamError, UserError
+from builder.lockfile import LockedTool, PackageFile, Requirement
 from builder.platforms import Platform
 from builder.redact import redact
+from builder.sources.base import Release
+
+if TYPE_CHECKING:
+    from builder.catalogue import Tool
+    from builder.sources.base import SourceContext
 
 Runner = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -95,3 +117,148 @@ def _wheel(wheel: Mapping[str, Any]) -> PackageFile:
     # Keep the file name only: the lockfile pins by name, version and hash, never by URL.
     name = wheel.get("name") or PurePosixPath(urlsplit(wheel["url"]).path).name
     return PackageFile(name, wheel["hashes"]["sha256"], wheel.get("size"))
+
+
+# PEP 691: JSON first; HTML (PEP 503) from an index that speaks nothing else.
+ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
+_DEFAULT_INDEX = "from pip._internal.models.index import PyPI; print(PyPI.simple_url)"
+
+
+def default_index_url(run: Runner = subprocess.run) -> str:
+    """pip's own default index, as the installed pip names it."""
+    try:
+        result = run(["python3", "-c", _DEFAULT_INDEX], capture_output=True, text=True)
+    except OSError as e:
+        raise UserError(f"cannot ask pip for its default index ({e.strerror}): set indexes.pip") from None
+    url = result.stdout.strip() if result.returncode == 0 else ""
+    if not url:
+        raise UserError(
+            "no pip index configured and pip cannot name its default: set indexes.pip in builder.yaml"
+        )
+    return url
+
+
+@dataclass(frozen=True)
+class Index:
+    url: str  # may hold credentials: never shown unredacted
+    described: str  # what the lockfile's origin says instead of the URL
+
+
+@dataclass(frozen=True)
+class _File:
+    version: Version
+    yanked: bool
+    uploaded: datetime | None
+
+
+class PyPISource:
+    """Releases from the pip index's project page; locks resolved by uv for each platform."""
+
+    def __init__(self, ctx: SourceContext, run: Runner = subprocess.run) -> None:
+        self.ctx, self.run = ctx, run
+
+    @cached_property
+    def index(self) -> Index:
+        if self.ctx.base_urls.get("pypi"):
+            return Index(self.ctx.url("pypi"), "the configured pip index")
+        configured = pip_index_url(self.ctx.settings.pip_index, self.ctx.env, self.run)
+        if configured:
+            return Index(configured.rstrip("/"), "the configured pip index")
+        return Index(default_index_url(self.run).rstrip("/"), "pip's default index")
+
+    def releases(self, tool: Tool) -> list[Release]:
+        url = f"{self.index.url}/{canonicalize_name(tool.upstream['package'])}/"
+        try:
+            text = self.ctx.http.get_text(url, {"Accept": ACCEPT})
+        except UpstreamError as e:
+            raise UpstreamError(f"{tool.name}: {e}") from None
+        try:
+            versions, files = _json_page(text) if text.lstrip().startswith("{") else ((), _html_page(text))
+        except (ValueError, KeyError, TypeError) as e:
+            raise UpstreamError(f"{tool.name}: GET {redact(url)}: unreadable project page ({e})") from None
+        return _releases(versions, files)
+
+    def lock(self, tool: Tool, release: Release, platforms: Sequence[Platform]) -> LockedTool:
+        settings = self.ctx.settings
+        target = PythonTarget(settings.python_version, settings.glibc)
+        requirement = f"{_project(tool)}=={release.version}"
+        requirements = {p: resolve_app(requirement, target, p, self.index.url, self.run) for p in platforms}
+        origin = (
+            f"resolved by uv {installed_version('uv')} for CPython {target.version} "
+            f"manylinux {target.glibc} from {self.index.described}"
+        )
+        return LockedTool(tool.name, release.version, origin, requirements=requirements)
+
+
+def _project(tool: Tool) -> str:
+    """The package with its extras, as a requirement names it: ``checkov[extra1,extra2]``."""
+    extras = [e.strip() for e in tool.upstream.get("extras", "").split(",") if e.strip()]
+    return tool.upstream["package"] + (f"[{','.join(extras)}]" if extras else "")
+
+
+def _json_page(text: str) -> tuple[Sequence[str], list[_File]]:
+    data = json.loads(text)
+    files = [_file(f["filename"], f.get("yanked", False), f.get("upload-time")) for f in data["files"]]
+    return [str(v) for v in data.get("versions", [])], [f for f in files if f]
+
+
+def _file(filename: str, yanked: object, uploaded: str | None) -> _File | None:
+    version = _file_version(filename)
+    if version is None:
+        return None
+    when = datetime.fromisoformat(uploaded) if uploaded else None
+    if when and when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # PEP 691 times are UTC
+    return _File(version, yanked not in (None, False), when)
+
+
+def _file_version(filename: str) -> Version | None:
+    try:
+        if filename.endswith(".whl"):
+            return parse_wheel_filename(filename)[1]
+        return parse_sdist_filename(filename)[1]
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None  # eggs, installers and other files no resolver here takes
+
+
+class _Anchors(HTMLParser):
+    """PEP 503: one anchor per file; its href names the file, ``data-yanked`` marks it yanked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.files: list[_File] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "a" and found.get("href"):
+            name = unquote(PurePosixPath(urlsplit(found["href"] or "").path).name)
+            file = _file(name, "data-yanked" in found, None)
+            if file:
+                self.files.append(file)
+
+
+def _html_page(text: str) -> list[_File]:
+    parser = _Anchors()
+    parser.feed(text)
+    parser.close()
+    return parser.files
+
+
+def _releases(versions: Iterable[str], files: Iterable[_File]) -> list[Release]:
+    """One release per version: yanked when every file of it is (or it has none)."""
+    grouped: dict[Version, list[_File]] = {}
+    labels: dict[Version, str] = {}  # the version as the index spells it, where it says
+    for text in versions:
+        try:
+            labels.setdefault(Version(text), text)
+        except InvalidVersion:
+            continue
+        grouped.setdefault(Version(text), [])
+    for file in files:
+        grouped.setdefault(file.version, []).append(file)
+    out = []
+    for version, group in sorted(grouped.items()):
+        times = [f.uploaded for f in group if f.uploaded]
+        out.append(Release(labels.get(version, str(version)), min(times, default=None), version.is_prerelease,
+                           all(f.yanked for f in group)))  # fmt: skip
+    return out

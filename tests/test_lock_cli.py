@@ -1,0 +1,129 @@
+"""`builder lock` through the CLI against a fake GitHub: what it writes, and what it never half-writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from builder.lockfile import load_lockfile
+from tests.fakes.github import Failure, FakeGitHub, checksum_file, serve
+from tests.helpers import run_cli
+
+TOOLS = """\
+tools:
+  scan:
+    source: github
+    repository: acme/scan
+    checksums: scan_{version}_checksums.txt
+    version: ">=1.0,<2"
+    install: archive
+    assets: {linux/amd64: "scan_{version}_amd64.tar.gz", linux/arm64: "scan_{version}_arm64.tar.gz"}
+    check: {command: [scan, --version], pattern: '(\\S+)'}
+  lint:
+    source: github
+    repository: acme/lint
+    checksums: checksums.txt
+    install: binary
+    assets: {linux/amd64: lint-amd64, linux/arm64: lint-arm64}
+    check: {command: [lint, --version], pattern: '(\\S+)'}
+"""
+
+
+def publish(
+    fake: FakeGitHub, repo: str, version: str, names: list[str], sums: str, bad: bool = False
+) -> None:
+    files = {name.format(version=version): f"{repo} {version} {name}".encode() for name in names}
+    listed = {n: (d + b"!" if bad else d) for n, d in files.items()}
+    fake.release(repo, f"v{version}", {**files, sums.format(version=version): checksum_file(listed)})
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGitHub]:
+    with serve(FakeGitHub()) as github:
+        for version in ("1.0.0", "1.1.0"):
+            publish(github, "acme/scan", version, ["scan_{version}_amd64.tar.gz", "scan_{version}_arm64.tar.gz"],
+                    "scan_{version}_checksums.txt")  # fmt: skip
+        publish(github, "acme/lint", "0.3.0", ["lint-amd64", "lint-arm64"], "checksums.txt")
+        yield github
+
+
+@pytest.fixture
+def project(tmp_path: Path, fake: FakeGitHub) -> Path:
+    root = tmp_path / "project"
+    (root / "images/tools").mkdir(parents=True)
+    (root / "images/tools/image.yaml").write_text("base: {external: debian}\ntools: [scan, lint]\n")
+    (root / "tools.yaml").write_text(TOOLS)
+    (root / "builder.yaml").write_text(
+        f"base_images: {{debian: {{ref: 'x:1'}}}}\nupstreams: {{github_api: '{fake.url}'}}\n"
+    )
+    return root
+
+
+def test_lock_writes_verified_entries_then_has_nothing_to_do(project: Path, fake: FakeGitHub) -> None:
+    result = run_cli(project, "lock")
+    assert result.exit_code == 0, result.output
+    lock = load_lockfile(project)
+    assert lock.tools["scan"].version == "1.1.0" and lock.tools["lint"].version == "0.3.0"
+    assert "sha256 matched scan_1.1.0_checksums.txt" in lock.tools["scan"].origin
+    assert run_cli(project, "lock", "--check").exit_code == 0
+    before, asked = (project / "builder.lock").read_bytes(), len(fake.requests)
+    result = run_cli(project, "lock")
+    assert "builder.lock is up to date" in result.output
+    assert len(fake.requests) == asked  # nothing stale: no upstream asked
+    assert (project / "builder.lock").read_bytes() == before
+
+
+def test_upgrade_moves_only_what_has_a_new_release(project: Path, fake: FakeGitHub) -> None:
+    assert run_cli(project, "lock").exit_code == 0
+    publish(fake, "acme/scan", "1.2.0", ["scan_{version}_amd64.tar.gz", "scan_{version}_arm64.tar.gz"],
+            "scan_{version}_checksums.txt")  # fmt: skip
+    publish(fake, "acme/scan", "2.0.0", ["scan_{version}_amd64.tar.gz", "scan_{version}_arm64.tar.gz"],
+            "scan_{version}_checksums.txt")  # fmt: skip
+    result = run_cli(project, "lock", "--upgrade")
+    assert result.exit_code == 0, result.output
+    assert "scan: 1.1.0 -> 1.2.0" in result.output
+    assert "lint:" not in result.output.replace("current    lint", "")
+    assert load_lockfile(project).tools["scan"].version == "1.2.0"
+
+
+def test_a_tampered_checksum_fails_and_leaves_the_lockfile_byte_identical(
+    project: Path, fake: FakeGitHub
+) -> None:
+    assert run_cli(project, "lock").exit_code == 0
+    before = (project / "builder.lock").read_bytes()
+    publish(fake, "acme/scan", "1.3.0", ["scan_{version}_amd64.tar.gz", "scan_{version}_arm64.tar.gz"],
+            "scan_{version}_checksums.txt", bad=True)  # fmt: skip
+    result = run_cli(project, "lock", "--upgrade")
+    assert result.exit_code == 1
+    assert "error: scan: sha256 mismatch for scan (linux/amd64)" in result.output
+    assert "builder.lock left unchanged: 1 tool(s) failed (--partial keeps the others)" in result.output
+    assert (project / "builder.lock").read_bytes() == before
+
+
+@pytest.mark.parametrize("status", [404, 500])
+def test_a_failing_upstream_keeps_the_others_only_with_partial(
+    project: Path, fake: FakeGitHub, status: int
+) -> None:
+    assert run_cli(project, "lock").exit_code == 0
+    before = (project / "builder.lock").read_bytes()
+    publish(fake, "acme/lint", "0.4.0", ["lint-amd64", "lint-arm64"], "checksums.txt")
+    publish(fake, "acme/scan", "1.4.0", ["scan_{version}_amd64.tar.gz", "scan_{version}_arm64.tar.gz"],
+            "scan_{version}_checksums.txt")  # fmt: skip
+    fake.fail("/repos/acme/scan/releases?per_page=100", *[Failure(status)] * 20)
+    result = run_cli(project, "lock", "--upgrade")
+    assert result.exit_code == 1
+    assert f"HTTP {status}" in result.output
+    assert (project / "builder.lock").read_bytes() == before
+    result = run_cli(project, "lock", "--upgrade", "--partial")
+    assert result.exit_code == 1
+    assert "wrote builder.lock: 1 locked, 0 removed; kept the old entries of scan" in result.output
+    lock = load_lockfile(project)
+    assert (lock.tools["lint"].version, lock.tools["scan"].version) == ("0.4.0", "1.1.0")
+
+
+def test_unknown_tool_is_a_usage_error(project: Path) -> None:
+    result = run_cli(project, "lock", "scna")
+    assert result.exit_code == 2
+    assert "no tool named 'scna' (did you mean 'scan'?)" in result.output

@@ -1,0 +1,181 @@
+"""PyPISource against a real simple index on 127.0.0.1: releases from PEP 691/503 pages, locks by uv."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from importlib.metadata import version as installed_version
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pip._internal.models.index import PyPI
+
+from builder.catalogue import Tool, VersionCheck
+from builder.errors import UpstreamError, UserError
+from builder.http import HttpClient, make_session
+from builder.platforms import Platform
+from builder.settings import Settings
+from builder.sources.base import Release, SourceContext, choose
+from builder.sources.pypi import PyPISource
+from builder.versions import Constraint
+from tests.fakes.pypi import SimpleIndex, serve
+from tests.fakes.wheels import make_wheel
+
+AMD64, ARM64 = Platform("linux", "amd64"), Platform("linux", "arm64")
+TOKEN = "s3cr3t-token"
+NOW = datetime(2024, 6, 1, tzinfo=UTC)
+
+
+def app(constraint: str = ">=1", package: str = "scanapp", extras: str | None = None) -> Tool:
+    upstream = {"package": package} | ({"extras": extras} if extras else {})
+    return Tool(name=package, source="pypi", upstream=upstream, constraint=Constraint.parse(constraint, "pep440"),
+                install="python-app", check=VersionCheck((package,), r"(\S+)$"), where="tools.yaml:1")  # fmt: skip
+
+
+def context(tmp_path: Path, base_urls: dict[str, str], settings: Settings | None = None) -> SourceContext:
+    http = HttpClient(make_session(backoff=0.01), cache_dir=tmp_path / "etags")
+    return SourceContext(
+        http, settings or Settings(), base_urls, Path("builder/data/keys"), tmp_path / "work", env={}
+    )
+
+
+WHEELS: dict[str, list[tuple[str, str, str, str | None]]] = {
+    "scanapp": [("1.0.0", "py3-none-any", "2024-01-01T10:00:00Z", None),
+                ("1.1.0", "py3-none-any", "2024-02-01T10:00:00Z", None),
+                ("2.0.0", "py3-none-any", "2024-03-01T10:00:00Z", "broken entry point"),
+                ("2.1.0rc1", "py3-none-any", "2024-04-01T10:00:00Z", None)],
+    "helper": [("2.1.0", "cp311-cp311-manylinux_2_17_x86_64", "2024-01-05T00:00:00Z", None),
+               ("2.1.0", "cp311-cp311-manylinux_2_17_aarch64", "2024-01-05T00:00:00Z", None)],
+}  # fmt: skip
+
+
+def fill(index: SimpleIndex) -> SimpleIndex:
+    for name, wheels in WHEELS.items():
+        for version, tag, uploaded, yanked in wheels:
+            requires = ("helper>=2",) if name == "scanapp" else ()
+            filename, data = make_wheel(name, version, requires, tag)
+            index.add(filename, data, yanked=yanked, uploaded=uploaded)
+    # 1.1.0 also has a yanked sdist, uploaded earlier: one good file keeps the version.
+    index.add("scanapp-1.1.0.tar.gz", b"not really an sdist", yanked="", uploaded="2024-01-31T09:00:00Z")
+    return index
+
+
+@pytest.fixture
+def index() -> Iterator[SimpleIndex]:
+    with serve(fill(SimpleIndex())) as running:
+        yield running
+
+
+def test_releases_read_pep691_json_with_yank_prerelease_and_upload_time(
+    tmp_path: Path, index: SimpleIndex
+) -> None:
+    releases = PyPISource(context(tmp_path, {"pypi": index.url})).releases(app())
+    assert releases == [
+        Release("1.0.0", datetime(2024, 1, 1, 10, tzinfo=UTC)),
+        Release("1.1.0", datetime(2024, 1, 31, 9, tzinfo=UTC)),
+        Release("2.0.0", datetime(2024, 3, 1, 10, tzinfo=UTC), yanked=True),
+        Release("2.1.0rc1", datetime(2024, 4, 1, 10, tzinfo=UTC), prerelease=True),
+    ]
+    assert index.answered == [("/simple/scanapp/", 200)]
+    assert choose(app(), releases, NOW, "pep440").version == "1.1.0"
+
+
+def test_lock_resolves_the_app_with_uv_for_each_platform_pinned_by_hash(
+    tmp_path: Path, index: SimpleIndex
+) -> None:
+    locked = PyPISource(context(tmp_path, {"pypi": index.url})).lock(app(), Release("1.1.0"), [AMD64, ARM64])
+    digests = {name: hashlib.sha256(data).hexdigest() for name, data in index.files.items()}
+    assert locked.name == "scanapp"
+    assert locked.version == "1.1.0"
+    assert locked.origin == (f"resolved by uv {installed_version('uv')} for CPython 3.11 manylinux 2.36 "
+                             "from the configured pip index")  # fmt: skip
+    for platform, machine in ((AMD64, "x86_64"), (ARM64, "aarch64")):
+        helper, scanapp = locked.requirements[platform]
+        assert (helper.name, helper.version, scanapp.name, scanapp.version) == (
+            "helper",
+            "2.1.0",
+            "scanapp",
+            "1.1.0",
+        )
+        assert [f.file for f in helper.files] == [f"helper-2.1.0-cp311-cp311-manylinux_2_17_{machine}.whl"]
+        assert [f.file for f in scanapp.files] == ["scanapp-1.1.0-py3-none-any.whl"]
+        assert all(f.sha256 == digests[f.file] for f in helper.files + scanapp.files)
+    assert "://" not in str(locked.to_data())
+
+
+def test_an_html_only_index_gives_releases_without_dates(tmp_path: Path) -> None:
+    with serve(fill(SimpleIndex(html_only=True))) as index:
+        releases = PyPISource(context(tmp_path, {"pypi": index.url})).releases(app())
+    assert releases == [
+        Release("1.0.0"),
+        Release("1.1.0"),
+        Release("2.0.0", yanked=True),
+        Release("2.1.0rc1", prerelease=True),
+    ]
+
+
+def test_a_second_look_revalidates_with_the_etag(tmp_path: Path, index: SimpleIndex) -> None:
+    source = PyPISource(context(tmp_path, {"pypi": index.url}))
+    first, second = source.releases(app()), source.releases(app())
+    assert first == second
+    assert index.answered == [("/simple/scanapp/", 200), ("/simple/scanapp/", 304)]
+
+
+def test_a_missing_project_names_the_tool_and_the_page(tmp_path: Path, index: SimpleIndex) -> None:
+    with pytest.raises(UpstreamError) as caught:
+        PyPISource(context(tmp_path, {"pypi": index.url})).releases(app(package="ghost"))
+    assert str(caught.value) == f"ghost: GET {index.url}ghost/: HTTP 404 Not Found"
+
+
+def test_a_failing_index_is_retried_then_reported(tmp_path: Path, index: SimpleIndex) -> None:
+    source = PyPISource(context(tmp_path, {"pypi": index.url}))
+    index.failures["/simple/scanapp/"] = [500]
+    assert len(source.releases(app())) == 4  # one 500 is retried
+    index.failures["/simple/scanapp/"] = [500] * 5
+    with pytest.raises(UpstreamError) as caught:
+        source.releases(app())
+    assert str(caught.value) == f"scanapp: GET {index.url}scanapp/: HTTP 500 Internal Server Error"
+
+
+def test_index_credentials_never_reach_a_message_or_the_origin(tmp_path: Path) -> None:
+    with serve(fill(SimpleIndex(password=TOKEN))) as index:
+        url = index.url.replace("http://", f"http://aws:{TOKEN}@")
+        source = PyPISource(context(tmp_path, {"pypi": url}))
+        assert [r.version for r in source.releases(app())] == ["1.0.0", "1.1.0", "2.0.0", "2.1.0rc1"]
+        locked = source.lock(app(), Release("1.1.0"), [AMD64])
+        with pytest.raises(UpstreamError) as missing:
+            source.releases(app(package="ghost"))
+        with pytest.raises(UserError) as unresolvable:
+            source.lock(app(), Release("9.9.9"), [AMD64])
+    redacted = index.url.replace("http://", "http://aws:****@")
+    assert str(missing.value) == f"ghost: GET {redacted}ghost/: HTTP 404 Not Found"
+    assert str(unresolvable.value).startswith("cannot resolve 'scanapp==9.9.9' for linux/amd64: ")
+    assert TOKEN not in str(unresolvable.value)
+    assert TOKEN not in str(locked.to_data())
+
+
+def test_lock_asks_for_the_extras_and_reports_a_failed_resolution(tmp_path: Path) -> None:
+    def failing(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        spec = Path(argv[argv.index("compile") + 1]).read_text()
+        return subprocess.CompletedProcess(argv, 1, "", f"no solution for {spec.strip()}\n")
+
+    source = PyPISource(context(tmp_path, {"pypi": "http://127.0.0.1:9/simple/"}), run=failing)
+    with pytest.raises(UserError) as caught:
+        source.lock(app(extras="cli, sarif"), Release("1.1.0"), [ARM64])
+    assert str(caught.value) == (
+        "cannot resolve 'scanapp[cli,sarif]==1.1.0' for linux/arm64: no solution for scanapp[cli,sarif]==1.1.0"
+    )
+
+
+def test_the_index_is_the_settings_else_pip_s_own_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configured = PyPISource(context(tmp_path, {}, Settings(pip_index="http://127.0.0.1:9/simple/"))).index
+    assert (configured.url, configured.described) == ("http://127.0.0.1:9/simple", "the configured pip index")
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    default = PyPISource(context(tmp_path, {})).index
+    assert (default.url, default.described) == (PyPI.simple_url.rstrip("/"), "pip's default index")
