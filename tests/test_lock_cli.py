@@ -127,3 +127,55 @@ def test_unknown_tool_is_a_usage_error(project: Path) -> None:
     result = run_cli(project, "lock", "scna")
     assert result.exit_code == 2
     assert "no tool named 'scna' (did you mean 'scan'?)" in result.output
+
+
+@pytest.mark.parametrize(
+    ("failure", "expected"),
+    [
+        (Failure.retry_after(429, 7200), "rate limited for 7200 s more"),
+        (Failure.rate_limit_exhausted(4_000_000_000), "set GITHUB_TOKEN for a higher limit"),
+    ],
+)
+def test_rate_limits_beyond_the_wait_fail_cleanly(
+    project: Path, fake: FakeGitHub, failure: Failure, expected: str
+) -> None:
+    assert run_cli(project, "lock").exit_code == 0
+    before = (project / "builder.lock").read_bytes()
+    fake.fail("/repos/acme/lint/releases?per_page=100", failure)
+    result = run_cli(project, "lock", "--upgrade", "lint")
+    assert result.exit_code == 1
+    assert expected in result.output
+    assert (project / "builder.lock").read_bytes() == before
+
+
+def test_a_bad_signature_fails_lock_and_leaves_the_lockfile_byte_identical(
+    tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fakes.hashicorp import HashiCorpReleases
+    from tests.fakes.pgp import session_keys, switchboard
+
+    keys = session_keys(request.config, request.getfixturevalue("tmp_path_factory"))
+    monkeypatch.setenv("BUILDER_KEYS_DIR", str(keys.keys_dir))
+    root = tmp_path / "project"
+    (root / "images").mkdir(parents=True)
+    (root / "tools.yaml").write_text(
+        "tools:\n  terraform:\n    source: hashicorp\n    product: terraform\n    install: archive\n"
+        "    assets: {linux/amd64: 'terraform_{version}_linux_amd64.zip', linux/arm64: 'terraform_{version}_linux_arm64.zip'}\n"
+        "    check: {command: [terraform, version], pattern: 'v(\\S+)'}\n"
+    )
+    with switchboard() as board:
+        fake = board.plug(HashiCorpReleases(keys, current="1.15.8", current_date=1_700_000_000))
+        fake.publish("1.15.8")
+        (root / "builder.yaml").write_text(
+            f"upstreams: {{hashicorp_releases: '{fake.url}', hashicorp_checkpoint: '{fake.url}'}}\n"
+        )
+        result = run_cli(root, "lock")
+        assert result.exit_code == 0, result.output
+        before = (root / "builder.lock").read_bytes()
+        fake.publish("1.15.9")
+        fake.current, fake.signature = "1.15.9", "stranger"
+        result = run_cli(root, "lock", "--upgrade")
+    assert result.exit_code == 1
+    assert "terraform_1.15.9_SHA256SUMS: signature does not verify" in result.output
+    assert (root / "builder.lock").read_bytes() == before
+    assert not any(path.endswith(".zip") for path in fake.paths()[-4:])

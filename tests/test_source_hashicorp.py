@@ -15,7 +15,7 @@ from builder.http import HttpClient, make_session
 from builder.platforms import Platform
 from builder.settings import Settings
 from builder.sources.base import Release, SourceContext
-from builder.sources.hashicorp import HashiCorpSource
+from builder.sources.hashicorp import DEFAULT_KEYS, FINGERPRINT, HashiCorpSource
 from builder.stores.local import LocalStore
 from builder.verify import spaced
 from builder.versions import Constraint
@@ -162,9 +162,14 @@ def test_bad_signature_stops_before_any_archive_is_fetched(
     assert _stored(ctx) == []
 
 
+def test_a_keys_folder_of_ones_own_trusts_its_own_keys(ctx: SourceContext, keys: KeySet) -> None:
+    locked = HashiCorpSource(ctx).lock(TOOL, Release(V), BOTH)  # ctx.keys_dir is the test's folder
+    assert spaced(keys.release.fingerprint) in locked.origin
+
+
 def test_production_default_accepts_only_hashicorps_key(ctx: SourceContext, keys: KeySet) -> None:
     with pytest.raises(SignatureError) as caught:
-        HashiCorpSource(ctx).lock(TOOL, Release(V), BOTH)
+        HashiCorpSource(ctx, fingerprints=[FINGERPRINT]).lock(TOOL, Release(V), BOTH)
     assert str(caught.value) == (
         f"terraform_{V}_SHA256SUMS: signed by {spaced(keys.release.fingerprint)} from "
         f"{keys.keys_dir / 'hashicorp.asc'}, not by the expected key "
@@ -246,3 +251,10 @@ def test_checkpoint_answer_without_a_version_is_refused(
     with pytest.raises(UpstreamError) as caught:
         source.releases(TOOL)
     assert str(caught.value) == f"GET {upstream.url}/v1/check/terraform: the answer names no current_version"
+
+
+def test_the_committed_keys_mean_hashicorps_key_only(ctx: SourceContext) -> None:
+    import dataclasses
+
+    source = HashiCorpSource(dataclasses.replace(ctx, keys_dir=DEFAULT_KEYS))
+    assert source.fingerprints == (FINGERPRINT,)

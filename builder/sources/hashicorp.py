@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from builder.catalogue import Tool
@@ -16,19 +17,27 @@ from builder.errors import UpstreamError
 from builder.lockfile import LockedTool
 from builder.platforms import Platform
 from builder.sources.base import Release, SourceContext
-from builder.verify import download_verified, parse_sums, spaced, verify_detached
+from builder.verify import download_verified, key_fingerprints, parse_sums, spaced, verify_detached
 from builder.versions import numeric
 
 KEY_FILE = "hashicorp.asc"
 FINGERPRINT = "C874011F0AB405110D02105534365D9472D7468F"  # HashiCorp Security, FACTS 3
+DEFAULT_KEYS = Path(__file__).resolve().parent.parent / "data" / "keys"
 _DATE_FIELDS = ("current_release_date", "current_release")  # the field's name is disputed: take either
 _JSON = {"Accept": "application/json"}
 
 
 class HashiCorpSource:
-    def __init__(self, ctx: SourceContext, fingerprints: Collection[str] = (FINGERPRINT,)) -> None:
+    def __init__(self, ctx: SourceContext, fingerprints: Collection[str] | None = None) -> None:
+        """``fingerprints``: who may sign; by default HashiCorp's key, or, when the keys folder is
+        not the committed one (BUILDER_KEYS_DIR), whoever its hashicorp.asc holds."""
         self.ctx = ctx
+        if fingerprints is None:
+            fingerprints = (FINGERPRINT,) if ctx.keys_dir == DEFAULT_KEYS else self._file_fingerprints()
         self.fingerprints = tuple(f.replace(" ", "").upper() for f in fingerprints)
+
+    def _file_fingerprints(self) -> list[str]:
+        return key_fingerprints(self.ctx.keys_dir / "hashicorp.asc", self.ctx.work_dir)
 
     def releases(self, tool: Tool) -> list[Release]:
         product = tool.upstream["product"]
