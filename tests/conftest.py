@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.pgp import KeySet, Switchboard, session_keys, switchboard
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PROJECT_FILES = ("builder.yaml", "tools.yaml", "builder.lock", "images", "templates", "buildspecs")
@@ -90,3 +92,16 @@ def base_image() -> str:
     if done.returncode != 0:
         pytest.fail(f"scripts/make-base-image failed:\n{done.stderr}", pytrace=False)
     return BASE_IMAGE
+
+
+@pytest.fixture(scope="session")
+def keys(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> KeySet:
+    """Throwaway OpenPGP keys (made once per session) laid out like builder/data/keys."""
+    return session_keys(request.config, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def board() -> Iterator[Switchboard]:
+    """One fake signed-upstream server per test module; each test plugs in a fresh fake."""
+    with switchboard() as board:
+        yield board

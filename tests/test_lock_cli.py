@@ -9,6 +9,7 @@ import pytest
 
 from builder.lockfile import load_lockfile
 from tests.fakes.github import Failure, FakeGitHub, checksum_file, serve
+from tests.fakes.pgp import KeySet
 from tests.helpers import run_cli
 
 TOOLS = """\
@@ -149,12 +150,11 @@ def test_rate_limits_beyond_the_wait_fail_cleanly(
 
 
 def test_a_bad_signature_fails_lock_and_leaves_the_lockfile_byte_identical(
-    tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, keys: KeySet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tests.fakes.hashicorp import HashiCorpReleases
-    from tests.fakes.pgp import session_keys, switchboard
+    from tests.fakes.pgp import switchboard
 
-    keys = session_keys(request.config, request.getfixturevalue("tmp_path_factory"))
     monkeypatch.setenv("BUILDER_KEYS_DIR", str(keys.keys_dir))
     root = tmp_path / "project"
     (root / "images").mkdir(parents=True)

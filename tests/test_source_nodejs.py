@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from builder.stores.local import LocalStore
 from builder.verify import spaced
 from builder.versions import Constraint
 from tests.fakes.nodejs import NodeDist
-from tests.fakes.pgp import KeySet, Switchboard, session_keys, switchboard
+from tests.fakes.pgp import KeySet, Switchboard
 
 AMD64, ARM64 = Platform("linux", "amd64"), Platform("linux", "arm64")
 BOTH = (AMD64, ARM64)
@@ -38,17 +37,6 @@ TOOL = Tool(
 )
 V = "24.15.0"
 DIST = f"/dist/v{V}"
-
-
-@pytest.fixture(scope="session")
-def keys(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> KeySet:
-    return session_keys(request.config, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def board() -> Iterator[Switchboard]:
-    with switchboard() as board:
-        yield board
 
 
 @pytest.fixture
