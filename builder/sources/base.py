@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from packaging.version import InvalidVersion, Version
 
 from builder.catalogue import Tool
 from builder.errors import SignatureError, UpstreamError
@@ -57,15 +59,18 @@ class Source(Protocol):
         ...
 
 
-def release_key(release: Release, scheme: str) -> tuple[int, ...] | object:
+def sort_key(scheme: str) -> Callable[[Release], Any]:
+    """Orders releases newest last: PEP 440 for Python apps, release numbers for the rest."""
     if scheme == "pep440":
-        from packaging.version import InvalidVersion, Version
+        return lambda release: _pep440(release.version)
+    return lambda release: numeric(release.version) or ()
 
-        try:
-            return Version(release.version)
-        except InvalidVersion:
-            return Version("0")
-    return numeric(release.version) or ()
+
+def _pep440(version: str) -> Version:
+    try:
+        return Version(version)
+    except InvalidVersion:
+        return Version("0")
 
 
 def choose(
@@ -83,7 +88,7 @@ def choose(
     if not candidates:
         shown = ", ".join(tried[:8]) + (" ..." if len(tried) > 8 else "") or "none offered"
         raise UpstreamError(f"{tool.name}: no release satisfies '{tool.constraint.text}' (tried: {shown})")
-    return max(candidates, key=lambda r: release_key(r, scheme))  # type: ignore[arg-type,return-value]
+    return max(candidates, key=sort_key(scheme))
 
 
 def _refusal(tool: Tool, release: Release, now: datetime, allow_prereleases: bool) -> str | None:
