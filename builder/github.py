@@ -1,0 +1,116 @@
+"""Pull requests through GitHub's REST API alone (the updater Lambda has no git).
+
+One branch per purpose; its single commit is rebuilt on the base branch's head each time, and
+the one open pull request from that branch is created once and then only edited, never doubled.
+Unchanged content makes no commit; the token goes only to the API host and never into a message.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from builder.errors import UpstreamError
+from builder.http import TIMEOUT
+from builder.redact import redact
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    url: str
+    created: bool  # False: an open one was updated
+    committed: bool  # False: the branch already held exactly these files
+
+
+@dataclass(frozen=True)
+class Proposal:
+    branch: str
+    title: str
+    body: str
+    message: str
+    files: Mapping[str, bytes]  # repository path -> new content
+
+
+class GitHubClient:
+    def __init__(self, session: requests.Session, api: str, repository: str, token: str) -> None:
+        self.session, self.api, self.repository, self.token = session, api.rstrip("/"), repository, token
+
+    def propose(self, proposal: Proposal) -> PullRequest:
+        base = self._json("GET", "")["default_branch"]
+        head_sha = self._json("GET", f"/git/ref/heads/{base}")["object"]["sha"]
+        base_tree = self._json("GET", f"/git/commits/{head_sha}")["tree"]["sha"]
+        tree = self._tree(base_tree, proposal.files)
+        committed = self._commit_if_changed(proposal, head_sha, tree)
+        return self._pull(proposal, base, committed)
+
+    def _tree(self, base_tree: str, files: Mapping[str, bytes]) -> str:
+        entries = [
+            {"path": path, "mode": "100644", "type": "blob", "sha": self._blob(data)}
+            for path, data in sorted(files.items())
+        ]
+        return str(self._json("POST", "/git/trees", {"base_tree": base_tree, "tree": entries})["sha"])
+
+    def _blob(self, data: bytes) -> str:
+        body = {"content": base64.b64encode(data).decode(), "encoding": "base64"}
+        return str(self._json("POST", "/git/blobs", body)["sha"])
+
+    def _commit_if_changed(self, proposal: Proposal, parent: str, tree: str) -> bool:
+        current = self._branch_head(proposal.branch)
+        if current is not None:
+            commit = self._json("GET", f"/git/commits/{current}")
+            if commit["tree"]["sha"] == tree and [p["sha"] for p in commit["parents"]] == [parent]:
+                return False
+        body = {"message": proposal.message, "tree": tree, "parents": [parent]}
+        sha = self._json("POST", "/git/commits", body)["sha"]
+        if current is None:
+            self._json("POST", "/git/refs", {"ref": f"refs/heads/{proposal.branch}", "sha": sha})
+        else:
+            self._json("PATCH", f"/git/refs/heads/{proposal.branch}", {"sha": sha, "force": True})
+        return True
+
+    def _branch_head(self, branch: str) -> str | None:
+        response = self._request("GET", f"/git/ref/heads/{branch}")
+        if response.status_code == 404:
+            return None
+        return str(self._parse(response, f"/git/ref/heads/{branch}")["object"]["sha"])
+
+    def _pull(self, proposal: Proposal, base: str, committed: bool) -> PullRequest:
+        owner = self.repository.split("/")[0]
+        query = f"/pulls?state=open&head={owner}:{proposal.branch}&base={base}"
+        found = self._json("GET", query)
+        fields = {"title": proposal.title, "body": proposal.body}
+        if found:
+            number = found[0]["number"]
+            pull = self._json("PATCH", f"/pulls/{number}", fields)
+            return PullRequest(number, pull["html_url"], created=False, committed=committed)
+        pull = self._json("POST", "/pulls", {**fields, "head": proposal.branch, "base": base})
+        return PullRequest(pull["number"], pull["html_url"], created=True, committed=committed)
+
+    def _request(self, method: str, path: str, body: Any = None) -> requests.Response:
+        url = f"{self.api}/repos/{self.repository}{path}"
+        headers = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+            "Authorization": f"Bearer {self.token}",
+        }
+        try:
+            return self.session.request(method, url, json=body, headers=headers, timeout=TIMEOUT)
+        except requests.RequestException as e:
+            raise UpstreamError(f"{method} {redact(url)}: {redact(str(e), [self.token])[:200]}") from None
+
+    def _json(self, method: str, path: str, body: Any = None) -> Any:
+        return self._parse(self._request(method, path, body), path, method)
+
+    def _parse(self, response: requests.Response, path: str, method: str = "GET") -> Any:
+        if response.status_code < 300:
+            return response.json()
+        status = response.status_code
+        hint = " (does the token allow contents and pull requests: write?)" if status in (401, 403) else ""
+        where = f"/repos/{self.repository}{path.split('?')[0]}"
+        detail = redact(response.text[:200], [self.token])
+        raise UpstreamError(f"GitHub {method} {where}: HTTP {status}{hint}: {detail}")
