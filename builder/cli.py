@@ -242,3 +242,49 @@ def lock(ctx: Context, tools: tuple[str, ...], upgrade: bool, check: bool, parti
     with error_handler(ctx.debug):
         code = lock_command(ctx.project(), tools, LockOptions(upgrade, check, partial, jobs), click.echo)
     sys.exit(code)
+
+
+@command(
+    epilog="""\b
+Examples:
+  builder update                          what would be bumped (the lockfile is not written)
+  builder update --publish                and mirror the new artifacts into CodeArtifact
+  builder update --publish --open-pr --repository acme/ci-images
+                                          and open or refresh the one bump pull request
+The GitHub token comes from GITHUB_TOKEN. The Lambda runs exactly this (builder.lambda_handler).
+""",
+)
+@click.option("--publish", is_flag=True, help="Mirror new artifacts into the CodeArtifact store.")
+@click.option("--open-pr", is_flag=True, help="Open (or update) one pull request with the bump.")
+@click.option("--repository", envvar="BUILDER_GITHUB_REPOSITORY", help="owner/name for the pull request.")
+@click.option(
+    "--jobs", "-j", type=click.IntRange(1, 32), default=8, show_default=True, help="Upstreams asked at once."
+)
+@pass_context
+def update(ctx: Context, publish: bool, open_pr: bool, repository: str | None, jobs: int) -> None:
+    """Find new upstream versions, verify and mirror them, and propose them as one pull request."""
+    from builder.commands import update_command
+
+    if open_pr and not repository:
+        raise click.UsageError("--open-pr needs --repository owner/name (or BUILDER_GITHUB_REPOSITORY)")
+    with error_handler(ctx.debug):
+        code = update_command(ctx.project(), publish, repository if open_pr else None, jobs, click.echo)
+    sys.exit(code)
+
+
+@command(name="package-lambda", epilog="Example:\n\n  builder package-lambda --out dist/updater-lambda.zip")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("dist/updater-lambda.zip"),
+    show_default=True,
+    help="Where to write the zip.",
+)
+@pass_context
+def package_lambda(ctx: Context, out: Path) -> None:
+    """Build the updater Lambda's deployment zip (the package and its runtime dependencies)."""
+    from builder.package import build_zip
+
+    with error_handler(ctx.debug):
+        path = build_zip(ctx.root(), out)
+        click.echo(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")

@@ -246,3 +246,43 @@ def _finish_lock(project: Project, outcome: LockOutcome, partial: bool, echo: Ec
     else:
         echo(f"{NAME} is up to date", err=True)
     return 1 if outcome.failures else 0
+
+
+def update_command(project: Project, publish: bool, repository: str | None, jobs: int, echo: Echo) -> int:
+    from builder.github import GitHubClient
+    from builder.http import make_session
+    from builder.updater import Mirror, run_update
+
+    lock = load_lockfile(project.root)
+    with tempfile.TemporaryDirectory(prefix="builder-update-") as work:
+        ctx = _source_context(project, Path(work))
+        sources = make_sources(ctx, {t.source for t in project.tools.values()})
+        mirror = (
+            Mirror(STORES["local"](project.settings, os.environ), _codeartifact_store(project))
+            if publish
+            else None
+        )
+        github = None
+        if repository:
+            token = os.environ.get("GITHUB_TOKEN") or ""
+            if not token:
+                raise UserError("--open-pr needs a GitHub token in GITHUB_TOKEN")
+            api = project.settings.upstreams["github_api"]
+            github = GitHubClient(make_session(), api, repository, token)
+        report = run_update(project, lock, sources, datetime.now(UTC), mirror, github,
+                            lambda line: echo(line, err=True), jobs)  # fmt: skip
+    for change in report.changes:
+        echo(f"{change.tool}: {change.old or '(new)'} -> {change.new}")
+    for name, error in report.failures.items():
+        echo(f"error: {name}: {error}", err=True)
+    echo(
+        f"update: {len(report.changes)} updates, {report.published} published, {len(report.failures)} failed",
+        err=True,
+    )
+    return 1 if report.failures else 0
+
+
+def _codeartifact_store(project: Project) -> ArtifactStore:
+    if project.settings.store.codeartifact is None:
+        raise UserError("--publish needs store.codeartifact in builder.yaml")
+    return STORES["codeartifact"](project.settings, os.environ)

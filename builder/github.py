@@ -8,8 +8,9 @@ Unchanged content makes no commit; the token goes only to the API host and never
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -39,6 +40,22 @@ class Proposal:
 class GitHubClient:
     def __init__(self, session: requests.Session, api: str, repository: str, token: str) -> None:
         self.session, self.api, self.repository, self.token = session, api.rstrip("/"), repository, token
+
+    def download(self, dest: Path, wanted: Callable[[str], bool]) -> str:
+        """Write the default branch's files that ``wanted`` accepts under ``dest``; returns the commit."""
+        base = self._json("GET", "")["default_branch"]
+        head = self._json("GET", f"/git/ref/heads/{base}")["object"]["sha"]
+        tree = self._json("GET", f"/git/commits/{head}")["tree"]["sha"]
+        listing = self._json("GET", f"/git/trees/{tree}?recursive=1")
+        if listing.get("truncated"):
+            raise UpstreamError(f"GitHub listed {self.repository} only in part: the tree is too large")
+        for entry in listing["tree"]:
+            if entry["type"] == "blob" and wanted(entry["path"]) and ".." not in entry["path"].split("/"):
+                blob = self._json("GET", f"/git/blobs/{entry['sha']}")
+                target = dest / entry["path"]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(base64.b64decode(blob["content"]))
+        return str(head)
 
     def propose(self, proposal: Proposal) -> PullRequest:
         base = self._json("GET", "")["default_branch"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +78,13 @@ def test_errors_name_the_call_and_never_the_token(repo: FakeRepo) -> None:
     repo.fail_next = [500] * 10
     with pytest.raises(UpstreamError, match="HTTP 500"):
         client(repo).propose(proposal())
+
+
+def test_download_writes_the_wanted_files_of_the_default_branch(repo: FakeRepo, tmp_path: Path) -> None:
+    repo.seed({"builder.lock": b"lock\n", "images/a/image.yaml": b"base: {}\n", "src/app.py": b"x\n"})
+    head = client(repo).download(tmp_path, lambda path: not path.startswith("src/"))
+    assert head == repo.refs["main"]
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == [
+        "builder.lock",
+        "images/a/image.yaml",
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from builder.errors import ConfigError
 from builder.settings import Settings
 from builder.stores.base import ArtifactStore
 from builder.stores.local import LocalStore
@@ -23,7 +24,22 @@ def local_root(settings: Settings, env: Mapping[str, str]) -> Path:
     return (cache / "builder" / "artifacts").expanduser()
 
 
-STORES: dict[str, Callable[[Settings, Mapping[str, str]], ArtifactStore]] = {"local": _local}
+def _codeartifact(settings: Settings, env: Mapping[str, str]) -> ArtifactStore:
+    ca = settings.store.codeartifact
+    if ca is None:
+        raise ConfigError("builder.yaml", "store kind 'codeartifact' needs a 'codeartifact' section")
+    import boto3  # imported late: only this store needs it
+
+    from builder.stores.codeartifact import CodeArtifactStore
+
+    endpoint = env.get("BUILDER_CODEARTIFACT_ENDPOINT") or None
+    return CodeArtifactStore(boto3.client("codeartifact", region_name=ca.region, endpoint_url=endpoint), ca)
+
+
+STORES: dict[str, Callable[[Settings, Mapping[str, str]], ArtifactStore]] = {
+    "codeartifact": _codeartifact,
+    "local": _local,
+}
 
 
 def cache_root(env: Mapping[str, str]) -> Path:

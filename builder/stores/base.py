@@ -39,3 +39,7 @@ class ArtifactStore(Protocol):
     def copy_to(self, ref: ArtifactRef, dest: Path) -> None:
         """Write the artifact to ``dest``, verified again on the way out; ChecksumError if not."""
         ...
+
+    def finish(self, tool: str, version: str) -> bool:
+        """Every platform of this version is in: seal it (CodeArtifact publishes the version)."""
+        ...

@@ -100,6 +100,19 @@ class FakeRepo:
         if method == "GET" and path.startswith("/git/ref/heads/"):
             sha = self.refs.get(path.removeprefix("/git/ref/heads/"))
             return (200, {"object": {"sha": sha}}) if sha else (404, {"message": "Not Found"})
+        if method == "GET" and path.startswith("/git/trees/"):
+            entries = self.trees.get(path.removeprefix("/git/trees/"))
+            if entries is None:
+                return 404, {"message": "Not Found"}
+            listing = [
+                {"path": p, "type": "blob", "sha": s, "mode": "100644"} for p, s in sorted(entries.items())
+            ]
+            return 200, {"tree": listing, "truncated": False}
+        if method == "GET" and path.startswith("/git/blobs/"):
+            data = self.blobs.get(path.removeprefix("/git/blobs/"))
+            if data is None:
+                return 404, {"message": "Not Found"}
+            return 200, {"content": base64.b64encode(data).decode(), "encoding": "base64"}
         if method == "GET" and path.startswith("/git/commits/"):
             commit = self.commits.get(path.removeprefix("/git/commits/"))
             return (200, commit) if commit else (404, {"message": "Not Found"})
