@@ -79,18 +79,25 @@ def publish(outcome: LockOutcome, mirror: Mirror, log: Log) -> int:
     published = 0
     with tempfile.TemporaryDirectory(prefix="builder-publish-") as tmp:
         for change in outcome.changes:
-            locked = outcome.lock.tools[change.tool]
-            for platform, artifact in sorted(locked.artifacts.items()):
-                ref = ArtifactRef(locked.name, locked.version, platform, artifact)
-                if mirror.target.has(ref):
-                    continue
-                staged = Path(tmp) / artifact.sha256
-                mirror.source.copy_to(ref, staged)
-                mirror.target.put(ref, staged)
-                published += 1
-                log(f"published  {ref}")
-            mirror.target.finish(locked.name, locked.version)
+            published += _publish_tool(outcome.lock.tools[change.tool], mirror, Path(tmp), log)
     return published
+
+
+def _publish_tool(locked: LockedTool, mirror: Mirror, tmp: Path, log: Log) -> int:
+    """Python apps and npm tools have no artifacts here: pip-store and npm-store serve them."""
+    put = 0
+    for platform, artifact in sorted(locked.artifacts.items()):
+        ref = ArtifactRef(locked.name, locked.version, platform, artifact)
+        if mirror.target.has(ref):
+            continue
+        staged = tmp / artifact.sha256
+        mirror.source.copy_to(ref, staged)
+        mirror.target.put(ref, staged)
+        put += 1
+        log(f"published  {ref}")
+    if put:
+        mirror.target.finish(locked.name, locked.version)
+    return put
 
 
 def proposal(project: Project, old: Lockfile, outcome: LockOutcome) -> Proposal:
