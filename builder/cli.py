@@ -288,3 +288,45 @@ def package_lambda(ctx: Context, out: Path) -> None:
     with error_handler(ctx.debug):
         path = build_zip(ctx.root(), out)
         click.echo(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")
+
+
+@main.group(name="store")
+def store_group() -> None:
+    """The artifact store: seed CodeArtifact, prove it matches the lockfile, prune old versions."""
+
+
+@store_group.command(name="init", epilog="Example:\n\n  builder store init")
+@pass_context
+def store_init(ctx: Context) -> None:
+    """Check the generic, pip and npm repositories answer; publish every locked artifact missing."""
+    from builder.commands import store_init_command
+
+    with error_handler(ctx.debug):
+        code = store_init_command(ctx.project(), click.echo)
+    sys.exit(code)
+
+
+@store_group.command(name="verify", epilog="Example:\n\n  builder store verify")
+@pass_context
+def store_verify(ctx: Context) -> None:
+    """Exit 1 unless every locked artifact is in the store with the lockfile's sha256."""
+    from builder.commands import store_verify_command
+
+    with error_handler(ctx.debug):
+        code = store_verify_command(ctx.project(), click.echo)
+    sys.exit(code)
+
+
+@store_group.command(name="prune", epilog="Example:\n\n  builder store prune --keep 3")
+@click.argument("tools", nargs=-1)
+@click.option(
+    "--keep", type=click.IntRange(1, 1000), default=3, show_default=True, help="Versions kept per tool."
+)
+@pass_context
+def store_prune(ctx: Context, tools: tuple[str, ...], keep: int) -> None:
+    """Dispose of all but the newest N versions of each tool (never the locked one), for rollback."""
+    from builder.commands import store_prune_command
+
+    with error_handler(ctx.debug):
+        code = store_prune_command(ctx.project(), keep, tools, click.echo)
+    sys.exit(code)

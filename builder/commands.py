@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from builder.build import BuildOptions, build_images, image_tag
@@ -286,3 +287,59 @@ def _codeartifact_store(project: Project) -> ArtifactStore:
     if project.settings.store.codeartifact is None:
         raise UserError("--publish needs store.codeartifact in builder.yaml")
     return STORES["codeartifact"](project.settings, os.environ)
+
+
+def _codeartifact(project: Project) -> Any:
+    if project.settings.store.kind != "codeartifact":
+        raise UserError(
+            "builder.yaml's store is local: `builder fetch` fills it (set store.kind: codeartifact)"
+        )
+    return STORES["codeartifact"](project.settings, os.environ)
+
+
+def store_init_command(project: Project, echo: Echo) -> int:
+    from builder.mirror import seed
+
+    target = _codeartifact(project)
+    problems = 0
+    for check in target.check_repositories():
+        echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.role} repository {check.repository}"
+             + (f": {check.problem}" if check.problem else ""))  # fmt: skip
+        problems += 0 if check.ok else 1
+    local = STORES["local"](project.settings, os.environ)
+    report = seed(project, load_lockfile(project.root), local, target, lambda line: echo(line, err=True))
+    for ref, error in report.failed.items():
+        echo(f"error: {ref}: {error}", err=True)
+    echo(f"store init: {len(report.published)} published, {len(report.present)} already there, "
+         f"{len(report.failed)} failed, {problems} repository problem(s)", err=True)  # fmt: skip
+    return 1 if report.failed or problems else 0
+
+
+def store_verify_command(project: Project, echo: Echo) -> int:
+    from builder.mirror import locked_refs, verify
+
+    store = STORES[project.settings.store.kind](project.settings, os.environ)
+    lock = load_lockfile(project.root)
+    problems = verify(project, lock, store)
+    for ref, problem in problems:
+        echo(f"{ref}: {problem}")
+    total = len(locked_refs(project, lock))
+    echo(
+        f"store verify: {total - len(problems)} of {total} locked artifacts in the {store.name} store",
+        err=True,
+    )
+    return 1 if problems else 0
+
+
+def store_prune_command(project: Project, keep: int, tools: tuple[str, ...], echo: Echo) -> int:
+    store = _codeartifact(project)
+    lock = load_lockfile(project.root)
+    names = tools or tuple(sorted(n for n, t in project.tools.items() if not t.platform_independent))
+    disposed = 0
+    for name in names:
+        protect = (lock.tools[name].version,) if name in lock.tools else ()
+        gone = store.prune(name, keep, protect)
+        disposed += len(gone)
+        echo(f"{name}: {'disposed ' + ', '.join(gone) if gone else 'nothing to prune'}")
+    echo(f"store prune: {disposed} version(s) disposed, newest {keep} of each tool kept", err=True)
+    return 0

@@ -34,6 +34,10 @@ class ArtifactStore(Protocol):
 
     def has(self, ref: ArtifactRef) -> bool: ...
 
+    def stored_sha256(self, ref: ArtifactRef) -> str | None:
+        """The digest the store holds under the artifact's name, None when it holds nothing."""
+        ...
+
     def put(self, ref: ArtifactRef, verified: Path) -> None: ...
 
     def copy_to(self, ref: ArtifactRef, dest: Path) -> None:

@@ -109,6 +109,10 @@ class CodeArtifactStore:
     def has(self, ref: ArtifactRef) -> bool:
         return self._stored_sha256(ref) == ref.sha256
 
+    def stored_sha256(self, ref: ArtifactRef) -> str | None:
+        """The sha256 CodeArtifact reports for the asset, None when it is not there."""
+        return self._stored_sha256(ref)
+
     def put(self, ref: ArtifactRef, verified: Path) -> None:
         _check(ref, verified, "on its way into CodeArtifact")
         stored = self._stored_sha256(ref)
@@ -175,10 +179,11 @@ class CodeArtifactStore:
             raise
         return sorted(found, key=lambda item: _order(item[0]))
 
-    def prune(self, tool: str, keep: int) -> list[str]:
+    def prune(self, tool: str, keep: int, protect: tuple[str, ...] = ()) -> list[str]:
         """Dispose of all but the newest ``keep`` Published versions; returns the versions disposed.
 
-        Versions that are not plain release numbers (prereleases, odd tags) are left alone."""
+        Versions that are not plain release numbers (prereleases, odd tags) are left alone, and so
+        are the ``protect``ed ones (the versions the lockfile still uses)."""
         if keep < 1:
             raise StoreError(
                 f"--keep must be at least 1 (got {keep}): keeping nothing would make rollback impossible"
@@ -186,7 +191,7 @@ class CodeArtifactStore:
         published = [
             v for v, status in self.versions(tool) if status == "Published" and numeric(v) is not None
         ]
-        old = published[: max(len(published) - keep, 0)]
+        old = [v for v in published[: max(len(published) - keep, 0)] if v not in protect]
         disposed: list[str] = []
         for start in range(0, len(old), 100):
             disposed += self._dispose(tool, old[start : start + 100])

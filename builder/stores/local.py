@@ -30,6 +30,10 @@ class LocalStore:
     def has(self, ref: ArtifactRef) -> bool:
         return self.path_of(ref.sha256).is_file()
 
+    def stored_sha256(self, ref: ArtifactRef) -> str | None:
+        # Content-addressed: a name is its digest (bytes changed in place are caught by copy_to).
+        return ref.sha256 if self.has(ref) else None
+
     def put(self, ref: ArtifactRef, verified: Path) -> None:
         target = self.path_of(ref.sha256)
         target.parent.mkdir(parents=True, exist_ok=True)
