@@ -330,3 +330,21 @@ def store_prune(ctx: Context, tools: tuple[str, ...], keep: int) -> None:
     with error_handler(ctx.debug):
         code = store_prune_command(ctx.project(), keep, tools, click.echo)
     sys.exit(code)
+
+
+@command(epilog="Example:\n\n  builder doctor")
+@pass_context
+def doctor(ctx: Context) -> None:
+    """Check Docker/BuildKit, AWS credentials, CodeArtifact, the upstreams and the GitHub token."""
+    import os
+
+    from builder.doctor import diagnose
+    from builder.http import make_session
+
+    with error_handler(ctx.debug):
+        findings = list(diagnose(ctx.project(), dict(os.environ), make_session(retries=1)))
+        for finding in findings:
+            click.echo(finding.line())
+        failed = sum(not f.ok for f in findings)
+        click.echo(f"doctor: {len(findings) - failed} ok, {failed} to fix", err=True)
+    sys.exit(1 if failed else 0)
