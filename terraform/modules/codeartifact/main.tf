@@ -51,9 +51,11 @@ locals {
     "codeartifact:ListPackageVersionAssets",
     "codeartifact:ListPackageVersions",
   ]
+  # The updater publishes each platform's asset into an Unfinished version, then marks it Published.
   publish_package_actions = [
     "codeartifact:PublishPackageVersion",
     "codeartifact:PutPackageMetadata",
+    "codeartifact:UpdatePackageVersionsStatus",
   ]
 
   # One local per policy document; `policies` lists them all for the policy_documents output.

@@ -116,6 +116,7 @@ locals {
           "codeartifact:ListPackageVersions",
           "codeartifact:PublishPackageVersion",
           "codeartifact:PutPackageMetadata",
+          "codeartifact:UpdatePackageVersionsStatus",
         ]
         Resource = local.package_arns
       },
