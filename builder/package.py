@@ -17,7 +17,7 @@ from pathlib import Path
 
 from builder.errors import UserError
 
-RUNTIME = ("jinja2", "markupsafe", "pyyaml", "requests", "packaging", "uv", "boto3")
+RUNTIME = ("jinja2", "markupsafe", "pyyaml", "requests", "packaging", "uv", "pysequoia", "boto3")
 _TAGS = [f"manylinux_2_{minor}_x86_64" for minor in range(28, 4, -1)] + [
     "manylinux2014_x86_64",
     "manylinux2010_x86_64",

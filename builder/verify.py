@@ -1,8 +1,10 @@
-"""Signature and checksum checks: OpenPGP signatures through Debian's gpgv, SHA256SUMS files, downloads.
+"""Signature and checksum checks: OpenPGP signatures, SHA256SUMS files, verified downloads.
 
-A signature is checked by ``gpgv`` against a throwaway binary keyring made from the committed
-armored keys (``gpg --import`` then ``gpg --export``), so no user keyring or trust database is
-ever consulted. ``gpgv``'s machine-readable status lines say which key signed.
+Where Debian's ``gpgv`` is on PATH a signature is checked by it against a throwaway binary
+keyring made from the committed armored keys (``gpg --import`` then ``gpg --export``), so no
+user keyring or trust database is ever consulted; its status lines say which key signed.
+Where it is not (the updater Lambda's runtime has no gnupg), Sequoia-PGP does the same check
+in-process (``pysequoia``) against the same committed keys.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from builder.errors import ChecksumError, Mismatch, SignatureError, UpstreamError
 from builder.lockfile import Artifact
@@ -44,6 +46,9 @@ def verify_detached(
     subject: str = "data",
 ) -> str:
     """The primary-key fingerprint that signed ``data``; SignatureError unless one of ``keys`` did."""
+    if shutil.which("gpgv") is None:
+        primary = _sequoia_verify(data, signature, keys, subject)
+        return _expected(primary, keys, subject, expected_fingerprints)
     with _scratch(work_dir) as tmp:
         (tmp / "data").write_bytes(data)
         (tmp / "data.sig").write_bytes(signature)
@@ -64,6 +69,8 @@ def verify_clearsigned(
 
 def key_fingerprints(key: Path, work_dir: Path) -> list[str]:
     """The primary-key fingerprints an armored key file holds (no network, no user keyring)."""
+    if shutil.which("gpg") is None:
+        return [cert.fingerprint.upper() for cert in _certs([key])]
     with _scratch(work_dir) as tmp:
         gpg = [_binary("gpg"), "--homedir", str(tmp), "--batch", "--no-autostart", "--with-colons"]
         out = _run([*gpg, "--import-options", "show-only", "--import", str(key.resolve())], str(key))
@@ -156,6 +163,10 @@ def _binary(name: str) -> str:
 def _signer(status: str, keys: Sequence[Path], subject: str, expected: Collection[str] | None) -> str:
     fields = next(line.split()[2:] for line in status.splitlines() if line.startswith("[GNUPG:] VALIDSIG"))
     primary = fields[9] if len(fields) > 9 else fields[0]
+    return _expected(primary, keys, subject, expected)
+
+
+def _expected(primary: str, keys: Sequence[Path], subject: str, expected: Collection[str] | None) -> str:
     wanted = {f.replace(" ", "").upper() for f in expected} if expected is not None else None
     if wanted is not None and primary.upper() not in wanted:
         allowed = ", ".join(spaced(f) for f in sorted(wanted)) or "none"
@@ -181,3 +192,32 @@ def _label(keys: Sequence[Path]) -> str:
         return str(keys[0])
     folders = sorted({str(k.parent) for k in keys})
     return f"{len(keys)} keys in {', '.join(folders)}"
+
+
+def _certs(keys: Sequence[Path]) -> list[Any]:
+    import pysequoia  # imported late: only machines without gpgv need it
+
+    if not keys:
+        raise SignatureError("no public keys to verify against (is the keys folder empty?)")
+    try:
+        return [cert for key in keys for cert in pysequoia.Cert.split_bytes(key.read_bytes())]
+    except Exception as e:  # pysequoia raises plain errors with a Rust backtrace attached
+        raise SignatureError(
+            f"cannot read the public keys {_label(keys)}: {str(e).splitlines()[0]}"
+        ) from None
+
+
+def _sequoia_verify(data: bytes, signature: bytes, keys: Sequence[Path], subject: str) -> str:
+    import pysequoia
+
+    certs = _certs(keys)
+    failed = f"{subject}: signature does not verify against {_label(keys)}"
+    try:
+        sig = pysequoia.Sig.from_bytes(signature)
+    except Exception:
+        raise SignatureError(f"{failed}: no signature found") from None
+    try:
+        result = pysequoia.verify(bytes=data, store=lambda key_ids: certs, signature=sig)
+    except Exception:
+        raise SignatureError(f"{failed}: {_REASONS['BADSIG']}") from None
+    return str(result.valid_sigs[0].certificate).upper()

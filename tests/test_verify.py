@@ -10,15 +10,10 @@ import pytest
 from builder import verify
 from builder.errors import SignatureError, UpstreamError
 from builder.sources.hashicorp import FINGERPRINT
-from tests.fakes.pgp import KeySet, session_keys
+from tests.fakes.pgp import KeySet
 
 REPO_KEYS = Path(__file__).resolve().parent.parent / "builder" / "data" / "keys"
 DATA = b"0123abcd  terraform_1.15.8_linux_amd64.zip\n"
-
-
-@pytest.fixture(scope="session")
-def keys(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> KeySet:
-    return session_keys(request.config, tmp_path_factory)
 
 
 @pytest.fixture
@@ -80,14 +75,37 @@ def test_clearsigned_file_gives_back_its_payload(keys: KeySet, keyring: list[Pat
     assert (payload, fingerprint) == (DATA, keys.release.fingerprint)
 
 
-def test_missing_gpgv_says_what_to_install(
+def without_gnupg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine like the Lambda runtime: no gpg, no gpgv on PATH."""
+    (tmp_path / "empty-bin").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    assert shutil.which("gpgv") is None and shutil.which("gpg") is None
+
+
+def test_without_gnupg_sequoia_checks_the_same_signatures(
     keys: KeySet, keyring: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_which = shutil.which
-    monkeypatch.setattr(shutil, "which", lambda name: None if name == "gpgv" else real_which(name))
+    good, stranger = keys.release.sign(DATA), keys.stranger.sign(DATA)  # signed while gpg is there
+    without_gnupg(tmp_path, monkeypatch)
+    assert verify.verify_detached(DATA, good, keyring, tmp_path) == keys.release.fingerprint.upper()
     with pytest.raises(SignatureError) as caught:
-        verify.verify_detached(DATA, keys.release.sign(DATA), keyring, tmp_path)
-    assert str(caught.value) == "cannot check signatures: 'gpgv' is not on PATH (install Debian's gpgv)"
+        verify.verify_detached(DATA + b"x", good, keyring, tmp_path, subject="SHA256SUMS")
+    assert str(caught.value) == _refusal(
+        keyring, "bad signature (the file was altered, or signed by another key)"
+    )
+    with pytest.raises(SignatureError, match="bad signature"):
+        verify.verify_detached(DATA, stranger, keyring, tmp_path)
+    with pytest.raises(SignatureError, match="no signature found"):
+        verify.verify_detached(DATA, b"not a signature", keyring, tmp_path)
+    with pytest.raises(SignatureError, match="not by the expected key"):
+        verify.verify_detached(DATA, good, keyring, tmp_path, expected_fingerprints=[FINGERPRINT])
+
+
+def test_without_gnupg_the_committed_key_reads_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    without_gnupg(tmp_path, monkeypatch)
+    assert verify.key_fingerprints(REPO_KEYS / "hashicorp.asc", tmp_path) == [FINGERPRINT]
 
 
 def test_no_keys_and_unreadable_keys_are_refused(keys: KeySet, tmp_path: Path) -> None:
