@@ -221,7 +221,7 @@ def _source_context(project: Project, work: Path) -> SourceContext:
     github = urlsplit(settings.upstreams["github_api"]).hostname or ""
     http = HttpClient(make_session(), cache_dir=cache_root(os.environ) / "http",
                       token=os.environ.get("GITHUB_TOKEN") or None, token_hosts=(github,))  # fmt: skip
-    store = STORES["local"](settings, os.environ) if settings.store.kind == "local" else None
+    store = STORES["local"](settings, os.environ)  # verified downloads land here whatever the store
     # BUILDER_KEYS_DIR: a folder laid out like builder/data/keys whose keys are trusted instead.
     keys = Path(os.environ.get("BUILDER_KEYS_DIR") or Path(__file__).resolve().parent / "data" / "keys")
     return SourceContext(http, settings, settings.upstreams, keys, work, store, dict(os.environ))

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from builder.errors import ChecksumError, Mismatch
+from builder.errors import ChecksumError, Mismatch, UserError
 from builder.fsutil import atomic_write, sha256_file
 from builder.stores.base import ArtifactRef
 
@@ -56,6 +56,8 @@ class LocalStore:
         """A hard link where possible: same inode and mtime on every build, so BuildKit's
         context transfer recognises an unchanged file without reading it again."""
         source = self.path_of(ref.sha256)
+        if not source.is_file():
+            raise UserError(f"{ref} is not in the local store ({self.root}): run `builder fetch`")
         dest.parent.mkdir(parents=True, exist_ok=True)
         if not (dest.exists() and dest.samefile(source)):
             tmp = dest.with_name(f".incoming-{dest.name}")
