@@ -38,6 +38,7 @@ class Built:
     tag: str
     seconds: float
     skipped: bool = False
+    digest: str | None = None  # the registry's manifest digest, once pushed
 
 
 def image_tag(project: Project, plan: ImagePlan, platform: Platform) -> str:
@@ -98,17 +99,22 @@ def _build_one(
     started = time.monotonic()
     if not (options.rebuild or options.no_cache) and image_exists(client, tag):
         log(plan.name, f"{tag} is up to date (its tag names its content; --rebuild builds it anyway)")
-        if options.push:
-            push(client, tag, lambda line: log(plan.name, line))
-        return Built(plan.name, tag, time.monotonic() - started, skipped=True)
+        digest = _push(client, tag, plan.name, log) if options.push else None
+        return Built(plan.name, tag, time.monotonic() - started, skipped=True, digest=digest)
     log(plan.name, f"building {tag}")
     with locked(context_dir(project, plan.name, options.platform)) as folder:
         context = assemble(project, lock, plan.name, options.platform, store, folder)
         found = secrets()
         request = BuildRequest(context, tag, options.platform, found.files, options.network, options.no_cache)
         build(client, request, lambda line: log(plan.name, line), found.values)
-    if options.push:
-        push(client, tag, lambda line: log(plan.name, line))
     seconds = time.monotonic() - started
     log(plan.name, f"built {tag} in {seconds:.1f} s")
-    return Built(plan.name, tag, seconds)
+    digest = _push(client, tag, plan.name, log) if options.push else None
+    return Built(plan.name, tag, time.monotonic() - started, digest=digest)
+
+
+def _push(client: DockerClient, tag: str, image: str, log: Log) -> str:
+    log(image, f"pushing {tag}")
+    digest = push(client, tag, lambda line: log(image, line))
+    log(image, f"pushed {tag}@{digest}")
+    return digest

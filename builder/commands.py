@@ -132,7 +132,8 @@ def build_command(project: Project, images: tuple[str, ...], options: BuildOptio
         secrets = Once(lambda: _secrets(project, folder))
         built = build_images(project, lock, names, store, client, secrets, options, _prefixed(echo))
     for item in built:
-        echo(f"{item.tag}  ({'up to date' if item.skipped else f'built in {item.seconds:.1f} s'})")
+        state = "up to date" if item.skipped else f"built in {item.seconds:.1f} s"
+        echo(f"{item.tag}  ({state}{f', pushed as {item.digest}' if item.digest else ''})")
     return 0
 
 

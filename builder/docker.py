@@ -92,10 +92,29 @@ def image_exists(client: DockerClient, tag: str) -> bool:
     return done.returncode == 0
 
 
-def push(client: DockerClient, tag: str, on_line: Callable[[str], None]) -> None:
+_PUSHED = re.compile(r"digest: (sha256:[0-9a-f]{64})")
+_DENIED = ("unauthorized", "denied", "authentication required", "no basic auth credentials")
+
+
+def push(client: DockerClient, tag: str, on_line: Callable[[str], None]) -> str:
+    """Push ``tag``; return the manifest digest the registry now holds it under."""
     done = subprocess.run([client.path, "push", tag], capture_output=True, text=True, check=False)
-    for line in (done.stdout + done.stderr).splitlines():
+    output = done.stdout + done.stderr
+    for line in output.splitlines():
         on_line(redact(line))
     if done.returncode != 0:
         last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
-        raise UserError(f"docker push {tag} failed: {redact(last)}")
+        raise UserError(f"docker push {tag} failed: {redact(last)}{_push_hint(tag, last)}")
+    found = _PUSHED.findall(output)
+    if not found:
+        raise UserError(f"docker push {tag} printed no manifest digest; the push cannot be confirmed")
+    return str(found[-1])
+
+
+def _push_hint(tag: str, message: str) -> str:
+    registry = tag.split("/", 1)[0]
+    if any(word in message.lower() for word in _DENIED):
+        return f" (log in first: docker login {registry}; for ECR, pipe aws ecr get-login-password into it)"
+    if "connection refused" in message or "no such host" in message:
+        return f" (is the registry {registry} in builder.yaml's `registry` reachable from the Docker engine?)"
+    return ""
