@@ -74,6 +74,17 @@ def build_images(
     return built
 
 
+def absent_bases(project: Project, names: list[str], client: DockerClient) -> list[str]:
+    """External base images, not pinned by digest, that the engine does not have: BuildKit would pull them."""
+    family = set(names).union(*(ancestors(name, project.images) for name in names))
+    refs = {
+        project.settings.base_images[base].ref
+        for name in family
+        if (base := project.images[name].base.external) and project.settings.base_images[base].digest is None
+    }
+    return sorted(ref for ref in refs if not image_exists(client, ref))
+
+
 def _with_missing_ancestors(
     project: Project, plans: dict[str, ImagePlan], names: list[str], client: DockerClient, platform: Platform
 ) -> set[str]:

@@ -190,6 +190,36 @@ def build(
 
 
 @command(
+    name="base-image",
+    epilog="""\b
+Examples:
+  builder base-image                          make the base images builder.yaml names (no digest pin)
+  builder base-image builder-debian:bookworm  make (or check) one by name
+\b
+An image that exists is reused and checked; remove it (docker image rm NAME) to make it anew.
+Making one needs root, debootstrap (installed with apt-get when missing) and a Debian bookworm
+source in /etc/apt: the packages come from the mirror your apt already uses.
+""",
+)
+@click.argument("names", nargs=-1)
+@pass_context
+def base_image(ctx: Context, names: tuple[str, ...]) -> None:
+    """Make the local Debian base image from your apt mirror: no registry needed."""
+    import os
+
+    from builder.baseimage import local_base_images, make_base_image
+    from builder.engine import find_client
+
+    with error_handler(ctx.debug):
+        wanted = list(names) or local_base_images(ctx.project().settings)
+        client = find_client(None if names else ctx.project().settings.docker_client, os.environ)
+        for name in wanted:
+            made = make_base_image(name, client, lambda line: click.echo(line, err=True))
+            click.echo(f"{made.name}  ({made.outcome})")
+    sys.exit(0)
+
+
+@command(
     epilog="""\b
 Examples:
   builder smoke container-scanners        check the image `builder build` tagged

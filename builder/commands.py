@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from builder.build import BuildOptions, build_images, image_tag
+from builder.build import BuildOptions, absent_bases, build_images, image_tag
 from builder.context import assemble
 from builder.document import suggest
 from builder.engine import find_client
@@ -128,6 +128,9 @@ def build_command(project: Project, images: tuple[str, ...], options: BuildOptio
     store = open_store(project, os.environ)
     if not _fetched(project, lock, names, (options.platform,), store, echo):
         return 1
+    for ref in absent_bases(project, names, client):
+        echo(f"note: base image {ref} is not on this machine; the build will try to pull it "
+             f"(no registry here? make it with: builder base-image {ref})", err=True)  # fmt: skip
     with private_folder() as folder:
         secrets = Once(lambda: _secrets(project, folder))
         built = build_images(project, lock, names, store, client, secrets, options, _prefixed(echo))
