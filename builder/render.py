@@ -53,8 +53,9 @@ def render_project(project: Project, lock: Lockfile, names: tuple[str, ...] = ()
     """Every generated file of the selected images (all, and the batch buildspec, by default)."""
     plans: dict[str, ImagePlan] = {}
     files: dict[str, bytes] = {}
+    envs = _Environments(project.root)
     for name in project.order:  # parents first: a child's FROM names its parent's digest
-        plans[name], image_files = _render_image(project, lock, name, plans)
+        plans[name], image_files = _render_image(project, lock, name, plans, envs)
         if not names or name in names:
             files.update(image_files)
     if not names:
@@ -64,18 +65,19 @@ def render_project(project: Project, lock: Lockfile, names: tuple[str, ...] = ()
 
 def plan_images(project: Project, lock: Lockfile) -> dict[str, ImagePlan]:
     plans: dict[str, ImagePlan] = {}
+    envs = _Environments(project.root)
     for name in project.order:
-        plans[name], _ = _render_image(project, lock, name, plans)
+        plans[name], _ = _render_image(project, lock, name, plans, envs)
     return plans
 
 
 def _render_image(
-    project: Project, lock: Lockfile, name: str, plans: dict[str, ImagePlan]
+    project: Project, lock: Lockfile, name: str, plans: dict[str, ImagePlan], envs: _Environments
 ) -> tuple[ImagePlan, dict[str, bytes]]:
     image = project.images[name]
     pairs = tuple((tool, _locked(lock, tool, project, name)) for tool in project.image_tools(name))
     side = _side_files(name, pairs, image.platforms)
-    env = _environment(project.root, name)
+    env = envs.get(name)
     lock_digest = digest_of([locked for _, locked in pairs])
     draft = ImagePlan(name, pairs, _PENDING, lock_digest)
     first = _dockerfile(env, project, draft, plans)
@@ -105,9 +107,26 @@ def _content_digest(dockerfile: str, side: dict[str, bytes], parent: str) -> str
     return h.hexdigest()
 
 
-def _environment(root: Path, image: str) -> jinja2.Environment:
-    # An image folder may override any template or partial; templates/ holds the defaults.
-    loader = jinja2.FileSystemLoader([str(root / "images" / image), str(root / "templates")])
+class _Environments:
+    """One Jinja environment per template search path, so each template compiles once per run."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.made: dict[Path | None, jinja2.Environment] = {}
+
+    def get(self, image: str) -> jinja2.Environment:
+        # An image folder may override any template or partial; templates/ holds the defaults.
+        # Most hold only image.yaml, and those share the defaults' environment.
+        folder = self.root / "images" / image
+        own = folder if any(p.name != "image.yaml" for p in folder.iterdir()) else None
+        if own not in self.made:
+            self.made[own] = _environment(self.root, own)
+        return self.made[own]
+
+
+def _environment(root: Path, folder: Path | None) -> jinja2.Environment:
+    search = [str(folder)] if folder else []
+    loader = jinja2.FileSystemLoader([*search, str(root / "templates")])
     return jinja2.Environment(
         loader=loader,
         undefined=jinja2.StrictUndefined,
@@ -317,7 +336,7 @@ def _render_batch(project: Project) -> bytes:
                     "type": kind,
                     "build_image": build_image,
                 })  # fmt: skip
-    env = _environment(project.root, "")
+    env = _environment(project.root, None)
     return _render(env, "batch.yml.j2", entries=entries).encode()
 
 
