@@ -3,6 +3,8 @@
 One branch per purpose; its single commit is rebuilt on the base branch's head each time, and
 the one open pull request from that branch is created once and then only edited, never doubled.
 Unchanged content makes no commit; the token goes only to the API host and never into a message.
+A proposal may also delete paths: only those the base branch's tree holds, as GitHub refuses to
+delete a path that is not there.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Proposal:
     body: str
     message: str
     files: Mapping[str, bytes]  # repository path -> new content
+    deletes: frozenset[str] = frozenset()  # repository paths to remove, where the base branch has them
 
 
 class GitHubClient:
@@ -46,11 +49,8 @@ class GitHubClient:
         base = self._json("GET", "")["default_branch"]
         head = self._json("GET", f"/git/ref/heads/{base}")["object"]["sha"]
         tree = self._json("GET", f"/git/commits/{head}")["tree"]["sha"]
-        listing = self._json("GET", f"/git/trees/{tree}?recursive=1")
-        if listing.get("truncated"):
-            raise UpstreamError(f"GitHub listed {self.repository} only in part: the tree is too large")
-        for entry in listing["tree"]:
-            if entry["type"] == "blob" and wanted(entry["path"]) and ".." not in entry["path"].split("/"):
+        for entry in self._blobs(tree):
+            if wanted(entry["path"]) and ".." not in entry["path"].split("/"):
                 blob = self._json("GET", f"/git/blobs/{entry['sha']}")
                 target = dest / entry["path"]
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -61,15 +61,30 @@ class GitHubClient:
         base = self._json("GET", "")["default_branch"]
         head_sha = self._json("GET", f"/git/ref/heads/{base}")["object"]["sha"]
         base_tree = self._json("GET", f"/git/commits/{head_sha}")["tree"]["sha"]
-        tree = self._tree(base_tree, proposal.files)
+        gone = self._present(base_tree, proposal.deletes - proposal.files.keys())
+        tree = self._tree(base_tree, proposal.files, gone)
         committed = self._commit_if_changed(proposal, head_sha, tree)
         return self._pull(proposal, base, committed)
 
-    def _tree(self, base_tree: str, files: Mapping[str, bytes]) -> str:
-        entries = [
+    def _blobs(self, tree: str) -> list[dict[str, str]]:
+        listing = self._json("GET", f"/git/trees/{tree}?recursive=1")
+        if listing.get("truncated"):
+            raise UpstreamError(f"GitHub listed {self.repository} only in part: the tree is too large")
+        return [entry for entry in listing["tree"] if entry["type"] == "blob"]
+
+    def _present(self, tree: str, paths: frozenset[str]) -> dict[str, str]:
+        """The paths the tree holds, with their modes: a deletion must name an existing blob."""
+        if not paths:
+            return {}  # no listing: a proposal without deletions asks what it always asked
+        return {e["path"]: e["mode"] for e in self._blobs(tree) if e["path"] in paths}
+
+    def _tree(self, base_tree: str, files: Mapping[str, bytes], gone: Mapping[str, str]) -> str:
+        entries: list[dict[str, str | None]] = [
             {"path": path, "mode": "100644", "type": "blob", "sha": self._blob(data)}
             for path, data in sorted(files.items())
         ]
+        # On a base_tree, an entry whose sha is null removes that path.
+        entries += [{"path": p, "mode": m, "type": "blob", "sha": None} for p, m in sorted(gone.items())]
         return str(self._json("POST", "/git/trees", {"base_tree": base_tree, "tree": entries})["sha"])
 
     def _blob(self, data: bytes) -> str:

@@ -2,6 +2,9 @@
 
 Enough of GitHub for a client with no git: it keeps real content, refuses a second open pull
 request from the same head (422, as GitHub does), demands the token, and records every call.
+A new tree's entry with a null sha deletes that path from the base tree, and, as on GitHub, naming
+a path the base tree lacks is an error (422). Trees are stored flat (path -> blob): a listing with
+?recursive=1 adds the folders as "tree" entries, one without lists the top level only.
 """
 
 from __future__ import annotations
@@ -94,20 +97,14 @@ class FakeRepo:
         }
         if (method, path) in routes:
             return routes[(method, path)]()
-        return self._by_id(method, path, body)
+        return self._by_id(method, path, query, body)
 
-    def _by_id(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+    def _by_id(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
         if method == "GET" and path.startswith("/git/ref/heads/"):
             sha = self.refs.get(path.removeprefix("/git/ref/heads/"))
             return (200, {"object": {"sha": sha}}) if sha else (404, {"message": "Not Found"})
         if method == "GET" and path.startswith("/git/trees/"):
-            entries = self.trees.get(path.removeprefix("/git/trees/"))
-            if entries is None:
-                return 404, {"message": "Not Found"}
-            listing = [
-                {"path": p, "type": "blob", "sha": s, "mode": "100644"} for p, s in sorted(entries.items())
-            ]
-            return 200, {"tree": listing, "truncated": False}
+            return self._list_tree(path.removeprefix("/git/trees/"), bool(query.get("recursive")))
         if method == "GET" and path.startswith("/git/blobs/"):
             data = self.blobs.get(path.removeprefix("/git/blobs/"))
             if data is None:
@@ -125,9 +122,26 @@ class FakeRepo:
             return 200, pull
         return 404, {"message": "Not Found"}
 
+    def _list_tree(self, sha: str, recursive: bool) -> tuple[int, Any]:
+        entries = self.trees.get(sha)
+        if entries is None:
+            return 404, {"message": "Not Found"}
+        blobs = [{"path": p, "type": "blob", "sha": s, "mode": "100644"} for p, s in entries.items()]
+        folders = {"/".join(p.split("/")[:n]) for p in entries for n in range(1, p.count("/") + 1)}
+        listing = blobs + [
+            {"path": f, "type": "tree", "sha": _sha("tree", f), "mode": "040000"} for f in folders
+        ]
+        if not recursive:
+            listing = [e for e in listing if "/" not in e["path"]]
+        return 200, {"sha": sha, "tree": sorted(listing, key=lambda e: e["path"]), "truncated": False}
+
     def _new_tree(self, body: Any) -> tuple[int, Any]:
         entries = dict(self.trees[body["base_tree"]]) if body.get("base_tree") else {}
-        entries.update({e["path"]: e["sha"] for e in body["tree"]})
+        for entry in body["tree"]:
+            if entry["sha"] is not None:
+                entries[entry["path"]] = entry["sha"]
+            elif entries.pop(entry["path"], None) is None:
+                return 422, {"message": f"cannot delete {entry['path']}: not in the base tree"}
         return 201, {"sha": self._tree(entries)}
 
     def _new_ref(self, body: Any) -> tuple[int, Any]:
