@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib.metadata import version as installed_version
@@ -179,3 +181,28 @@ def test_the_index_is_the_settings_else_pip_s_own_default(
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     default = PyPISource(context(tmp_path, {})).index
     assert (default.url, default.described) == (PyPI.simple_url.rstrip("/"), "pip's default index")
+
+
+RACE = """
+import json
+from concurrent.futures import ThreadPoolExecutor
+from builder.sources.pypi import uv_binary
+with ThreadPoolExecutor(8) as pool:
+    futures = [pool.submit(uv_binary) for _ in range(8)]
+found = set()
+for future in futures:
+    try:
+        found.add(future.result())
+    except Exception as e:
+        found.add(f"{type(e).__name__}: {e}")
+print(json.dumps(sorted(found)))
+"""
+
+
+def test_threads_that_first_look_for_uv_at_once_all_find_it() -> None:
+    # Locking resolves Python apps in parallel; a fresh interpreter's first sysconfig read
+    # is where threads used to see None. Each run is a new process, so each is a first read.
+    for _ in range(3):
+        done = subprocess.run([sys.executable, "-c", RACE], capture_output=True, text=True, check=True)
+        found = json.loads(done.stdout)
+        assert len(found) == 1 and Path(found[0]).name == "uv", found

@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import tempfile
+import threading
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -56,10 +57,16 @@ class PythonTarget:
         return f"{platform.machine}-manylinux_{self.glibc.replace('.', '_')}"
 
 
+# Python 3.11's sysconfig fills its config variables lazily and not thread-safely: threads that
+# first ask for them at the same moment can read None (a TypeError inside uv's find_uv_bin).
+_SYSCONFIG = threading.Lock()
+
+
 def uv_binary() -> str:
     from uv import find_uv_bin  # imported late: only resolution needs it
 
-    return str(find_uv_bin())
+    with _SYSCONFIG:
+        return str(find_uv_bin())
 
 
 def pip_index_url(configured: str | None, env: Mapping[str, str], run: Runner = subprocess.run) -> str | None:
