@@ -86,6 +86,7 @@ def command(**kwargs: Any) -> Callable[[F], F]:
 
 
 @command(
+    short_help="Render Dockerfiles and buildspecs into buildspecs/.",
     epilog="""\b
 Examples:
   builder render                        render every image and the batch buildspec
@@ -115,6 +116,7 @@ def _platform(value: str | None) -> Platform:
 
 
 @command(
+    short_help="Download and verify locked artifacts into the store.",
     epilog="""\b
 Examples:
   builder fetch                           download every locked artifact of every image
@@ -146,6 +148,7 @@ def fetch(ctx: Context, images: tuple[str, ...], platforms: tuple[str, ...], con
 
 
 @command(
+    short_help="Build images with BuildKit, parents first.",
     epilog="""\b
 Examples:
   builder build container-scanners        fetch, render and build one image (and missing parents)
@@ -190,6 +193,7 @@ def build(
 
 
 @command(
+    short_help="Make the local Debian base image from your apt mirror.",
     name="base-image",
     epilog="""\b
 Examples:
@@ -220,6 +224,7 @@ def base_image(ctx: Context, names: tuple[str, ...]) -> None:
 
 
 @command(
+    short_help="Check every tool in an image reports its locked version.",
     epilog="""\b
 Examples:
   builder smoke container-scanners        check the image `builder build` tagged
@@ -245,6 +250,7 @@ def smoke(
 
 
 @command(
+    short_help="Resolve, verify and pin tools into builder.lock.",
     epilog="""\b
 Examples:
   builder lock                            lock what is missing or no longer fits tools.yaml
@@ -275,6 +281,7 @@ def lock(ctx: Context, tools: tuple[str, ...], upgrade: bool, check: bool, parti
 
 
 @command(
+    short_help="lock --upgrade, mirror, and open one bump pull request.",
     epilog="""\b
 Examples:
   builder update                          what would be bumped (the lockfile is not written)
@@ -302,7 +309,11 @@ def update(ctx: Context, publish: bool, open_pr: bool, repository: str | None, j
     sys.exit(code)
 
 
-@command(name="package-lambda", epilog="Example:\n\n  builder package-lambda --out dist/updater-lambda.zip")
+@command(
+    short_help="Build the updater Lambda's deployment zip.",
+    name="package-lambda",
+    epilog="Example:\n\n  builder package-lambda --out dist/updater-lambda.zip",
+)
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -320,12 +331,16 @@ def package_lambda(ctx: Context, out: Path) -> None:
         click.echo(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")
 
 
-@main.group(name="store")
+@main.group(short_help="Seed, verify and prune the artifact store.", name="store")
 def store_group() -> None:
     """The artifact store: seed CodeArtifact, prove it matches the lockfile, prune old versions."""
 
 
-@store_group.command(name="init", epilog="Example:\n\n  builder store init")
+@store_group.command(
+    short_help="Seed CodeArtifact from the lockfile; check pip/npm repos.",
+    name="init",
+    epilog="Example:\n\n  builder store init",
+)
 @pass_context
 def store_init(ctx: Context) -> None:
     """Check the generic, pip and npm repositories answer; publish every locked artifact missing."""
@@ -336,7 +351,11 @@ def store_init(ctx: Context) -> None:
     sys.exit(code)
 
 
-@store_group.command(name="verify", epilog="Example:\n\n  builder store verify")
+@store_group.command(
+    short_help="Prove every locked artifact is in the store.",
+    name="verify",
+    epilog="Example:\n\n  builder store verify",
+)
 @pass_context
 def store_verify(ctx: Context) -> None:
     """Exit 1 unless every locked artifact is in the store with the lockfile's sha256."""
@@ -347,7 +366,11 @@ def store_verify(ctx: Context) -> None:
     sys.exit(code)
 
 
-@store_group.command(name="prune", epilog="Example:\n\n  builder store prune --keep 3")
+@store_group.command(
+    short_help="Keep the newest N versions of each tool.",
+    name="prune",
+    epilog="Example:\n\n  builder store prune --keep 3",
+)
 @click.argument("tools", nargs=-1)
 @click.option(
     "--keep", type=click.IntRange(1, 1000), default=3, show_default=True, help="Versions kept per tool."
@@ -362,7 +385,9 @@ def store_prune(ctx: Context, tools: tuple[str, ...], keep: int) -> None:
     sys.exit(code)
 
 
-@command(epilog="Example:\n\n  builder doctor")
+@command(
+    short_help="Check Docker, AWS, CodeArtifact, upstreams and token.", epilog="Example:\n\n  builder doctor"
+)
 @pass_context
 def doctor(ctx: Context) -> None:
     """Check Docker/BuildKit, AWS credentials, CodeArtifact, the upstreams and the GitHub token."""
