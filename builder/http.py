@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -51,6 +51,14 @@ def make_session(retries: int = 4, backoff: float = 0.5, user_agent: str = "buil
     return session
 
 
+class HttpStatusError(UpstreamError):
+    """An answer other than 200; the status is kept so a caller can explain a 401 or a 404."""
+
+    def __init__(self, url: str, status: int, reason: str) -> None:
+        super().__init__(f"GET {redact(url)}: HTTP {status} {reason}")
+        self.status = status
+
+
 @dataclass(frozen=True)
 class Downloaded:
     path: Path
@@ -58,13 +66,39 @@ class Downloaded:
     sha256: str
 
 
-def download(session: requests.Session, url: str, dest: Path, progress: Progress | None = None) -> Downloaded:
+@dataclass(frozen=True)
+class Page:
+    """One page of a paginated JSON list and the page its ``Link`` header names as next."""
+
+    data: Any
+    next_url: str | None  # absolute; None on the last page
+
+
+@dataclass(frozen=True)
+class _Answer:
+    text: str
+    link: str  # the raw Link header, "" when there was none
+
+
+@dataclass(frozen=True)
+class _Cached:
+    etag: str
+    answer: _Answer
+
+
+def download(
+    session: requests.Session,
+    url: str,
+    dest: Path,
+    progress: Progress | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Downloaded:
     """Stream ``url`` into ``dest``, hashing as it goes; the caller decides what the digest must be."""
     digest, size = hashlib.sha256(), 0
     try:
-        with session.get(url, stream=True, timeout=TIMEOUT) as response:
+        with session.get(url, stream=True, timeout=TIMEOUT, headers=dict(headers or {})) as response:
             if response.status_code != 200:
-                raise UpstreamError(f"GET {redact(url)}: HTTP {response.status_code} {response.reason}")
+                raise HttpStatusError(url, response.status_code, response.reason)
             with dest.open("wb") as out:
                 for chunk in response.iter_content(CHUNK):
                     out.write(chunk)
@@ -127,36 +161,42 @@ class HttpClient:
         self.requests = 0
 
     def get_json(self, url: str, headers: Mapping[str, str] | None = None, conditional: bool = True) -> Any:
-        try:
-            return json.loads(self.get_text(url, headers, conditional))
-        except json.JSONDecodeError as e:
-            raise UpstreamError(f"GET {redact(url)}: the answer is not JSON ({e.msg})") from None
+        return _json(url, self.get_text(url, headers, conditional))
 
     def get_text(self, url: str, headers: Mapping[str, str] | None = None, conditional: bool = True) -> str:
-        cached = self._cached(url) if conditional else None
-        extra = dict(headers or {})
-        if cached:
-            extra["If-None-Match"] = cached["etag"]
-        response = self._get(url, extra)
-        if response.status_code == 304 and cached:
-            return str(cached["body"])
-        self._check(url, response)
-        if conditional and response.headers.get("ETag") and self.cache_dir:
-            body = json.dumps({"etag": response.headers["ETag"], "body": response.text})
-            atomic_write(self._cache_path(url), body.encode())
-        return response.text
+        return self._answer(url, headers, conditional, links=False).text
+
+    def get_page(self, url: str, headers: Mapping[str, str] | None = None) -> Page:
+        """JSON plus the ``rel="next"`` of its Link header, also when the body comes from the cache."""
+        answer = self._answer(url, headers, conditional=True, links=True)
+        return Page(_json(url, answer.text), _next_link(url, answer.link))
 
     def get_bytes(self, url: str, headers: Mapping[str, str] | None = None) -> bytes:
         response = self._get(url, dict(headers or {}))
         self._check(url, response)
         return response.content
 
-    def download(self, url: str, dest: Path) -> Downloaded:
+    def download(self, url: str, dest: Path, headers: Mapping[str, str] | None = None) -> Downloaded:
         with self._slots:
-            got = download(self.session, url, dest)
+            got = download(self.session, url, dest, headers=headers)
         with self._count:
             self.bytes_downloaded += got.size
         return got
+
+    def _answer(self, url: str, headers: Mapping[str, str] | None, conditional: bool, links: bool) -> _Answer:
+        cached = self._cached(url, links) if conditional else None
+        extra = dict(headers or {})
+        if cached:
+            extra["If-None-Match"] = cached.etag
+        response = self._get(url, extra)
+        if response.status_code == 304 and cached:
+            return cached.answer  # a 304 need not repeat the Link header: the cache kept it
+        self._check(url, response)
+        answer = _Answer(response.text, response.headers.get("Link", ""))
+        if conditional and response.headers.get("ETag") and self.cache_dir:
+            entry = {"etag": response.headers["ETag"], "body": answer.text, "link": answer.link}
+            atomic_write(self._cache_path(url), json.dumps(entry).encode())
+        return answer
 
     def _get(self, url: str, headers: dict[str, str]) -> requests.Response:
         if self.token and urlsplit(url).hostname in self.token_hosts:
@@ -193,17 +233,39 @@ class HttpClient:
 
     def _check(self, url: str, response: requests.Response) -> None:
         if response.status_code != 200:
-            raise UpstreamError(f"GET {redact(url)}: HTTP {response.status_code} {response.reason}")
+            raise HttpStatusError(url, response.status_code, response.reason)
 
     def _cache_path(self, url: str) -> Path:
         assert self.cache_dir is not None
         return self.cache_dir / f"{hashlib.sha256(url.encode()).hexdigest()}.json"
 
-    def _cached(self, url: str) -> dict[str, str] | None:
+    def _cached(self, url: str, links: bool) -> _Cached | None:
+        """The entry to revalidate; ``links``: only one that kept the Link header.
+
+        Entries written before links were kept have only ``etag`` and ``body``: they still serve
+        plain bodies, but a page read from one would lose its next link, so it is fetched afresh.
+        """
         if not self.cache_dir or not self._cache_path(url).is_file():
             return None
         try:
             data = json.loads(self._cache_path(url).read_text())
         except (OSError, json.JSONDecodeError):
             return None
-        return data if isinstance(data, dict) and "etag" in data else None
+        if not isinstance(data, dict) or "etag" not in data or (links and "link" not in data):
+            return None
+        return _Cached(str(data["etag"]), _Answer(str(data.get("body", "")), str(data.get("link", ""))))
+
+
+def _json(url: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UpstreamError(f"GET {redact(url)}: the answer is not JSON ({e.msg})") from None
+
+
+def _next_link(url: str, link: str) -> str | None:
+    """The ``rel="next"`` target of a Link header (RFC 8288), made absolute against ``url``."""
+    for entry in requests.utils.parse_header_links(link):
+        if "next" in entry.get("rel", "").split():
+            return urljoin(url, entry["url"])
+    return None

@@ -12,16 +12,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
 
 from builder.catalogue import Tool
 from builder.errors import ChecksumError, ConfigError, Mismatch, UpstreamError
 from builder.lockfile import Artifact, LockedTool
 from builder.platforms import Platform
+from builder.redact import redact
 from builder.sources.base import Release, SourceContext
 from builder.stores.base import ArtifactRef
 from builder.verify import parse_sums
+
+if TYPE_CHECKING:
+    from builder.http import Page
 
 HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 PER_PAGE = 100  # the most GitHub returns per page
@@ -86,18 +90,32 @@ class GitHubSource:
         )
 
     def _release_items(self, tool: Tool) -> list[dict[str, Any]]:
-        """Every release JSON object, page by page (``page=N`` is what GitHub's ``Link: next`` names)."""
+        """Every release JSON object, following each page's ``Link: rel="next"`` (not page counting)."""
         repo = tool.upstream["repository"]
         items: list[dict[str, Any]] = []
-        for page in range(1, MAX_PAGES + 1):
-            path = f"/repos/{repo}/releases?per_page={PER_PAGE}" + (f"&page={page}" if page > 1 else "")
-            batch = self._get(tool, path, "releases")
-            if not isinstance(batch, list):
-                raise UpstreamError(f"{tool.name}: GitHub's release list for {repo} is not a list")
-            items += [item for item in batch if isinstance(item, dict)]
-            if len(batch) < PER_PAGE:
+        url: str | None = f"{self.api}/repos/{repo}/releases?per_page={PER_PAGE}"
+        for _ in range(MAX_PAGES):
+            if url is None:
                 break
+            page = self._page(tool, url)
+            if not isinstance(page.data, list):
+                raise UpstreamError(f"{tool.name}: GitHub's release list for {repo} is not a list")
+            items += [item for item in page.data if isinstance(item, dict)]
+            url = page.next_url
         return items
+
+    def _page(self, tool: Tool, url: str) -> Page:
+        repo = tool.upstream["repository"]
+        if not _under(url, self.api):
+            # The token goes with every request to the API host: never let an answer steer it elsewhere.
+            raise UpstreamError(
+                f"{tool.name}: GitHub's release list for {repo} names its next page at {redact(url)}, "
+                f"outside the configured API {self.api}: refusing to follow it"
+            )
+        try:
+            return self.ctx.http.get_page(url, headers=HEADERS)
+        except UpstreamError as e:
+            raise UpstreamError(f"{tool.name}: cannot read the releases of {repo} on GitHub: {e}") from None
 
     def _get(self, tool: Tool, path: str, what: str) -> Any:
         repo = tool.upstream["repository"]
@@ -210,6 +228,13 @@ def _asset(tool: Tool, version: str, assets: Mapping[str, Any], name: str, what:
     if asset.get("state", "uploaded") != "uploaded":
         raise UpstreamError(f"{tool.name}: {name} in release {tag} of {repo} is not fully uploaded yet")
     return asset
+
+
+def _under(url: str, base: str) -> bool:
+    """Same scheme, host and port as ``base``, and a path inside its path (GitHub Enterprise: /api/v3)."""
+    got, want = urlsplit(url), urlsplit(base)
+    inside = got.path == want.path or got.path.startswith(want.path.rstrip("/") + "/")
+    return (got.scheme, got.netloc.lower()) == (want.scheme, want.netloc.lower()) and inside
 
 
 def _tag(tool: Tool, version: str) -> str:

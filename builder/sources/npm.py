@@ -5,6 +5,11 @@ against the registry's ``dist.integrity``; the tree is resolved by npm itself (`
 --package-lock-only``): the same resolver that ``npm ci`` in the image will trust. Download
 URLs are dropped so any registry serves it. The registry is builder.yaml's, else npm's own
 configuration (``npm config get registry``): no registry host is written into this package.
+
+A private registry (CodeArtifact's npm repository, a corporate mirror) wants ``Authorization:
+Bearer <token>``. The token is read as npm reads it, from the user's npmrc (which ``aws
+codeartifact login --tool npm`` writes), and sent only to URLs under the host and path it is
+written for; ``npm install`` reads the same file itself.
 """
 
 from __future__ import annotations
@@ -12,20 +17,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import subprocess
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from builder.errors import ChecksumError, Mismatch, UpstreamError, UserError
 from builder.fsutil import CHUNK
+from builder.http import HttpStatusError
 from builder.lockfile import LockedTool, NpmPackage
 from builder.platforms import Platform
-from builder.redact import redact
+from builder.redact import redact, register_secret
 from builder.sources.base import Release
 from builder.versions import numeric
 
@@ -140,6 +148,78 @@ def configured_registry(run: Runner = subprocess.run) -> str:
     return url
 
 
+_TOKEN_KEY = ":_authToken"  # noqa: S105 (the npmrc key name, not a token)
+_ENV_REFERENCE = re.compile(r"(?<!\\)\$\{([^${}]+)\}")  # npm expands ${NAME} in npmrc values
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class NpmAuth:
+    """The ``//host[:port]/path/:_authToken=<token>`` lines of one npmrc, as npm matches them."""
+
+    npmrc: Path
+    tokens: Mapping[str, str]  # nerf-dart ("//host:port/path/") -> token, ${NAME} expanded
+    unset: Mapping[str, str]  # nerf-dart -> the variable its value names that is not set
+
+    def match(self, url: str) -> tuple[str, str] | None:
+        """The longest nerf-dart prefix of ``url`` that has a token, and the token."""
+        return next(((dart, self.tokens[dart]) for dart in nerf_darts(url) if dart in self.tokens), None)
+
+
+def npmrc_path(env: Mapping[str, str]) -> Path:
+    """Where npm reads the user's configuration (the same file builder.secrets passes to builds)."""
+    named = env.get("NPM_CONFIG_USERCONFIG") or env.get("npm_config_userconfig")
+    return Path(named or Path(env.get("HOME", "~")) / ".npmrc").expanduser()
+
+
+def read_npm_auth(path: Path, env: Mapping[str, str]) -> NpmAuth:
+    """Every token line of ``path`` (none when it does not exist); each token is registered for redaction."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        text = ""
+    except OSError as e:
+        raise UserError(f"cannot read the npm configuration {path}: {e.strerror}") from None
+    tokens, unset = {}, {}
+    for key, value in _token_lines(text):
+        missing = [name for name in _ENV_REFERENCE.findall(value) if name not in env]
+        if missing:
+            unset[key] = missing[0]
+            continue
+        tokens[key] = _ENV_REFERENCE.sub(lambda m: env[m[1]], value)
+        register_secret(tokens[key])
+    return NpmAuth(path, tokens, unset)
+
+
+def _token_lines(text: str) -> Iterator[tuple[str, str]]:
+    """(nerf-dart, raw value) of each ``//...:_authToken = value`` line (ini: ; and # comment)."""
+    for line in text.splitlines():
+        key, sep, value = line.strip().partition("=")
+        key, value = key.strip(), value.strip()
+        if sep and key.startswith("//") and key.endswith(_TOKEN_KEY):
+            if len(value) > 1 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]
+            if value:
+                yield key.removesuffix(_TOKEN_KEY), value
+
+
+def nerf_darts(url: str) -> Iterator[str]:
+    """npm's candidates for a URL, longest first: ``//host:port/a/b/``, ``//host:port/a/b``, ... ``//host``.
+
+    As npm walks them (npm-registry-fetch), a prefix always ends at a path segment's boundary.
+    """
+    parts = urlsplit(url)
+    try:
+        port = parts.port if parts.port != _DEFAULT_PORTS.get(parts.scheme) else None
+    except ValueError:
+        return  # no valid port: no prefix of it can match, and no token goes to it
+    netloc = (parts.hostname or "") + (f":{port}" if port else "")
+    dart = f"//{netloc}{parts.path[: parts.path.rfind('/') + 1] or '/'}"
+    while len(dart) > len("//"):
+        yield dart
+        dart = re.sub(r"([^/]+|/)$", "", dart)
+
+
 class NpmSource:
     """Releases from the registry's packument; locks from the checked tarball and npm's own tree."""
 
@@ -154,6 +234,10 @@ class NpmSource:
             return self.ctx.url("npm")
         return (self.ctx.settings.npm_registry or configured_registry(self.run)).rstrip("/")
 
+    @cached_property
+    def auth(self) -> NpmAuth:
+        return read_npm_auth(npmrc_path(self.ctx.env), self.ctx.env)
+
     def releases(self, tool: Tool) -> list[Release]:
         document = self._packument(tool)
         times = document.get("time") or {}
@@ -165,7 +249,9 @@ class NpmSource:
         if not isinstance(entry, dict):
             raise UpstreamError(f"{tool.name}: the npm registry has no {package} {version}")
         self._check_tarball(tool, version, entry.get("dist") or {})
-        tree = resolve_tree(package, version, f"{self.registry}/", self.run, self.npm_options)
+        # The npmrc this source read its token from, even when only the context's env names it.
+        options = (*self.npm_options, "--userconfig", str(self.auth.npmrc))
+        tree = resolve_tree(package, version, f"{self.registry}/", self.run, options)
         origin = (
             f"npm registry; every package pinned by sha512 integrity; tarball of {package} {version} checked"
         )
@@ -174,9 +260,9 @@ class NpmSource:
     def _packument(self, tool: Tool) -> dict[str, Any]:
         url = f"{self.registry}/{quote(tool.upstream['package'], safe='@')}"
         try:
-            document = self.ctx.http.get_json(url, {"Accept": ACCEPT})
+            document = self.ctx.http.get_json(url, self._headers(url, {"Accept": ACCEPT}))
         except UpstreamError as e:
-            raise UpstreamError(f"{tool.name}: {e}") from None
+            raise UpstreamError(f"{tool.name}: {e}{self._login_hint(url, e)}") from None
         if not isinstance(document, dict) or not isinstance(document.get("versions"), dict):
             raise UpstreamError(f"{tool.name}: GET {redact(url)}: not a packument (no 'versions')")
         return document
@@ -188,15 +274,36 @@ class NpmSource:
             raise UpstreamError(f"{tool.name}: {package} {version} has no tarball with a sha512 integrity")
         self.ctx.work_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="npm-", dir=self.ctx.work_dir) as tmp:
+            url = str(dist["tarball"])
             try:
-                got = self.ctx.http.download(str(dist["tarball"]), Path(tmp) / "package.tgz")
+                got = self.ctx.http.download(url, Path(tmp) / "package.tgz", self._headers(url, {}))
             except UpstreamError as e:
-                raise UpstreamError(f"{tool.name}: {e}") from None
+                raise UpstreamError(f"{tool.name}: {e}{self._login_hint(url, e)}") from None
             actual = _integrity(got.path)
         if actual != expected:
             raise IntegrityError(
                 Mismatch(package, "npm", expected, actual), f"tarball of {package} {version}"
             )
+
+    def _headers(self, url: str, headers: Mapping[str, str]) -> dict[str, str]:
+        """``headers`` plus the npmrc token whose host and path ``url`` is under, if any."""
+        found = self.auth.match(url)
+        return {**headers, "Authorization": f"Bearer {found[1]}"} if found else dict(headers)
+
+    def _login_hint(self, url: str, error: UpstreamError) -> str:
+        """For a 401/403: which npmrc line was used, or which one is missing (never the token)."""
+        if not isinstance(error, HttpStatusError) or error.status not in (401, 403):
+            return ""
+        auth, found = self.auth, self.auth.match(url)
+        if found:
+            return f": the registry refused the token for {found[0]} in {auth.npmrc} (expired? log in again)"
+        unset = next(((d, auth.unset[d]) for d in nerf_darts(url) if d in auth.unset), None)
+        if unset:
+            return f": the token for {unset[0]} in {auth.npmrc} is ${{{unset[1]}}}, which is not set"
+        # Name the line npm users write: the registry's own, unless the URL is on another host.
+        under = url.startswith(self.registry + "/")
+        dart = next(nerf_darts(self.registry + "/" if under else url))
+        return f": it asks for a login, and {auth.npmrc} has no '{dart}{_TOKEN_KEY}=...' line"
 
 
 def _release(version: str, entry: Mapping[str, Any], published: str | None) -> Release:

@@ -5,6 +5,13 @@ The API answers on ``url`` (http://127.0.0.1:PORT); ``browser_download_url`` poi
 tell which host a credential went to. Every request is recorded with its headers (lowercase
 names) and the status it got. JSON and downloads carry an ``ETag`` and answer 304 to a matching
 ``If-None-Match``.
+
+Release lists paginate as GitHub's do: ``per_page`` (default 30, at most 100) and ``page``, with a
+``Link`` header naming ``next``/``last`` (and ``first``/``prev`` after page 1). Like GitHub, the
+links may name the repository by id (``/repositories/<id>/releases``, with ``links_by_id``), and a
+304 carries no Link header, so a client has to remember it. ``link_base`` makes the links point at
+another base URL (another host: a test of a client that must refuse to follow). Everything is
+also served under ``/api/v3``, as GitHub Enterprise Server does.
 """
 
 from __future__ import annotations
@@ -97,6 +104,8 @@ class FakeGitHub:
     requests: list[Recorded] = field(default_factory=list)
     url: str = ""
     download_url: str = ""
+    link_base: str = ""  # the base URL the Link headers name; "" = ``url``
+    links_by_id: bool = False  # Link headers name /repositories/<id>/releases, as GitHub's often do
 
     def release(
         self,
@@ -124,6 +133,7 @@ class FakeGitHub:
         self.repos.clear()
         self.failures.clear()
         self.requests.clear()
+        self.link_base, self.links_by_id = "", False
 
     def fail(self, path: str, *failures: Failure) -> None:
         self.failures.setdefault(path, []).extend(failures)
@@ -150,15 +160,20 @@ class FakeGitHub:
     def _route(self, target: str) -> Answer:
         split = urlsplit(target)
         parts = [unquote(p) for p in split.path.split("/") if p]
+        if parts[:2] == ["api", "v3"]:  # GitHub Enterprise Server serves the same API under /api/v3
+            parts = parts[2:]
         if len(parts) == 4 and parts[0] == "repos" and parts[3] == "releases":
-            return self._list(f"{parts[1]}/{parts[2]}", parse_qs(split.query), split.path)
+            return self._list(f"{parts[1]}/{parts[2]}", parse_qs(split.query))
+        if len(parts) == 3 and parts[0] == "repositories" and parts[2] == "releases":
+            by_id = {repo_id(repo): repo for repo in self.repos}
+            return self._list(by_id.get(parts[1], ""), parse_qs(split.query))
         if len(parts) == 6 and parts[0] == "repos" and parts[3:5] == ["releases", "tags"]:
             return self._by_tag(f"{parts[1]}/{parts[2]}", parts[5])
         if len(parts) == 5 and parts[0] == "download":
             return self._download(f"{parts[1]}/{parts[2]}", parts[3], parts[4])
         return _not_found()
 
-    def _list(self, repo: str, query: dict[str, list[str]], path: str) -> Answer:
+    def _list(self, repo: str, query: dict[str, list[str]]) -> Answer:
         if repo not in self.repos:
             return _not_found()
         per_page = min(int(query.get("per_page", ["30"])[0]), 100)
@@ -166,9 +181,19 @@ class FakeGitHub:
         releases = self.repos[repo]
         chunk = releases[(page - 1) * per_page : page * per_page]
         headers = {"Content-Type": "application/json"}
-        if page * per_page < len(releases):
-            headers["Link"] = f'<{self.url}{path}?per_page={per_page}&page={page + 1}>; rel="next"'
+        link = self._link(repo, per_page, page, last=max(1, -(-len(releases) // per_page)))
+        if link:
+            headers["Link"] = link
         return Answer(200, json.dumps([self._json(repo, r) for r in chunk]).encode(), headers)
+
+    def _link(self, repo: str, per_page: int, page: int, last: int) -> str:
+        """GitHub's order: prev, next, last, first; none at all when one page holds everything."""
+        path = f"/repositories/{repo_id(repo)}/releases" if self.links_by_id else f"/repos/{repo}/releases"
+        base = f"{self.link_base or self.url}{path}?per_page={per_page}"
+        rels = {"prev": page - 1 if page > 1 else None, "next": page + 1 if page < last else None,
+                "last": last if page < last else None, "first": 1 if page > 1 else None}  # fmt: skip
+        links = [f'<{base}&page={n}>; rel="{rel}"' for rel, n in rels.items() if n is not None]
+        return ", ".join(links)
 
     def _by_tag(self, repo: str, tag: str) -> Answer:
         for release in self.repos.get(repo, []):
@@ -205,6 +230,11 @@ class FakeGitHub:
             "content_type": "application/octet-stream",
             "browser_download_url": f"{self.download_url}/download/{repo}/{tag}/{asset.name}",
         }
+
+
+def repo_id(repo: str) -> str:
+    """A stable numeric id per repository, as GitHub gives each one."""
+    return str(int(hashlib.sha256(repo.encode()).hexdigest()[:8], 16))
 
 
 def _not_found() -> Answer:

@@ -3,6 +3,12 @@
 Publish real .tgz files made with ``make_tarball``; the registry computes each ``dist.integrity``.
 It can be told to fail (statuses to answer first, a delay before every answer) and to serve a
 tarball whose bytes disagree with the integrity its packument states (``tamper``).
+
+Like a private registry it can demand ``Authorization: Bearer <token>`` (``token``; 401 without
+it). ``tarball_url`` lists tarballs under another base URL: ``other_host`` is this same server as
+http://localhost:PORT, which demands nothing (a CDN), so a test sees which host got credentials.
+Every request is recorded with its host and Authorization header (``seen``). ``leak_token`` makes
+error bodies quote the token a request carried, as a careless registry might.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from tests.fakes.server import StateServer, running
 
@@ -56,6 +62,13 @@ class Published:
     deprecated: str | None = None
 
 
+@dataclass(frozen=True)
+class Seen:
+    host: str  # the Host header: 127.0.0.1:PORT, or localhost:PORT for ``other_host``
+    path: str
+    authorization: str | None
+
+
 @dataclass
 class NpmRegistry:
     packages: dict[str, dict[str, Published]] = field(default_factory=dict)  # name -> version -> entry
@@ -65,6 +78,20 @@ class NpmRegistry:
     requests: list[str] = field(default_factory=list)
     answered: list[tuple[str, int]] = field(default_factory=list)
     url: str = ""
+    token: str | None = None  # demanded on the registry's own host when set
+    tarball_url: str = ""  # the base of dist.tarball URLs; "" = ``url``
+    leak_token: bool = False  # failure injection: error bodies quote the request's token
+    seen: list[Seen] = field(default_factory=list)
+
+    @property
+    def other_host(self) -> str:
+        """This server under another host name, where no token is demanded."""
+        return self.url.replace("127.0.0.1", "localhost")
+
+    def refuses(self, host: str, authorization: str | None) -> bool:
+        """A request to the registry's own host without the right bearer token."""
+        own = host == urlsplit(self.url).netloc
+        return own and self.token is not None and authorization != f"Bearer {self.token}"
 
     def publish(
         self, tarball: bytes, time: str = "2024-01-01T00:00:00.000Z", deprecated: str | None = None
@@ -98,7 +125,8 @@ class NpmRegistry:
         return json.dumps(document).encode()
 
     def _version(self, name: str, version: str, published: Published, abbreviated: bool) -> dict[str, Any]:
-        dist = {"tarball": self.url + self.tarball_path(name, version), "integrity": published.integrity}
+        base = self.tarball_url or self.url
+        dist = {"tarball": base + self.tarball_path(name, version), "integrity": published.integrity}
         keep = ("name", "version", "dependencies", "bin") if abbreviated else tuple(published.manifest)
         entry = {k: published.manifest[k] for k in keep if k in published.manifest}
         entry |= {"dist": dist, "_hasShrinkwrap": False}
@@ -106,7 +134,7 @@ class NpmRegistry:
             entry["deprecated"] = published.deprecated
         return entry
 
-    def answer(self, path: str, accept: str) -> tuple[int, bytes, str]:
+    def answer(self, path: str, accept: str, authorization: str | None = None) -> tuple[int, bytes, str]:
         self.requests.append(path)
         if self.delay:
             time.sleep(self.delay)
@@ -118,8 +146,13 @@ class NpmRegistry:
             return (200, data, "application/octet-stream") if data is not None else (404, b"", "text/plain")
         document = self.packument(unquote(path.lstrip("/")), accept.startswith(ABBREVIATED))
         if document is None:
-            return 404, b'{"error":"Not found"}', "application/json"
+            return 404, self.error_body("Not found", authorization), "application/json"
         return 200, document, "application/json"
+
+    def error_body(self, message: str, authorization: str | None) -> bytes:
+        if self.leak_token and authorization:
+            message += f" for token {authorization.removeprefix('Bearer ')}"
+        return json.dumps({"error": message}).encode()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -130,13 +163,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         registry: NpmRegistry = self.server.state
-        status, body, content_type = registry.answer(self.path, self.headers.get("Accept", ""))
+        host, authorization = self.headers.get("Host", ""), self.headers.get("Authorization")
+        registry.seen.append(Seen(host, self.path, authorization))
+        if registry.refuses(host, authorization):
+            body = registry.error_body("authentication required", authorization)
+            status, content_type = 401, "application/json"
+        else:
+            status, body, content_type = registry.answer(
+                self.path, self.headers.get("Accept", ""), authorization
+            )
         etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
         if status == 200 and self.headers.get("If-None-Match") == etag:
             status, body = 304, b""
         registry.answered.append((self.path, status))
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        if status == 401:
+            self.send_header("WWW-Authenticate", 'Bearer realm="npm"')
         if status in (200, 304):
             self.send_header("ETag", etag)
         if status != 304:
