@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from builder.context import assemble, context_dir, locked
-from builder.docker import BuildRequest, build, image_exists, push
+from builder.docker import BuildRequest, build, image_exists, push, registry_has
 from builder.engine import DockerClient
 from builder.graph import ancestors, levels
 from builder.lockfile import Lockfile
@@ -20,6 +20,7 @@ from builder.secrets import BuildSecrets
 from builder.stores.base import ArtifactStore
 
 Log = Callable[[str, str], None]  # image, line
+Gate = Callable[[str, str], None]  # image, tag: raises to keep that image from being pushed
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Built:
     seconds: float
     skipped: bool = False
     digest: str | None = None  # the registry's manifest digest, once pushed
+    in_registry: bool = False  # already there before this run: nothing was built, tested or pushed
 
 
 def image_tag(project: Project, plan: ImagePlan, platform: Platform) -> str:
@@ -54,15 +56,21 @@ def build_images(
     secrets: Callable[[], BuildSecrets],
     options: BuildOptions,
     log: Log,
+    gate: Gate | None = None,
 ) -> list[Built]:
-    """Build ``names`` (plus any ancestor whose tag is not present) in dependency order."""
+    """Build ``names`` (plus any ancestor whose tag is not present) in dependency order.
+
+    With ``options.push`` an image the registry already holds is left alone, and every other
+    one passes ``gate`` (the smoke test) before it is pushed.
+    """
     plans = plan_images(project, lock)
     wanted = _with_missing_ancestors(project, plans, names, client, options.platform)
+    run = _Run(project, lock, store, client, secrets, options, log, gate)
     built: list[Built] = []
     guard = threading.Lock()
 
     def one(name: str) -> None:
-        result = _build_one(project, lock, plans[name], store, client, secrets, options, log)
+        result = _build_one(run, plans[name])
         with guard:
             built.append(result)
 
@@ -96,32 +104,49 @@ def _with_missing_ancestors(
     return wanted
 
 
-def _build_one(
-    project: Project,
-    lock: Lockfile,
-    plan: ImagePlan,
-    store: ArtifactStore,
-    client: DockerClient,
-    secrets: Callable[[], BuildSecrets],
-    options: BuildOptions,
-    log: Log,
-) -> Built:
-    tag = image_tag(project, plan, options.platform)
-    started = time.monotonic()
-    if not (options.rebuild or options.no_cache) and image_exists(client, tag):
-        log(plan.name, f"{tag} is up to date (its tag names its content; --rebuild builds it anyway)")
-        digest = _push(client, tag, plan.name, log) if options.push else None
-        return Built(plan.name, tag, time.monotonic() - started, skipped=True, digest=digest)
-    log(plan.name, f"building {tag}")
-    with locked(context_dir(project, plan.name, options.platform)) as folder:
-        context = assemble(project, lock, plan.name, options.platform, store, folder)
-        found = secrets()
-        request = BuildRequest(context, tag, options.platform, found.files, options.network, options.no_cache)
-        build(client, request, lambda line: log(plan.name, line), found.values)
+@dataclass(frozen=True)
+class _Run:
+    """What every image of one `build` shares."""
+
+    project: Project
+    lock: Lockfile
+    store: ArtifactStore
+    client: DockerClient
+    secrets: Callable[[], BuildSecrets]
+    options: BuildOptions
+    log: Log
+    gate: Gate | None
+
+
+def _build_one(run: _Run, plan: ImagePlan) -> Built:
+    options, client = run.options, run.client
+    tag = image_tag(run.project, plan, options.platform)
+    started, forced = time.monotonic(), options.rebuild or options.no_cache
+    if options.push and not forced and registry_has(client, tag):
+        run.log(plan.name, f"{tag} is already in the registry (its tag names its content): nothing to do")
+        return Built(plan.name, tag, time.monotonic() - started, skipped=True, in_registry=True)
+    skipped = not forced and image_exists(client, tag)
+    if skipped:
+        run.log(plan.name, f"{tag} is up to date (its tag names its content; --rebuild builds it anyway)")
+    else:
+        _build_image(run, plan, tag)
     seconds = time.monotonic() - started
-    log(plan.name, f"built {tag} in {seconds:.1f} s")
-    digest = _push(client, tag, plan.name, log) if options.push else None
-    return Built(plan.name, tag, time.monotonic() - started, digest=digest)
+    if not options.push:
+        return Built(plan.name, tag, seconds, skipped=skipped)
+    if run.gate:
+        run.gate(plan.name, tag)
+    return Built(plan.name, tag, seconds, skipped=skipped, digest=_push(client, tag, plan.name, run.log))
+
+
+def _build_image(run: _Run, plan: ImagePlan, tag: str) -> None:
+    started, platform = time.monotonic(), run.options.platform
+    run.log(plan.name, f"building {tag}")
+    with locked(context_dir(run.project, plan.name, platform)) as folder:
+        context = assemble(run.project, run.lock, plan.name, platform, run.store, folder)
+        found = run.secrets()
+        request = BuildRequest(context, tag, platform, found.files, run.options.network, run.options.no_cache)
+        build(run.client, request, lambda line: run.log(plan.name, line), found.values)
+    run.log(plan.name, f"built {tag} in {time.monotonic() - started:.1f} s")
 
 
 def _push(client: DockerClient, tag: str, image: str, log: Log) -> str:

@@ -14,7 +14,7 @@ import click
 from builder import __version__
 from builder.errors import BuilderError
 from builder.platforms import SUPPORTED, Platform
-from builder.project import Project, find_root, load_project
+from builder.project import Project, find_root, load_project, with_environment
 from builder.redact import redact
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,7 +52,9 @@ class Context:
         return self.project_dir.resolve() if self.project_dir else find_root(Path.cwd())
 
     def project(self) -> Project:
-        return load_project(self.root())
+        import os
+
+        return with_environment(load_project(self.root()), os.environ)
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -153,7 +155,8 @@ def fetch(ctx: Context, images: tuple[str, ...], platforms: tuple[str, ...], con
 Examples:
   builder build container-scanners        fetch, render and build one image (and missing parents)
   builder build --all --jobs 2            the whole image graph, independent images in parallel
-  builder build --all --push              and push each image to the configured registry
+  builder build --all --push              smoke-test and push each image the registry lacks
+  builder build base --push --junit reports/smoke.xml   as the rendered CodeBuild buildspecs do
 """,
 )
 @click.argument("images", nargs=-1)
@@ -161,7 +164,16 @@ Examples:
 @click.option(
     "--jobs", "-j", type=click.IntRange(1, 16), default=1, show_default=True, help="Parallel builds."
 )
-@click.option("--push", is_flag=True, help="Push each image after it builds.")
+@click.option(
+    "--push",
+    is_flag=True,
+    help="Smoke-test each image, then push it; one the registry already holds is left alone.",
+)
+@click.option(
+    "--junit",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --push: write the smoke results as JUnit XML (CodeBuild reports).",
+)
 @click.option("--platform", type=_PLATFORM, help="Target platform. Default: this machine's.")
 @click.option("--no-cache", is_flag=True, help="Do not use BuildKit's cache.")
 @click.option("--network", help="Build network, e.g. 'host' to reach an index on this machine.")
@@ -177,6 +189,7 @@ def build(
     no_cache: bool,
     network: str | None,
     rebuild: bool,
+    junit: Path | None,
 ) -> None:
     """Build images with BuildKit; tags are <registry>/<image>:<digest>-<arch>."""
     from builder.build import BuildOptions
@@ -184,11 +197,14 @@ def build(
 
     if not images and not all_images:
         raise click.UsageError("name the images to build, or pass --all")
+    if junit and not push:
+        message = "--junit goes with --push, which smoke-tests first (or use: builder smoke --junit)"
+        raise click.UsageError(message)
     with error_handler(ctx.debug):
         project = ctx.project()
         network = network or project.settings.docker_network
         options = BuildOptions(_platform(platform), jobs, push, no_cache, network, rebuild)
-        code = build_command(project, () if all_images else images, options, click.echo)
+        code = build_command(project, () if all_images else images, options, click.echo, junit)
     sys.exit(code)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import platform as platform_module
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from builder.build import BuildOptions, absent_bases, build_images, image_tag
+from builder.build import BuildOptions, Built, Gate, absent_bases, build_images, image_tag
 from builder.context import assemble
 from builder.document import suggest
 from builder.engine import find_client
@@ -30,7 +31,7 @@ from builder.progress import Progress
 from builder.project import Project
 from builder.render import drift, plan_images, render_project, stale_files
 from builder.secrets import BuildSecrets, Once, codeartifact_secrets, private_folder, user_secrets
-from builder.smoke import smoke_image, table, write_junit
+from builder.smoke import CheckResult, smoke_image, table, write_junit
 from builder.sources import make_sources
 from builder.sources.base import SourceContext
 from builder.stores import STORES, cache_root
@@ -121,7 +122,9 @@ def _fetched(
     return not report.failed
 
 
-def build_command(project: Project, images: tuple[str, ...], options: BuildOptions, echo: Echo) -> int:
+def build_command(
+    project: Project, images: tuple[str, ...], options: BuildOptions, echo: Echo, junit: Path | None = None
+) -> int:
     names = project.select(images)
     lock = load_lockfile(project.root)
     client = find_client(project.settings.docker_client, os.environ)  # before any download
@@ -131,13 +134,41 @@ def build_command(project: Project, images: tuple[str, ...], options: BuildOptio
     for ref in absent_bases(project, names, client):
         echo(f"note: base image {ref} is not on this machine; the build will try to pull it "
              f"(no registry here? make it with: builder base-image {ref})", err=True)  # fmt: skip
-    with private_folder() as folder:
-        secrets = Once(lambda: _secrets(project, folder))
-        built = build_images(project, lock, names, store, client, secrets, options, _prefixed(echo))
+    suites: dict[str, list[CheckResult]] = {}
+    try:
+        with private_folder() as folder:
+            secrets = Once(lambda: _secrets(project, folder))
+            gate = _smoke_gate(project, lock, echo, suites)
+            built = build_images(project, lock, names, store, client, secrets, options, _prefixed(echo), gate)
+    finally:
+        if junit and suites:
+            write_junit(junit, suites)
     for item in built:
-        state = "up to date" if item.skipped else f"built in {item.seconds:.1f} s"
-        echo(f"{item.tag}  ({state}{f', pushed as {item.digest}' if item.digest else ''})")
+        echo(f"{item.tag}  ({_state(item)})")
     return 0
+
+
+def _state(item: Built) -> str:
+    if item.in_registry:
+        return "already in the registry"
+    state = "up to date" if item.skipped else f"built in {item.seconds:.1f} s"
+    return f"{state}, smoke-tested, pushed as {item.digest}" if item.digest else state
+
+
+def _smoke_gate(project: Project, lock: Lockfile, echo: Echo, suites: dict[str, list[CheckResult]]) -> Gate:
+    """Smoke-test an image before it is pushed: an image that fails never reaches the registry."""
+    guard = threading.Lock()
+
+    def gate(name: str, tag: str) -> None:
+        results = smoke_image(project, lock, name, tag)
+        with guard:
+            suites[name] = results
+            echo(f"smoke: {name} ({tag})\n{table(results)}")
+        failed = [r.name for r in results if not r.ok]
+        if failed:
+            raise UserError(f"{name}: smoke check failed ({', '.join(failed)}): {tag} is not pushed")
+
+    return gate
 
 
 def _secrets(project: Project, folder: Path) -> BuildSecrets:

@@ -111,6 +111,25 @@ def push(client: DockerClient, tag: str, on_line: Callable[[str], None]) -> str:
     return str(found[-1])
 
 
+def registry_has(client: DockerClient, tag: str) -> bool:
+    """Does the registry already hold ``tag``? (A tag names its content, so that image needs no work.)"""
+    argv = [client.path, "manifest", "inspect"]
+    if _loopback(tag.split("/", 1)[0]):
+        argv.append("--insecure")  # the engine, too, speaks plain HTTP to registries on 127.0.0.0/8
+    done = subprocess.run([*argv, tag], capture_output=True, text=True, check=False)
+    if done.returncode == 0:
+        return True
+    message = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+    if "no such manifest" in message or "manifest unknown" in message:
+        return False
+    raise UserError(f"cannot ask the registry for {tag}: {redact(message)}{_push_hint(tag, message)}")
+
+
+def _loopback(host: str) -> bool:
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    return name == "localhost" or name.startswith("127.")
+
+
 def _push_hint(tag: str, message: str) -> str:
     registry = tag.split("/", 1)[0]
     if any(word in message.lower() for word in _DENIED):

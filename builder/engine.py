@@ -64,7 +64,8 @@ class DockerClient:
 
     def build_argv(self) -> list[str]:
         if self.buildx:
-            return [self.path, "buildx", "build"]
+            # --load: a builder with the docker-container driver keeps results in its own cache otherwise.
+            return [self.path, "buildx", "build", "--load"]
         return [self.path, "build"]
 
     def build_env(self, base: Mapping[str, str]) -> dict[str, str]:

@@ -104,7 +104,7 @@ def _update(env: Mapping[str, str], log: JsonLog, secrets: list[str]) -> Any:
     from builder.github import GitHubClient
     from builder.http import make_session
     from builder.lockfile import load_lockfile
-    from builder.project import load_project
+    from builder.project import load_project, with_environment
     from builder.updater import run_update
 
     token = github_token(env)
@@ -114,7 +114,7 @@ def _update(env: Mapping[str, str], log: JsonLog, secrets: list[str]) -> Any:
     github = GitHubClient(make_session(), api, _required(env, "BUILDER_GITHUB_REPOSITORY"), token)
     head = github.download(work / "project", lambda path: path.startswith(PROJECT_FILES))
     log("read the project", commit=head)
-    project = _with_environment(load_project(work / "project"), env)
+    project = with_environment(load_project(work / "project"), env)
     sources, local = _sources(project, work, env)
     mirror = _mirror(project, local, env)
     lock = load_lockfile(project.root)
@@ -138,23 +138,6 @@ def _required(env: Mapping[str, str], name: str) -> str:
     if not env.get(name):
         raise UserError(f"environment variable {name} is not set")
     return env[name]
-
-
-def _with_environment(project: Any, env: Mapping[str, str]) -> Any:
-    from builder.settings import CodeArtifact, Store
-
-    if not env.get("BUILDER_CODEARTIFACT_DOMAIN"):
-        return project
-    ca = CodeArtifact(
-        domain=env["BUILDER_CODEARTIFACT_DOMAIN"],
-        domain_owner=_required(env, "BUILDER_CODEARTIFACT_DOMAIN_OWNER"),
-        region=_required(env, "BUILDER_CODEARTIFACT_REGION"),
-        generic_repository=env.get("BUILDER_GENERIC_REPOSITORY", "generic-store"),
-        pypi_repository=env.get("BUILDER_PIP_REPOSITORY", "pip-store"),
-        npm_repository=env.get("BUILDER_NPM_REPOSITORY", "npm-store"),
-    )
-    settings = dataclasses.replace(project.settings, store=Store("codeartifact", "", ca))
-    return dataclasses.replace(project, settings=settings)
 
 
 def _sources(project: Any, work: Path, env: Mapping[str, str]) -> tuple[dict[str, Any], Any]:

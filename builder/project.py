@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from builder.document import suggest
 from builder.errors import ConfigError
 from builder.graph import ancestors, build_order
 from builder.images import Image, load_images
-from builder.settings import Settings, load_settings
+from builder.settings import Settings, load_settings, store_from_environment
 
 
 @dataclass(frozen=True)
@@ -91,3 +92,11 @@ def _check_tool(image: Image, name: str, tools: dict[str, Tool], available: set[
     missing = [str(p) for p in image.platforms if not tool.platform_independent and p not in tool.assets]
     if missing:
         raise ConfigError(where, f"tool '{name}' has no asset for {', '.join(missing)} (tools.yaml)")
+
+
+def with_environment(project: Project, env: Mapping[str, str]) -> Project:
+    """The project as CodeBuild or the Lambda configure it: BUILDER_CODEARTIFACT_* override builder.yaml."""
+    store = store_from_environment(project.settings.store, env)
+    if store == project.settings.store:
+        return project
+    return dataclasses.replace(project, settings=dataclasses.replace(project.settings, store=store))

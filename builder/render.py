@@ -24,7 +24,6 @@ from builder.graph import levels
 from builder.lockfile import LockedTool, Lockfile, check_entry, digest_of
 from builder.platforms import Platform
 from builder.project import Project
-from builder.settings import CodeArtifact
 
 OUTPUT = "buildspecs"
 _PENDING = "0" * 64
@@ -302,7 +301,6 @@ def _json(data: object) -> bytes:
 
 def _buildspec(env: jinja2.Environment, project: Project, plan: ImagePlan) -> str:
     image = project.images[plan.name]
-    installs = {t.install for t, _ in plan.tools}
     ecr = _ECR.match(project.settings.registry)
     return _render(
         env,
@@ -311,12 +309,8 @@ def _buildspec(env: jinja2.Environment, project: Project, plan: ImagePlan) -> st
         repository=image_repository(project, plan.name),
         digest=plan.tag,
         platforms=[str(p) for p in image.platforms],
-        codeartifact=project.settings.store.codeartifact or CodeArtifact("", "", ""),
-        pip="python-app" in installs,
-        npm="npm-package" in installs,
         ecr=bool(ecr),
         ecr_region=ecr.group(1) if ecr else "",
-        dockerfile=f"{OUTPUT}/{plan.name}/Dockerfile",
     )
 
 

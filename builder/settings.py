@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from builder.document import Node, load_yaml, one_of
+from builder.errors import ConfigError
 from builder.platforms import Platform, read_platforms
 
 STORE_KINDS = ("codeartifact", "local")
@@ -172,3 +174,32 @@ def _optional_url(node: Node | None) -> str | None:
         # builder.yaml is committed: credentials belong in the user's pip/npm configuration.
         raise node.error("credentials do not belong here: keep them in your pip or npm configuration")
     return url
+
+
+# CodeBuild projects and the Lambda name their CodeArtifact domain and repositories in the
+# environment; each variable overrides builder.yaml's value, which fills the rest.
+ENV_CODEARTIFACT = {
+    "domain": "BUILDER_CODEARTIFACT_DOMAIN",
+    "domain_owner": "BUILDER_CODEARTIFACT_DOMAIN_OWNER",
+    "region": "BUILDER_CODEARTIFACT_REGION",
+    "generic_repository": "BUILDER_GENERIC_REPOSITORY",
+    "pypi_repository": "BUILDER_PIP_REPOSITORY",
+    "npm_repository": "BUILDER_NPM_REPOSITORY",
+}
+
+
+def store_from_environment(store: Store, env: Mapping[str, str]) -> Store:
+    """``store`` with the environment's CodeArtifact settings, when BUILDER_CODEARTIFACT_DOMAIN is set."""
+    if not env.get(ENV_CODEARTIFACT["domain"]):
+        return store
+    base = store.codeartifact
+    values: dict[str, str] = {}
+    for field_name, variable in ENV_CODEARTIFACT.items():
+        value = env.get(variable) or (getattr(base, field_name) if base else "")
+        if value:
+            values[field_name] = value
+        elif field_name in ("domain_owner", "region"):
+            missing = f"not set in the environment, nor store.codeartifact.{field_name} in builder.yaml"
+            raise ConfigError(variable, missing)
+    duration = base.token_duration if base else CodeArtifact("", "", "").token_duration
+    return Store("codeartifact", store.path, CodeArtifact(**values, token_duration=duration))

@@ -62,7 +62,7 @@ def test_buildx_client_builds_through_buildx(bin_dir: Path) -> None:
     path = fake_docker(bin_dir / "docker", "28.2.2", buildx=True)
     client = find(bin_dir)
     assert client == DockerClient(path, buildx=True)
-    assert client.build_argv() == [path, "buildx", "build"]
+    assert client.build_argv() == [path, "buildx", "build", "--load"]
 
 
 def test_native_buildkit_client_of_docker_io_is_chosen_over_28_without_buildx(
