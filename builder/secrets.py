@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from builder.npmrc import build_npmrc, npmrc_path
 from builder.settings import CodeArtifact, Settings
 from builder.sources.pypi import pip_index_url
 
@@ -61,11 +62,10 @@ def user_secrets(settings: Settings, env: Mapping[str, str], folder: Path) -> Bu
     if index:
         files["pip-index-url"] = _write(folder, "pip-index-url", index)
         values += [p for p in (urlsplit(index).password,) if p]
-    npmrc = Path(env.get("NPM_CONFIG_USERCONFIG") or Path(env.get("HOME", "~")) / ".npmrc").expanduser()
-    if settings.npm_registry:
-        files["npmrc"] = _write(folder, "npmrc", f"registry={settings.npm_registry}\n")
-    elif npmrc.is_file():
-        files["npmrc"] = Path(shutil.copy(npmrc, folder / "npmrc"))
+    npmrc, tokens = build_npmrc(npmrc_path(env), env, settings.npm_registry)
+    if npmrc:
+        files["npmrc"] = _write(folder, "npmrc", npmrc)
+        values += tokens
     return BuildSecrets(files, tuple(values))
 
 

@@ -13,8 +13,8 @@ import boto3
 import pytest
 
 from builder.redact import redact
-from builder.secrets import codeartifact_secrets, private_folder
-from builder.settings import CodeArtifact
+from builder.secrets import codeartifact_secrets, private_folder, user_secrets
+from builder.settings import CodeArtifact, Settings
 from tests.fakes.server import StateServer, running
 
 TOKEN = "eyJ2ZXIiOjEsImlzdSI6MTcwMDAwMDAwMH0.local-double-token"
@@ -99,3 +99,23 @@ def test_token_reaches_only_private_secret_files(
         "domain-owner": ["111122223333"],
         "duration": ["1800"],
     }
+
+
+def test_the_users_own_npm_and_pip_configuration_become_the_build_secrets(tmp_path: Path) -> None:
+    npmrc = tmp_path / "npmrc"
+    npmrc.write_text("//npm.corp.example/:_authToken=${NPM_TOKEN}\nfund=false\n")
+    env = {"NPM_CONFIG_USERCONFIG": str(npmrc), "NPM_TOKEN": "npm-secret-9f8e7d", "HOME": str(tmp_path),
+           "PIP_INDEX_URL": "https://me:pip-secret-1a2b@pypi.corp.example/simple/"}  # fmt: skip
+    settings = Settings(npm_registry="https://npm.corp.example/")
+    folder = tmp_path / "secrets"
+    folder.mkdir()
+    found = user_secrets(settings, env, folder)
+    # The token written out (NPM_TOKEN does not exist inside the build), then the registry
+    # builder.yaml names, after the user's own lines (npm takes the last one).
+    assert found.files["npmrc"].read_text().splitlines() == [
+        "fund=false", "//npm.corp.example/:_authToken=npm-secret-9f8e7d", "registry=https://npm.corp.example/"
+    ]  # fmt: skip
+    assert found.files["pip-index-url"].read_text() == env["PIP_INDEX_URL"]
+    assert {oct(p.stat().st_mode & 0o777) for p in found.files.values()} == {"0o600"}
+    # Both credentials are known to the build-log redaction.
+    assert {"npm-secret-9f8e7d", "pip-secret-1a2b"} <= set(found.values)

@@ -17,23 +17,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from builder.errors import ChecksumError, Mismatch, UpstreamError, UserError
 from builder.fsutil import CHUNK
 from builder.http import HttpStatusError
 from builder.lockfile import LockedTool, NpmPackage
+from builder.npmrc import TOKEN_KEY, NpmAuth, nerf_darts, npmrc_path, read_npm_auth
 from builder.platforms import Platform
-from builder.redact import redact, register_secret
+from builder.redact import redact
 from builder.sources.base import Release
 from builder.versions import numeric
 
@@ -148,78 +147,6 @@ def configured_registry(run: Runner = subprocess.run) -> str:
     return url
 
 
-_TOKEN_KEY = ":_authToken"  # noqa: S105 (the npmrc key name, not a token)
-_ENV_REFERENCE = re.compile(r"(?<!\\)\$\{([^${}]+)\}")  # npm expands ${NAME} in npmrc values
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-@dataclass(frozen=True)
-class NpmAuth:
-    """The ``//host[:port]/path/:_authToken=<token>`` lines of one npmrc, as npm matches them."""
-
-    npmrc: Path
-    tokens: Mapping[str, str]  # nerf-dart ("//host:port/path/") -> token, ${NAME} expanded
-    unset: Mapping[str, str]  # nerf-dart -> the variable its value names that is not set
-
-    def match(self, url: str) -> tuple[str, str] | None:
-        """The longest nerf-dart prefix of ``url`` that has a token, and the token."""
-        return next(((dart, self.tokens[dart]) for dart in nerf_darts(url) if dart in self.tokens), None)
-
-
-def npmrc_path(env: Mapping[str, str]) -> Path:
-    """Where npm reads the user's configuration (the same file builder.secrets passes to builds)."""
-    named = env.get("NPM_CONFIG_USERCONFIG") or env.get("npm_config_userconfig")
-    return Path(named or Path(env.get("HOME", "~")) / ".npmrc").expanduser()
-
-
-def read_npm_auth(path: Path, env: Mapping[str, str]) -> NpmAuth:
-    """Every token line of ``path`` (none when it does not exist); each token is registered for redaction."""
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        text = ""
-    except OSError as e:
-        raise UserError(f"cannot read the npm configuration {path}: {e.strerror}") from None
-    tokens, unset = {}, {}
-    for key, value in _token_lines(text):
-        missing = [name for name in _ENV_REFERENCE.findall(value) if name not in env]
-        if missing:
-            unset[key] = missing[0]
-            continue
-        tokens[key] = _ENV_REFERENCE.sub(lambda m: env[m[1]], value)
-        register_secret(tokens[key])
-    return NpmAuth(path, tokens, unset)
-
-
-def _token_lines(text: str) -> Iterator[tuple[str, str]]:
-    """(nerf-dart, raw value) of each ``//...:_authToken = value`` line (ini: ; and # comment)."""
-    for line in text.splitlines():
-        key, sep, value = line.strip().partition("=")
-        key, value = key.strip(), value.strip()
-        if sep and key.startswith("//") and key.endswith(_TOKEN_KEY):
-            if len(value) > 1 and value[0] == value[-1] and value[0] in "\"'":
-                value = value[1:-1]
-            if value:
-                yield key.removesuffix(_TOKEN_KEY), value
-
-
-def nerf_darts(url: str) -> Iterator[str]:
-    """npm's candidates for a URL, longest first: ``//host:port/a/b/``, ``//host:port/a/b``, ... ``//host``.
-
-    As npm walks them (npm-registry-fetch), a prefix always ends at a path segment's boundary.
-    """
-    parts = urlsplit(url)
-    try:
-        port = parts.port if parts.port != _DEFAULT_PORTS.get(parts.scheme) else None
-    except ValueError:
-        return  # no valid port: no prefix of it can match, and no token goes to it
-    netloc = (parts.hostname or "") + (f":{port}" if port else "")
-    dart = f"//{netloc}{parts.path[: parts.path.rfind('/') + 1] or '/'}"
-    while len(dart) > len("//"):
-        yield dart
-        dart = re.sub(r"([^/]+|/)$", "", dart)
-
-
 class NpmSource:
     """Releases from the registry's packument; locks from the checked tarball and npm's own tree."""
 
@@ -303,7 +230,7 @@ class NpmSource:
         # Name the line npm users write: the registry's own, unless the URL is on another host.
         under = url.startswith(self.registry + "/")
         dart = next(nerf_darts(self.registry + "/" if under else url))
-        return f": it asks for a login, and {auth.npmrc} has no '{dart}{_TOKEN_KEY}=...' line"
+        return f": it asks for a login, and {auth.npmrc} has no '{dart}{TOKEN_KEY}=...' line"
 
 
 def _release(version: str, entry: Mapping[str, Any], published: str | None) -> Release:
