@@ -152,6 +152,8 @@ def test_the_token_never_appears_even_when_the_registry_quotes_it(
     )
     assert token not in result.output
     assert token not in builder_wrote(root)
+    logs = home() / ".npm/_logs"  # npm writes no debug log that would keep the quoted token
+    assert not logs.exists() or not any(token in p.read_text() for p in logs.iterdir())
 
 
 def test_a_tarball_on_another_host_gets_no_authorization(tmp_path: Path, registry: NpmRegistry) -> None:

@@ -45,7 +45,9 @@ _KEEP = ("dependencies", "optionalDependencies", "peerDependencies", "bin", "opt
 
 
 def _npm(args: list[str], cwd: Path, registry: str | None, run: Runner, options: Sequence[str] = ()) -> str:
-    argv = ["npm", *args, "--no-audit", "--no-fund", "--ignore-scripts", "--no-update-notifier", *options]
+    # --logs-max=0: npm's debug log would keep, unredacted, whatever a registry's error quoted (a token).
+    quiet = ["--no-audit", "--no-fund", "--ignore-scripts", "--no-update-notifier", "--logs-max=0"]
+    argv = ["npm", *args, *quiet, *options]
     if registry:
         argv += ["--registry", registry]
     try:
