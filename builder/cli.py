@@ -209,6 +209,28 @@ def build(
 
 
 @command(
+    short_help="Push one multi-platform tag per image.",
+    epilog="""\b
+Examples:
+  builder manifest --all                      after builder build --push on every platform
+  builder manifest container-scanners         <registry>/container-scanners:<digest> for all its platforms
+""",
+)
+@click.argument("images", nargs=-1)
+@click.option("--all", "all_images", is_flag=True, help="Every image.")
+@pass_context
+def manifest(ctx: Context, images: tuple[str, ...], all_images: bool) -> None:
+    """Push <registry>/<image>:<digest>, an index of the image's per-platform tags (which must be pushed)."""
+    from builder.commands import manifest_command
+
+    if not images and not all_images:
+        raise click.UsageError("name the images, or pass --all")
+    with error_handler(ctx.debug):
+        code = manifest_command(ctx.project(), () if all_images else images, click.echo)
+    sys.exit(code)
+
+
+@command(
     short_help="Make the local Debian base image from your apt mirror.",
     name="base-image",
     epilog="""\b

@@ -148,6 +148,16 @@ def build_command(
     return 0
 
 
+def manifest_command(project: Project, images: tuple[str, ...], echo: Echo) -> int:
+    from builder.manifest import publish_indexes  # imported late: only this verb needs it
+
+    names = project.select(images)
+    client = find_client(project.settings.docker_client, os.environ)
+    for item in publish_indexes(project, load_lockfile(project.root), names, client, _prefixed(echo)):
+        echo(f"{item.index}  ({f'pushed as {item.digest}' if item.digest else 'already in the registry'})")
+    return 0
+
+
 def _state(item: Built) -> str:
     if item.in_registry:
         return "already in the registry"

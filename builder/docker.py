@@ -125,6 +125,28 @@ def registry_has(client: DockerClient, tag: str) -> bool:
     raise UserError(f"cannot ask the registry for {tag}: {redact(message)}{_push_hint(tag, message)}")
 
 
+def push_index(client: DockerClient, index: str, members: list[str], on_line: Callable[[str], None]) -> str:
+    """Push a multi-platform image index naming ``members`` (already pushed); return its digest."""
+    insecure = ["--insecure"] if _loopback(index.split("/", 1)[0]) else []
+    steps = (
+        [client.path, "manifest", "create", "--amend", *insecure, index, *members],
+        [client.path, "manifest", "push", "--purge", *insecure, index],  # --purge: no local copy to go stale
+    )
+    output = ""
+    for argv in steps:
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        for line in (done.stdout + done.stderr).splitlines():
+            on_line(redact(line))
+        if done.returncode != 0:
+            last = redact((done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1])
+            raise UserError(f"docker manifest {argv[2]} {index} failed: {last}{_push_hint(index, last)}")
+        output = done.stdout
+    found = re.findall(r"sha256:[0-9a-f]{64}", output)
+    if not found:
+        raise UserError(f"docker manifest push {index} printed no digest; the push cannot be confirmed")
+    return str(found[-1])
+
+
 def _loopback(host: str) -> bool:
     name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
     return name == "localhost" or name.startswith("127.")

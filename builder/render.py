@@ -85,7 +85,8 @@ def _render_image(
     plan = ImagePlan(name, pairs, digest, lock_digest)
     files = {
         f"{OUTPUT}/{name}/Dockerfile": _dockerfile(env, project, plan, plans).encode(),
-        f"{OUTPUT}/{name}/buildspec.yml": _buildspec(env, project, plan).encode(),
+        f"{OUTPUT}/{name}/buildspec.yml": _buildspec(env, project, plan, "buildspec.yml.j2").encode(),
+        f"{OUTPUT}/{name}/manifest.yml": _buildspec(env, project, plan, "manifest.yml.j2").encode(),
         **side,
     }
     return plan, files
@@ -299,12 +300,12 @@ def _json(data: object) -> bytes:
     return (json.dumps(data, indent=2) + "\n").encode()
 
 
-def _buildspec(env: jinja2.Environment, project: Project, plan: ImagePlan) -> str:
+def _buildspec(env: jinja2.Environment, project: Project, plan: ImagePlan, template: str) -> str:
     image = project.images[plan.name]
     ecr = _ECR.match(project.settings.registry)
     return _render(
         env,
-        "buildspec.yml.j2",
+        template,
         image=image,
         repository=image_repository(project, plan.name),
         digest=plan.tag,
@@ -326,16 +327,25 @@ def _render_batch(project: Project) -> bytes:
                     "identifier": _identifier(name, platform),
                     "buildspec": f"{OUTPUT}/{name}/buildspec.yml",
                     "depend_on": [_identifier(parent, platform)] if parent else [],
-                    "platform": str(platform),
+                    "variables": {"PLATFORM": str(platform)},
                     "type": kind,
                     "build_image": build_image,
                 })  # fmt: skip
+            kind, build_image = _BUILD_IMAGES[image.platforms[0].arch]
+            entries.append({
+                "identifier": f"{_identifier(name, None)}_index",
+                "buildspec": f"{OUTPUT}/{name}/manifest.yml",
+                "depend_on": [_identifier(name, platform) for platform in image.platforms],
+                "variables": {},
+                "type": kind,
+                "build_image": build_image,
+            })  # fmt: skip
     env = _environment(project.root, None)
     return _render(env, "batch.yml.j2", entries=entries).encode()
 
 
-def _identifier(image: str, platform: Platform) -> str:
-    return f"{image}_{platform.arch}".replace("-", "_")
+def _identifier(image: str, platform: Platform | None) -> str:
+    return (f"{image}_{platform.arch}" if platform else image).replace("-", "_")
 
 
 @dataclass(frozen=True)

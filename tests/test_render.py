@@ -198,7 +198,7 @@ def test_buildspecs_use_only_keys_codebuild_accepts(repo_project: Path, minimal_
         for path, data in rendered(project).items():
             if path.endswith("batch.yml"):
                 validate_batch(yaml.safe_load(data), path)
-            elif path.endswith("buildspec.yml"):
+            elif path.endswith(("buildspec.yml", "manifest.yml")):
                 validate_buildspec(yaml.safe_load(data), path)
 
 
@@ -225,10 +225,12 @@ def test_batch_edges_follow_the_image_graph(repo_project: Path) -> None:
     graph = {entry["identifier"]: entry.get("depend-on", []) for entry in batch["batch"]["build-graph"]}
     project = load_project(repo_project)
     for name, image in project.images.items():
-        for platform in image.platforms:
-            node = f"{name}_{platform.arch}".replace("-", "_")
+        nodes = [f"{name}_{platform.arch}".replace("-", "_") for platform in image.platforms]
+        for node, platform in zip(nodes, image.platforms, strict=True):
             parent = image.base.image
             assert graph[node] == ([f"{parent}_{platform.arch}".replace("-", "_")] if parent else [])
+        # The multi-platform tag is pushed once every platform's image is.
+        assert graph[f"{name}_index".replace("-", "_")] == nodes
     order = list(graph)
     assert all(order.index(p) < order.index(n) for n, parents in graph.items() for p in parents)
 
