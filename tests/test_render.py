@@ -231,6 +231,8 @@ def test_batch_edges_follow_the_image_graph(repo_project: Path) -> None:
             assert graph[node] == ([f"{parent}_{platform.arch}".replace("-", "_")] if parent else [])
         # The multi-platform tag is pushed once every platform's image is.
         assert graph[f"{name}_index".replace("-", "_")] == nodes
+    # terraform/tests/codebuild.tftest.hcl pins the batch project's build limit to this number (15).
+    assert len(graph) == sum(len(image.platforms) + 1 for image in project.images.values()) == 15
     order = list(graph)
     assert all(order.index(p) < order.index(n) for n, parents in graph.items() for p in parents)
 

@@ -71,8 +71,8 @@ run "one_privileged_project_per_image_and_a_batch" {
     error_message = "The batch project must use buildspecs/batch.yml with a build_batch_config."
   }
   assert {
-    condition     = aws_codebuild_project.batch.build_batch_config[0].restrictions[0].maximum_builds_allowed == 10
-    error_message = "The batch must be allowed one build per image and platform (5 x 2)."
+    condition     = aws_codebuild_project.batch.build_batch_config[0].restrictions[0].maximum_builds_allowed == 15
+    error_message = "The batch must be allowed one build per image and platform plus one index per image (5 x 3)."
   }
   assert {
     condition     = aws_cloudwatch_log_group.codebuild.kms_key_id == var.kms_key_arn && aws_cloudwatch_log_group.codebuild.retention_in_days >= 365

@@ -290,7 +290,8 @@ resource "aws_codebuild_project" "batch" {
     timeout_in_mins   = var.batch_timeout_minutes
 
     restrictions {
-      maximum_builds_allowed = length(var.images) * length(var.platforms)
+      # one build per image and platform, and one per image for its multi-platform index
+      maximum_builds_allowed = length(var.images) * (length(var.platforms) + 1)
       compute_types_allowed  = [var.compute_type]
     }
   }
