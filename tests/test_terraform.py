@@ -260,3 +260,35 @@ def test_every_policy_document_is_checked_by_the_iam_tests() -> None:
         "policy documents must be locals listed in the module's `policies` local "
         "(and so in the iam_policy_documents output):\n" + "\n".join(problems)
     )
+
+
+MUTATIONS = {  # a change a reviewer must never wave through: (file, text, replacement, test that objects)
+    "npm-store loses its external connection": (
+        "modules/codeartifact/main.tf", 'external_connection = "public:npmjs"', "external_connection = null",
+        "codeartifact.tftest.hcl",
+    ),
+    "the updater may send any secretsmanager action": (
+        "modules/updater/main.tf", 'Action   = "secretsmanager:GetSecretValue"', 'Action   = "secretsmanager:*"',
+        "iam.tftest.hcl",
+    ),
+    "the updater's log statement becomes Action *": (
+        "modules/updater/main.tf", 'Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]', 'Action   = "*"',
+        "iam.tftest.hcl",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.terraform
+@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
+def test_terraform_test_fails_when_the_guarded_thing_is_broken(
+    mutation: str, initialized: tuple[Path, Run], tf_env: dict[str, str], tmp_path: Path
+) -> None:
+    file, text, replacement, guard = MUTATIONS[mutation]
+    workdir = tmp_path / "terraform"
+    shutil.copytree(initialized_dir(initialized), workdir, symlinks=True)
+    target = workdir / file
+    assert target.read_text().count(text) == 1, f"{text!r} is no longer in {file}: update this mutation"
+    target.write_text(target.read_text().replace(text, replacement))
+    tests = run(["terraform", "test", "-no-color", f"-filter=tests/{guard}"], workdir, tf_env)
+    assert tests.returncode != 0, f"terraform test passed with: {mutation}\n{tests.report()}"
+    assert re.search(r"\d+ passed, [1-9]\d* failed", tests.stdout), tests.report()
