@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from builder.engine import DockerClient, find_client
 from tests.fakes.pgp import KeySet, Switchboard, session_keys, switchboard
+from tests.registry import Registry, remove_tagged, serve_registry
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -105,3 +107,17 @@ def board() -> Iterator[Switchboard]:
     """One fake signed-upstream server per test module; each test plugs in a fresh fake."""
     with switchboard() as board:
         yield board
+
+
+@pytest.fixture(scope="session")
+def client() -> DockerClient:
+    """The BuildKit-capable docker client the project itself would choose."""
+    return find_client(None, {})
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory, client: DockerClient) -> Iterator[Registry]:
+    """A real registry on 127.0.0.1 for one module; local images tagged for it go with it."""
+    with serve_registry(tmp_path_factory.mktemp("registry")) as found:
+        yield found
+    remove_tagged(client, f"{found.host}/")

@@ -157,3 +157,17 @@ def run_buildspec(project: Path, image: str, file: str = "buildspec.yml") -> sub
         text=True,
         check=False,
     )
+
+
+def remove_tagged(client: DockerClient, prefix: str) -> None:
+    """Remove the local images whose name starts with ``prefix`` (what a test pushed from here)."""
+    listed = subprocess.run(
+        [client.path, "images", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}"],
+        capture_output=True,
+        text=True,
+    )
+    rows = [line.split() for line in listed.stdout.splitlines() if line.startswith(prefix)]
+    # An image pulled by digest has no tag: only its digest reference names it.
+    mine = [f"{repo}:{tag}" if tag != "<none>" else f"{repo}@{digest}" for repo, tag, digest in rows]
+    if mine:
+        subprocess.run([client.path, "image", "rm", "-f", *mine], capture_output=True, check=False)

@@ -4,37 +4,18 @@ from __future__ import annotations
 
 import secrets
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from builder.engine import DockerClient, find_client
+from builder.engine import DockerClient
 from builder.lockfile import load_lockfile
 from builder.project import load_project
 from builder.render import plan_images
 from tests.helpers import run_cli
-from tests.registry import Registry, project_for, run_buildspec, serve_registry
+from tests.registry import Registry, project_for, run_buildspec
 
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
-    with serve_registry(tmp_path_factory.mktemp("registry")) as found:
-        yield found
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[DockerClient]:
-    found = find_client(None, {})
-    yield found
-    listed = subprocess.run(
-        [found.path, "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True, text=True
-    )
-    mine = [i for i in listed.stdout.split() if "/builder-index-" in i]
-    if mine:
-        subprocess.run([found.path, "image", "rm", "-f", *mine], capture_output=True, check=False)
 
 
 def push_arm64_stand_in(client: DockerClient, tag: str, work: Path) -> None:
