@@ -24,6 +24,7 @@ class Finding:
 
 def diagnose(project: Project, env: Mapping[str, str], session: Any) -> Iterator[Finding]:
     yield _check("docker", lambda: _docker(project, env))
+    yield _check("registry", lambda: _registry(project, env))
     if project.settings.store.kind == "codeartifact":
         yield _check("aws", lambda: _aws_credentials(env))
         yield from _codeartifact(project, env)
@@ -47,6 +48,19 @@ def _docker(project: Project, env: Mapping[str, str]) -> str:
     client = find_client(project.settings.docker_client, env)
     how = "docker buildx build" if client.buildx else "DOCKER_BUILDKIT=1 docker build (native)"
     return f"BuildKit through {how} with {client.path}"
+
+
+def _registry(project: Project, env: Mapping[str, str]) -> str:
+    from builder.docker import registry_has
+    from builder.engine import find_client
+
+    registry = project.settings.registry
+    host = registry.split("/", 1)[0]
+    if not ("." in host or ":" in host or host == "localhost"):  # as docker tells a host from a name
+        return f"{registry}: local image names only (set registry in builder.yaml to push)"
+    probe = f"{registry}/{next(iter(sorted(project.images)), 'base')}:builder-doctor-probe"
+    registry_has(find_client(project.settings.docker_client, env), probe)  # raises with what to do
+    return f"{host} answers through docker (builder build --push can ask it for tags)"
 
 
 def _aws_credentials(env: Mapping[str, str]) -> str:

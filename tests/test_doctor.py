@@ -11,6 +11,7 @@ import pytest
 from tests.fakes.codeartifact import OWNER, REGION, CodeArtifactState, codeartifact_double
 from tests.fakes.files import Files, serve
 from tests.helpers import run_cli
+from tests.registry import Registry, free_port
 
 
 @pytest.fixture
@@ -46,7 +47,10 @@ def test_everything_in_place(world: tuple[Path, Files, CodeArtifactState]) -> No
     assert "ok    aws           credentials from env (key ...R123)" in lines
     assert "ok    codeartifact  generic repository generic-store" in lines
     assert "ok    github token  GITHUB_TOKEN accepted, 4999 requests left this hour" in lines
-    assert "doctor: 11 ok, 0 to fix" in result.output
+    assert (
+        "ok    registry      builder: local image names only (set registry in builder.yaml to push)" in lines
+    )
+    assert "doctor: 12 ok, 0 to fix" in result.output
 
 
 def test_each_problem_says_what_to_do(world: tuple[Path, Files, CodeArtifactState], tmp_path: Path,
@@ -72,3 +76,21 @@ def test_each_problem_says_what_to_do(world: tuple[Path, Files, CodeArtifactStat
     )
     assert any(line.startswith("FAIL  nodejs") and "HTTP 503" in line for line in lines)
     assert "ghp_doctor_token_0123456789" not in result.output
+
+
+@pytest.mark.docker
+def test_the_registry_is_asked_through_docker(
+    world: tuple[Path, Files, CodeArtifactState], registry: Registry, base_image: str
+) -> None:
+    root, _, _ = world
+    settings = root / "builder.yaml"
+    settings.write_text(settings.read_text() + f"registry: {registry.host}/scanners\n")
+    lines = run_cli(root, "doctor").output.splitlines()
+    assert f"ok    registry      {registry.host} answers through docker" in " ".join(lines)
+
+    closed = f"127.0.0.1:{free_port()}"
+    settings.write_text(settings.read_text().replace(registry.host, closed))
+    result = run_cli(root, "doctor")
+    assert result.exit_code == 1
+    [line] = [line for line in result.output.splitlines() if line.startswith("FAIL  registry")]
+    assert "connection refused" in line and f"is the registry {closed}" in line
