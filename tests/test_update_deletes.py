@@ -117,6 +117,7 @@ def assert_stale_files_deleted(repo: FakeRepo) -> None:
         "builder.lock",
         "buildspecs/scanners/Dockerfile",
         "buildspecs/scanners/buildspec.yml",
+        "buildspecs/scanners/manifest.yml",
         "buildspecs/scanners/requirements/bandit-amd64.txt",
         "buildspecs/scanners/requirements/bandit-arm64.txt",
     }
