@@ -64,8 +64,10 @@ def build_images(
     one passes ``gate`` (the smoke test) before it is pushed.
     """
     plans = plan_images(project, lock)
-    wanted = _with_missing_ancestors(project, plans, names, client, options.platform)
-    run = _Run(project, lock, store, client, secrets, options, log, gate)
+    family = set(names).union(*(ancestors(name, project.images) for name in names))
+    present = _present(client, {image_tag(project, plans[n], options.platform) for n in family})
+    wanted = set(names) | {n for n in family if image_tag(project, plans[n], options.platform) not in present}
+    run = _Run(project, lock, store, client, secrets, options, log, gate, present)
     built: list[Built] = []
     guard = threading.Lock()
 
@@ -82,26 +84,12 @@ def build_images(
     return built
 
 
-def absent_bases(project: Project, names: list[str], client: DockerClient) -> list[str]:
-    """External base images, not pinned by digest, that the engine does not have: BuildKit would pull them."""
-    family = set(names).union(*(ancestors(name, project.images) for name in names))
-    refs = {
-        project.settings.base_images[base].ref
-        for name in family
-        if (base := project.images[name].base.external) and project.settings.base_images[base].digest is None
-    }
-    return sorted(ref for ref in refs if not image_exists(client, ref))
-
-
-def _with_missing_ancestors(
-    project: Project, plans: dict[str, ImagePlan], names: list[str], client: DockerClient, platform: Platform
-) -> set[str]:
-    wanted = set(names)
-    for name in names:
-        for parent in ancestors(name, project.images):
-            if not image_exists(client, image_tag(project, plans[parent], platform)):
-                wanted.add(parent)
-    return wanted
+def _present(client: DockerClient, tags: set[str]) -> frozenset[str]:
+    """The tags the engine already has, asked all at once (each answer is a docker CLI start)."""
+    ordered = sorted(tags)
+    with ThreadPoolExecutor(max_workers=max(1, len(ordered))) as pool:
+        found = pool.map(lambda tag: image_exists(client, tag), ordered)
+        return frozenset(tag for tag, exists in zip(ordered, found, strict=True) if exists)
 
 
 @dataclass(frozen=True)
@@ -116,6 +104,7 @@ class _Run:
     options: BuildOptions
     log: Log
     gate: Gate | None
+    present: frozenset[str]  # tags the engine had when the run began
 
 
 def _build_one(run: _Run, plan: ImagePlan) -> Built:
@@ -125,7 +114,7 @@ def _build_one(run: _Run, plan: ImagePlan) -> Built:
     if options.push and not forced and registry_has(client, tag):
         run.log(plan.name, f"{tag} is already in the registry (its tag names its content): nothing to do")
         return Built(plan.name, tag, time.monotonic() - started, skipped=True, in_registry=True)
-    skipped = not forced and image_exists(client, tag)
+    skipped = not forced and tag in run.present
     if skipped:
         run.log(plan.name, f"{tag} is up to date (its tag names its content; --rebuild builds it anyway)")
     else:
@@ -140,6 +129,10 @@ def _build_one(run: _Run, plan: ImagePlan) -> Built:
 
 def _build_image(run: _Run, plan: ImagePlan, tag: str) -> None:
     started, platform = time.monotonic(), run.options.platform
+    absent = _absent_base(run, plan.name)
+    if absent:
+        run.log(plan.name, f"note: base image {absent} is not on this machine; the build will try to pull it "
+                           f"(no registry here? make it with: builder base-image {absent})")  # fmt: skip
     run.log(plan.name, f"building {tag}")
     with locked(context_dir(run.project, plan.name, platform)) as folder:
         context = assemble(run.project, run.lock, plan.name, platform, run.store, folder)
@@ -154,3 +147,12 @@ def _push(client: DockerClient, tag: str, image: str, log: Log) -> str:
     digest = push(client, tag, lambda line: log(image, line))
     log(image, f"pushed {tag}@{digest}")
     return digest
+
+
+def _absent_base(run: _Run, name: str) -> str | None:
+    """The external base, unless pinned by digest or already on the engine: BuildKit would pull it."""
+    external = run.project.images[name].base.external
+    base = run.project.settings.base_images[external] if external else None
+    if base is None or base.digest is not None or image_exists(run.client, base.ref):
+        return None
+    return base.ref

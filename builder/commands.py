@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from builder.build import BuildOptions, Built, Gate, absent_bases, build_images, image_tag
+from builder.build import BuildOptions, Built, Gate, build_images, image_tag
 from builder.context import assemble
 from builder.document import suggest
 from builder.engine import find_client
@@ -131,9 +131,6 @@ def build_command(
     store = open_store(project, os.environ)
     if not _fetched(project, lock, names, (options.platform,), store, echo):
         return 1
-    for ref in absent_bases(project, names, client):
-        echo(f"note: base image {ref} is not on this machine; the build will try to pull it "
-             f"(no registry here? make it with: builder base-image {ref})", err=True)  # fmt: skip
     suites: dict[str, list[CheckResult]] = {}
     try:
         with private_folder() as folder:

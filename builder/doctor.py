@@ -93,7 +93,7 @@ def _codeartifact(project: Project, env: Mapping[str, str]) -> Iterator[Finding]
 
 
 def _upstreams(project: Project, env: Mapping[str, str]) -> dict[str, str]:
-    from builder.sources.pypi import pip_index_url
+    from builder.pipconf import pip_index_url
 
     urls = {
         "github api": f"{project.settings.upstreams['github_api']}/rate_limit",

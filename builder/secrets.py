@@ -20,8 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from builder.npmrc import build_npmrc, npmrc_path
+from builder.pipconf import pip_index_url
 from builder.settings import CodeArtifact, Settings
-from builder.sources.pypi import pip_index_url
 
 
 @dataclass(frozen=True)

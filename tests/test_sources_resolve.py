@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from builder import pipconf
 from builder.errors import UserError
 from builder.platforms import Platform
 from builder.sources import npm, pypi
@@ -46,11 +47,12 @@ def test_resolve_app_failure_is_one_line_without_credentials() -> None:
 
 def test_pip_index_url_prefers_settings_then_environment() -> None:
     assert (
-        pypi.pip_index_url("https://mirror.example.test/simple/", {}) == "https://mirror.example.test/simple/"
+        pipconf.pip_index_url("https://mirror.example.test/simple/", {})
+        == "https://mirror.example.test/simple/"
     )
     env = {"PIP_INDEX_URL": "https://env.example.test/simple/"}
-    assert pypi.pip_index_url(None, env) == "https://env.example.test/simple/"
-    assert pypi.pip_index_url(None, {"PATH": os.environ["PATH"], "PIP_CONFIG_FILE": os.devnull}) is None
+    assert pipconf.pip_index_url(None, env) == "https://env.example.test/simple/"
+    assert pipconf.pip_index_url(None, {"PATH": os.environ["PATH"], "PIP_CONFIG_FILE": os.devnull}) is None
 
 
 def test_npm_tree_drops_urls_and_keeps_integrity() -> None:

@@ -37,6 +37,7 @@ from packaging.version import InvalidVersion, Version
 
 from builder.errors import UpstreamError, UserError
 from builder.lockfile import LockedTool, PackageFile, Requirement
+from builder.pipconf import pip_index_url
 from builder.platforms import Platform
 from builder.redact import redact
 from builder.sources.base import Release
@@ -67,20 +68,6 @@ def uv_binary() -> str:
 
     with _SYSCONFIG:
         return str(find_uv_bin())
-
-
-def pip_index_url(configured: str | None, env: Mapping[str, str], run: Runner = subprocess.run) -> str | None:
-    """The index to resolve against: builder.yaml, else the user's own pip configuration."""
-    if configured:
-        return configured
-    if env.get("PIP_INDEX_URL"):
-        return env["PIP_INDEX_URL"]
-    result = run(
-        ["python3", "-m", "pip", "config", "get", "global.index-url"],
-        capture_output=True,
-        text=True,
-    )
-    return result.stdout.strip() or None if result.returncode == 0 else None
 
 
 def resolve_app(
