@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -21,6 +22,27 @@ def numeric(version: str) -> tuple[int, ...] | None:
     if not match or "-" in version:
         return None
     return tuple(int(part) for part in match.group(1).split("."))
+
+
+_SEMVER = re.compile(r"^v?(\d+(?:\.\d+)*)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
+
+
+def semver_key(version: str) -> tuple[Any, ...]:
+    """Semver precedence: 1.2.0-rc.1 < 1.2.0-rc.2 < 1.2.0 < 1.2.1; numeric identifiers below words."""
+    match = _SEMVER.match(version)
+    if not match:
+        return ()
+    core = _pad(tuple(int(part) for part in match.group(1).split(".")))
+    if not match.group(2):
+        return (core, 1, ())
+    ids = tuple((0, int(i), "") if i.isdigit() else (1, 0, i) for i in match.group(2).split("."))
+    return (core, 0, ids)
+
+
+def _core(version: str) -> tuple[int, ...] | None:
+    """The release numbers of any semver version, prerelease or not."""
+    match = _SEMVER.match(version)
+    return tuple(int(part) for part in match.group(1).split(".")) if match else None
 
 
 def _pad(numbers: tuple[int, ...]) -> tuple[int, ...]:
@@ -108,7 +130,9 @@ class Constraint:
             raise ValueError(
                 f"bad version range '{self.text}': {e} (e.g. '^1.2', '~0.74', '>=1.15,<2', '1.15.x')"
             ) from None
-        nums = numeric(version)
+        # A prerelease is judged by its release numbers: 1.3.0-rc.1 fits '^1.2' as 1.3.0 would. Whether
+        # prereleases are wanted at all is the catalogue's `prereleases` key, asked before this.
+        nums = _core(version)
         return nums is not None and all(_COMPARE[op](_pad(nums), ref) for op, ref in bounds)
 
 

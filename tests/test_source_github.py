@@ -17,7 +17,7 @@ from builder.http import HttpClient, make_session
 from builder.lockfile import Artifact
 from builder.platforms import Platform
 from builder.settings import Settings
-from builder.sources.base import Release, SourceContext, choose
+from builder.sources.base import Release, SourceContext, choose, sort_key
 from builder.sources.github import GitHubSource, allow_prereleases, parse_checksums
 from builder.stores.base import ArtifactRef
 from builder.stores.local import LocalStore
@@ -191,6 +191,20 @@ def test_releases_skip_drafts_and_odd_tags_and_mark_prereleases(github: GitHub) 
         "trivy: no release satisfies '>=0.75' (tried: 0.75.0-rc.1 (prerelease), "
         "0.74.0 (outside the constraint), 0.73.0 (outside the constraint))"
     )
+
+
+def test_prereleases_are_taken_in_semver_order_only_when_the_catalogue_allows_them() -> None:
+    releases = [Release(v, prerelease="-" in v) for v in
+                ("0.74.0", "0.75.0-rc.1", "0.75.0-rc.10", "0.75.0-rc.2", "0.75.0-beta.3", "0.73.9")]  # fmt: skip
+    eager = dataclasses.replace(TRIVY, upstream={"repository": REPO, "prereleases": "true"})
+    assert choose(TRIVY, releases, NOW, "semver", allow_prereleases(TRIVY)).version == "0.74.0"
+    assert choose(eager, releases, NOW, "semver", allow_prereleases(eager)).version == "0.75.0-rc.10"
+    final = [*releases, Release("0.75.0")]  # the release outranks every one of its candidates
+    assert choose(eager, final, NOW, "semver", allow_prereleases(eager)).version == "0.75.0"
+    ordered = sorted(final, key=sort_key("semver"))
+    assert [r.version for r in ordered] == [
+        "0.73.9", "0.74.0", "0.75.0-beta.3", "0.75.0-rc.1", "0.75.0-rc.2", "0.75.0-rc.10", "0.75.0"
+    ]  # fmt: skip
 
 
 def test_prereleases_key_reads_the_catalogue() -> None:

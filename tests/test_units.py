@@ -48,7 +48,9 @@ def test_document_rejects_non_string_keys() -> None:
 @pytest.mark.parametrize(
     ("text", "allowed", "refused"),
     [
-        ("^1.2", ["1.2.0", "1.9.9"], ["2.0.0", "1.1.9", "1.3.0-rc.1"]),
+        # A prerelease is in range by its release numbers; whether prereleases are taken at all is
+        # the catalogue's `prereleases` key (sources.base.choose).
+        ("^1.2", ["1.2.0", "1.9.9", "1.3.0-rc.1"], ["2.0.0", "1.1.9", "2.0.0-rc.1"]),
         ("^0.74", ["0.74.0", "0.74.9"], ["0.75.0"]),
         ("~1.15", ["1.15.0", "1.15.8"], ["1.16.0"]),
         ("~1.15.3", ["1.15.3", "1.15.9"], ["1.16.0", "1.15.2"]),

@@ -15,7 +15,7 @@ from builder.errors import SignatureError, UpstreamError
 from builder.lockfile import LockedTool
 from builder.platforms import Platform
 from builder.settings import Settings
-from builder.versions import numeric
+from builder.versions import semver_key
 
 __all__ = ["Release", "SignatureError", "Source", "SourceContext", "UpstreamError", "choose"]
 
@@ -63,7 +63,7 @@ def sort_key(scheme: str) -> Callable[[Release], Any]:
     """Orders releases newest last: PEP 440 for Python apps, release numbers for the rest."""
     if scheme == "pep440":
         return lambda release: _pep440(release.version)
-    return lambda release: numeric(release.version) or ()
+    return lambda release: semver_key(release.version)
 
 
 def _pep440(version: str) -> Version:
