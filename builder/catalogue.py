@@ -92,7 +92,7 @@ def _tool(name: str, node: Node) -> Tool:
     return Tool(
         name=name,
         source=source,
-        upstream={k: fields[k].text() for k in kind.required + kind.optional if k in fields},
+        upstream={k: _upstream_value(k, fields[k]) for k in kind.required + kind.optional if k in fields},
         constraint=_constraint(fields.get("version"), kind.scheme),
         install=install,
         check=_check(fields["check"]),
@@ -187,3 +187,10 @@ def _entry_points(node: Node | None, name: str) -> dict[str, str]:
     if not points:
         raise node.error("expected at least one entry point")
     return points
+
+
+_FLAGS = ("prereleases",)  # upstream keys that are yes/no
+
+
+def _upstream_value(key: str, node: Node) -> str:
+    return str(node.boolean()).lower() if key in _FLAGS else node.text()

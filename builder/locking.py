@@ -18,7 +18,7 @@ from builder.lockfile import LockedTool, Lockfile, check_entry
 from builder.platforms import Platform
 from builder.project import Project
 from builder.sources import SOURCES
-from builder.sources.base import Source, choose
+from builder.sources.base import Source, allow_prereleases, choose
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def _resolve(
     project: Project, lock: Lockfile, tool: Tool, source: Source, now: datetime
 ) -> LockedTool | None:
     """The new entry, or None when the locked one is already the version to take."""
-    release = choose(tool, source.releases(tool), now, _scheme(tool))
+    release = choose(tool, source.releases(tool), now, _scheme(tool), allow_prereleases(tool))
     current = lock.tools.get(tool.name)
     if current and current.version == release.version and not stale_reason(project, lock, tool):
         return None

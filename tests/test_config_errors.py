@@ -287,3 +287,12 @@ def test_lock_entry_that_does_not_match_the_catalogue(repo_project: Path) -> Non
         "grype: locked file 'grype_0.117.0_linux_amd64.tar.gz' is not the catalogue's 'grype_0.117.0_linux_x86_64.tar.gz'"
         in message
     )
+
+
+def test_prereleases_must_be_true_or_false(repo_project: Path) -> None:
+    tools = repo_project / "tools.yaml"
+    edit(
+        tools, "repository: aquasecurity/trivy", "repository: aquasecurity/trivy\n    prereleases: sometimes"
+    )
+    line = line_of(tools, "prereleases:")
+    assert_config_error(repo_project, f"tools.yaml:{line}: tools.trivy.prereleases: expected true or false")

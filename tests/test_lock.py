@@ -131,6 +131,24 @@ def test_upgrade_takes_the_newest_allowed_release(repo_project: Path) -> None:
     assert [(c.tool, c.old, c.new) for c in outcome.changes] == [("trivy", "0.74.0", "0.75.0")]
 
 
+def test_a_tool_that_allows_prereleases_is_locked_to_one(repo_project: Path) -> None:
+    edit(
+        repo_project / "tools.yaml",
+        "repository: aquasecurity/trivy",
+        "repository: aquasecurity/trivy\n    prereleases: true",
+    )
+    project = load_project(binary_project(repo_project))
+    releases = [Release("0.75.0", days_ago(20)), Release("0.76.0-rc.1", days_ago(10), prerelease=True)]
+    source = FakeSource(
+        {"trivy": releases, "grype": [Release("0.118.0-rc.1", days_ago(10), prerelease=True)]}
+    )
+    lock = load_lockfile(repo_project)
+    outcome = lock_tools(project, lock, ("trivy", "grype"), {"github": source}, NOW, upgrade=True)
+    # trivy says `prereleases: true`; grype does not, and keeps its release.
+    assert [(c.tool, c.old, c.new) for c in outcome.changes] == [("trivy", "0.74.0", "0.76.0-rc.1")]
+    assert "grype" in outcome.failures and "0.118.0-rc.1 (prerelease)" in outcome.failures["grype"]
+
+
 def test_upgrade_with_nothing_new_downloads_nothing(repo_project: Path) -> None:
     project = load_project(binary_project(repo_project))
     lock = load_lockfile(repo_project)

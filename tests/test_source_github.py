@@ -17,8 +17,8 @@ from builder.http import HttpClient, make_session
 from builder.lockfile import Artifact
 from builder.platforms import Platform
 from builder.settings import Settings
-from builder.sources.base import Release, SourceContext, choose, sort_key
-from builder.sources.github import GitHubSource, allow_prereleases, parse_checksums
+from builder.sources.base import Release, SourceContext, allow_prereleases, choose, sort_key
+from builder.sources.github import GitHubSource, parse_checksums
 from builder.stores.base import ArtifactRef
 from builder.stores.local import LocalStore
 from builder.versions import Constraint

@@ -73,6 +73,11 @@ def _pep440(version: str) -> Version:
         return Version("0")
 
 
+def allow_prereleases(tool: Tool) -> bool:
+    """What the catalogue's ``prereleases`` key says (false when the source has no such key)."""
+    return tool.upstream.get("prereleases", "false").strip().lower() == "true"
+
+
 def choose(
     tool: Tool, releases: Sequence[Release], now: datetime, scheme: str, allow_prereleases: bool = False
 ) -> Release:

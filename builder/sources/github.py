@@ -33,11 +33,6 @@ MAX_PAGES = 5  # newest first, so five pages reach back 500 releases
 DEFAULT_TAG = "v{version}"
 
 
-def allow_prereleases(tool: Tool) -> bool:
-    """What the catalogue's ``prereleases`` key says, for ``choose(..., allow_prereleases=)``."""
-    return tool.upstream.get("prereleases", "false").strip().lower() == "true"
-
-
 @dataclass(frozen=True)
 class _Verified:
     path: Path
