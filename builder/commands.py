@@ -270,25 +270,24 @@ def _source_context(project: Project, work: Path) -> SourceContext:
 
 
 def _finish_lock(project: Project, outcome: LockOutcome, partial: bool, echo: Echo) -> int:
+    # Asked for by name, a tool that cannot be locked here (no npm) has failed, whatever the reason.
+    failed = {**outcome.failures, **{name: str(d) for name, d in outcome.deferred.items()}}
     for change in outcome.changes:
         echo(f"{change.tool}: {change.old or '(new)'} -> {change.new}   {change.origin}")
     for name in outcome.removed:
         echo(f"{name}: removed (not in tools.yaml)")
-    for name, error in outcome.failures.items():
+    for name, error in failed.items():
         echo(f"error: {name}: {error}", err=True)
-    if outcome.failures and not partial:
-        echo(
-            f"{NAME} left unchanged: {len(outcome.failures)} tool(s) failed (--partial keeps the others)",
-            err=True,
-        )
+    if failed and not partial:
+        echo(f"{NAME} left unchanged: {len(failed)} tool(s) failed (--partial keeps the others)", err=True)
         return 1
     if outcome.changed:
         write_lockfile(project.root, outcome.lock)
-        kept = f"; kept the old entries of {', '.join(outcome.failures)}" if outcome.failures else ""
+        kept = f"; kept the old entries of {', '.join(failed)}" if failed else ""
         echo(f"wrote {NAME}: {len(outcome.changes)} locked, {len(outcome.removed)} removed{kept}", err=True)
     else:
         echo(f"{NAME} is up to date", err=True)
-    return 1 if outcome.failures else 0
+    return 1 if failed else 0
 
 
 def update_command(project: Project, publish: bool, repository: str | None, jobs: int, echo: Echo) -> int:
@@ -318,10 +317,10 @@ def update_command(project: Project, publish: bool, repository: str | None, jobs
         echo(f"{change.tool}: {change.old or '(new)'} -> {change.new}")
     for name, error in report.failures.items():
         echo(f"error: {name}: {error}", err=True)
-    echo(
-        f"update: {len(report.changes)} updates, {report.published} published, {len(report.failures)} failed",
-        err=True,
-    )
+    for name, deferral in report.deferred.items():
+        echo(f"note: {name}: {deferral}", err=True)
+    counts = f"{len(report.changes)} updates, {report.published} published, {len(report.failures)} failed"
+    echo(f"update: {counts}, {len(report.deferred)} deferred", err=True)
     return 1 if report.failures else 0
 
 

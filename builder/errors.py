@@ -35,6 +35,10 @@ class ConfigError(UserError):
         return f"{self.where}: {self.message}"
 
 
+class ProgramMissing(UserError):
+    """A program a source runs (npm, say) is not installed where builder runs (the Lambda has none)."""
+
+
 class UpstreamError(UserError):
     """An upstream could not be asked, or answered something unusable."""
 

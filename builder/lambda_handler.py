@@ -95,6 +95,7 @@ def _summary(report: Any) -> dict[str, Any]:
     return {
         "updates": [dataclasses.asdict(c) for c in report.changes],
         "failures": report.failures,
+        "deferred": {name: str(deferral) for name, deferral in report.deferred.items()},
         "published": report.published,
         "pull_request": report.pull.url if report.pull else None,
     }

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from builder.catalogue import Tool
-from builder.errors import BuilderError, ConfigError
+from builder.errors import BuilderError, ConfigError, ProgramMissing
 from builder.lockfile import LockedTool, Lockfile, check_entry
 from builder.platforms import Platform
 from builder.project import Project
@@ -29,12 +29,31 @@ class Change:
     origin: str
 
 
+@dataclass(frozen=True)
+class Deferral:
+    """A newer release was found, but it cannot be locked here (a program its source runs is missing)."""
+
+    old: str | None
+    new: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.old or '(new)'} -> {self.new} found, not locked here: {self.reason}"
+
+
+class _Deferred(Exception):
+    def __init__(self, version: str, reason: str) -> None:
+        super().__init__(reason)
+        self.version, self.reason = version, reason
+
+
 @dataclass
 class LockOutcome:
     lock: Lockfile
     changes: list[Change] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
     removed: list[str] = field(default_factory=list)
+    deferred: dict[str, Deferral] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -81,15 +100,18 @@ def lock_tools(
     todo = [t for t in selected if upgrade or stale_reason(project, lock, t)]
     outcome = LockOutcome(lock)
 
-    def one(tool: Tool) -> tuple[Tool, LockedTool | None, str | None]:
+    def one(tool: Tool) -> tuple[Tool, LockedTool | None, str | Deferral | None]:
         try:
             return tool, _resolve(project, lock, tool, sources[tool.source], now), None
+        except _Deferred as e:
+            old = lock.tools.get(tool.name)
+            return tool, None, Deferral(old.version if old else None, e.version, e.reason)
         except BuilderError as e:
             return tool, None, str(e)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for tool, locked, error in pool.map(one, todo):
-            _record(outcome, lock, tool, locked, error, progress)
+        for tool, locked, problem in pool.map(one, todo):
+            _record(outcome, lock, tool, locked, problem, progress)
     if not names:
         outcome.removed = sorted(n for n in lock.tools if n not in project.tools)
         kept = {n: t for n, t in outcome.lock.tools.items() if n not in outcome.removed}
@@ -105,7 +127,10 @@ def _resolve(
     current = lock.tools.get(tool.name)
     if current and current.version == release.version and not stale_reason(project, lock, tool):
         return None
-    return source.lock(tool, release, tool_platforms(project, tool.name))
+    try:
+        return source.lock(tool, release, tool_platforms(project, tool.name))
+    except ProgramMissing as e:
+        raise _Deferred(release.version, e.message) from None
 
 
 def _scheme(tool: Tool) -> str:
@@ -117,11 +142,14 @@ def _record(
     lock: Lockfile,
     tool: Tool,
     locked: LockedTool | None,
-    error: str | None,
+    error: str | Deferral | None,
     progress: Callable[[str], None],
 ) -> None:
     old = lock.tools.get(tool.name)
-    if error:
+    if isinstance(error, Deferral):
+        outcome.deferred[tool.name] = error
+        progress(f"DEFERRED   {tool.name}: {error}")
+    elif error:
         outcome.failures[tool.name] = error
         progress(f"FAILED     {tool.name}: {error}")
     elif locked is None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from builder.github import GitHubClient, Proposal, PullRequest
 from builder.lockfile import NAME, LockedTool, Lockfile
-from builder.locking import Change, LockOutcome, lock_tools
+from builder.locking import Change, Deferral, LockOutcome, lock_tools
 from builder.project import Project
 from builder.render import render_project, stale_files
 from builder.sources.base import Source
@@ -30,6 +30,7 @@ class UpdateReport:
     checked: int = 0
     changes: list[Change] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
+    deferred: dict[str, Deferral] = field(default_factory=dict)  # found, to be locked where npm is
     published: int = 0
     pull: PullRequest | None = None
     seconds: float = 0.0
@@ -40,6 +41,7 @@ class UpdateReport:
             "UpdatesFound": len(self.changes),
             "ArtifactsPublished": self.published,
             "ToolsFailed": len(self.failures),
+            "ToolsDeferred": len(self.deferred),
             "DurationMs": round(self.seconds * 1000),
         }
 
@@ -64,7 +66,7 @@ def run_update(
 ) -> UpdateReport:
     started = time.monotonic()
     outcome = lock_tools(project, lock, (), sources, now, upgrade=True, jobs=jobs, progress=log)
-    report = UpdateReport(len(project.tools), outcome.changes, outcome.failures)
+    report = UpdateReport(len(project.tools), outcome.changes, outcome.failures, outcome.deferred)
     if outcome.changes and mirror is not None:
         report.published = publish(outcome, mirror, log)
     if outcome.changes and github is not None:
@@ -138,6 +140,10 @@ def pr_body(project: Project, old: Lockfile, outcome: LockOutcome) -> str:
     if outcome.failures:
         lines += ["", "**Not updated** (the lockfile keeps their current entries):", ""]
         lines += [f"- `{name}`: {error}" for name, error in sorted(outcome.failures.items())]
+    if outcome.deferred:
+        lines += ["", "**Found, to be locked by hand** (this run cannot resolve them):", ""]
+        lines += [f"- `{name}`: {d}; run `builder lock --upgrade {name}` where it is installed"
+                  for name, d in sorted(outcome.deferred.items())]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

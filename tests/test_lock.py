@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from builder.catalogue import Tool
-from builder.errors import UpstreamError
+from builder.errors import ProgramMissing, UpstreamError
 from builder.lockfile import Artifact, LockedTool, Lockfile, load_lockfile
 from builder.locking import lock_tools, stale
 from builder.platforms import Platform
 from builder.project import load_project
 from builder.sources.base import Release
+from builder.updater import pr_body, run_update
 from tests.helpers import edit, run_cli
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
@@ -25,8 +26,10 @@ NOW = datetime(2026, 11, 27, tzinfo=UTC)
 class FakeSource:
     """Offers releases from a table and 'locks' them with digests derived from the version."""
 
-    def __init__(self, releases: dict[str, list[Release]], failing: dict[str, str] | None = None) -> None:
-        self.table, self.failing = releases, failing or {}
+    def __init__(
+        self, releases: dict[str, list[Release]], failing: dict[str, str] | None = None, missing: str = ""
+    ) -> None:
+        self.table, self.failing, self.missing = releases, failing or {}, missing
         self.asked: list[str] = []
         self.locked: list[tuple[str, str]] = []
 
@@ -37,6 +40,8 @@ class FakeSource:
         return self.table.get(tool.name, [])
 
     def lock(self, tool: Tool, release: Release, platforms: Sequence[Platform]) -> LockedTool:
+        if tool.name == self.missing:
+            raise ProgramMissing("npm is not installed here")
         self.locked.append((tool.name, release.version))
         artifacts = {}
         for p in platforms:
@@ -147,6 +152,33 @@ def test_a_tool_that_allows_prereleases_is_locked_to_one(repo_project: Path) -> 
     # trivy says `prereleases: true`; grype does not, and keeps its release.
     assert [(c.tool, c.old, c.new) for c in outcome.changes] == [("trivy", "0.74.0", "0.76.0-rc.1")]
     assert "grype" in outcome.failures and "0.118.0-rc.1 (prerelease)" in outcome.failures["grype"]
+
+
+def test_a_release_that_cannot_be_locked_here_is_deferred_not_failed(repo_project: Path) -> None:
+    project = load_project(binary_project(repo_project))
+    lock = load_lockfile(repo_project)
+    releases = {"trivy": [Release("0.75.0", days_ago(20))], "grype": [Release("0.118.0", days_ago(20))]}
+    source = FakeSource(releases, missing="grype")
+    outcome = lock_tools(project, lock, ("trivy", "grype"), {"github": source}, NOW, upgrade=True)
+    assert [(c.tool, c.new) for c in outcome.changes] == [("trivy", "0.75.0")]
+    assert outcome.failures == {}
+    assert (
+        str(outcome.deferred["grype"])
+        == "0.117.0 -> 0.118.0 found, not locked here: npm is not installed here"
+    )
+    assert outcome.lock.tools["grype"] == lock.tools["grype"]  # the old entry stands
+
+    # What the Lambda runs: every tool asked; the others' locked versions are the newest offered.
+    current = {name: [Release(t.version, days_ago(60))] for name, t in lock.tools.items()}
+    everywhere = FakeSource({**current, **releases}, missing="grype")
+    report = run_update(
+        project, lock, dict.fromkeys(("github", "hashicorp", "nodejs", "pypi", "npm"), everywhere), NOW
+    )
+    assert report.failures == {} and report.metrics()["ToolsDeferred"] == 1
+    body = pr_body(project, lock, outcome)
+    assert "**Found, to be locked by hand**" in body
+    assert "- `grype`: 0.117.0 -> 0.118.0 found, not locked here: npm is not installed here; " in body
+    assert "run `builder lock --upgrade grype` where it is installed" in body
 
 
 def test_upgrade_with_nothing_new_downloads_nothing(repo_project: Path) -> None:

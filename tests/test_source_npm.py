@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from builder.catalogue import Tool, VersionCheck
-from builder.errors import ChecksumError, UpstreamError, UserError
+from builder.errors import ChecksumError, ProgramMissing, UpstreamError, UserError
 from builder.http import HttpClient, make_session
 from builder.lockfile import NpmPackage
 from builder.platforms import Platform
@@ -167,3 +167,14 @@ def test_the_registry_is_the_settings_else_npm_s_own(tmp_path: Path) -> None:
     assert NpmSource(context(tmp_path, {}, settings), run=never).registry == "http://127.0.0.1:8/mirror"
     assert NpmSource(context(tmp_path, {}), run=npm_config).registry == "http://127.0.0.1:9/npm"
     assert asked == [["npm", "config", "get", "registry"]]
+
+
+def test_without_npm_the_lock_says_the_program_is_missing(
+    tmp_path: Path, registry: NpmRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The Lambda's Python runtime has no npm: the release is found, the tree cannot be resolved.
+    monkeypatch.setenv("PATH", str(tmp_path))
+    source = NpmSource(context(tmp_path, {"npm": registry.url}), npm_options=NPM)
+    assert choose(cli(), source.releases(cli()), NOW, "semver").version == "1.1.0"
+    with pytest.raises(ProgramMissing, match=r"^npm is not installed here \(npm install resolves"):
+        source.lock(cli(), Release("1.1.0"), PLATFORMS)

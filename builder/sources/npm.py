@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from builder.errors import ChecksumError, Mismatch, UpstreamError, UserError
+from builder.errors import ChecksumError, Mismatch, ProgramMissing, UpstreamError, UserError
 from builder.fsutil import CHUNK
 from builder.http import HttpStatusError
 from builder.lockfile import LockedTool, NpmPackage
@@ -52,6 +52,8 @@ def _npm(args: list[str], cwd: Path, registry: str | None, run: Runner, options:
         argv += ["--registry", registry]
     try:
         result = run(argv, cwd=cwd, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise ProgramMissing(f"npm is not installed here (npm {args[0]} resolves the package tree)") from None
     except OSError as e:
         raise UserError(f"cannot run npm {args[0]}: {e.strerror} (is npm installed?)") from None
     if result.returncode != 0:
