@@ -221,6 +221,15 @@ run "logs_dlq_and_alarms_are_encrypted_and_wired" {
   }
   assert {
     condition = (
+      aws_cloudwatch_metric_alarm.updater["tools_deferred"].namespace == "builder/updater" &&
+      aws_cloudwatch_metric_alarm.updater["tools_deferred"].metric_name == "ToolsDeferred" &&
+      aws_cloudwatch_metric_alarm.updater["tools_deferred"].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.updater["tools_deferred"].alarm_actions == toset([var.alarm_topic_arn])
+    )
+    error_message = "A release the Lambda found but could not lock (ToolsDeferred > 0) must reach the topic."
+  }
+  assert {
+    condition = (
       aws_cloudwatch_metric_alarm.updater["errors"].namespace == "AWS/Lambda" &&
       aws_cloudwatch_metric_alarm.updater["errors"].metric_name == "Errors" &&
       aws_cloudwatch_metric_alarm.updater["errors"].dimensions["FunctionName"] == aws_lambda_function.updater.function_name &&

@@ -302,6 +302,15 @@ locals {
       statistic   = "Sum"
       notify_ok   = true
     }
+    tools_deferred = {
+      name        = "tools-deferred"
+      description = "A new release was found that the Lambda cannot lock (an npm tool: no npm in its runtime); lock it by hand (metric ToolsDeferred)."
+      namespace   = var.metrics_namespace
+      metric      = "ToolsDeferred"
+      dimensions  = {}
+      statistic   = "Sum"
+      notify_ok   = false
+    }
     errors = {
       name        = "errors"
       description = "The updater Lambda failed (exception, timeout or out of memory)."
