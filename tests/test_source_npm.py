@@ -176,5 +176,5 @@ def test_without_npm_the_lock_says_the_program_is_missing(
     monkeypatch.setenv("PATH", str(tmp_path))
     source = NpmSource(context(tmp_path, {"npm": registry.url}), npm_options=NPM)
     assert choose(cli(), source.releases(cli()), NOW, "semver").version == "1.1.0"
-    with pytest.raises(ProgramMissing, match=r"^npm is not installed here \(npm install resolves"):
+    with pytest.raises(ProgramMissing, match=r"^npm is not installed here \(builder runs `npm install`"):
         source.lock(cli(), Release("1.1.0"), PLATFORMS)

@@ -95,4 +95,4 @@ def test_npm_missing_from_the_machine_is_one_line() -> None:
 
     with pytest.raises(UserError) as caught:
         npm.latest_version("x", "^1", "http://127.0.0.1:9/", missing)
-    assert str(caught.value) == "cannot run npm view: No such file or directory (is npm installed?)"
+    assert str(caught.value) == "npm is not installed here (builder runs `npm view` for npm tools)"

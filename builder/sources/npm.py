@@ -53,7 +53,8 @@ def _npm(args: list[str], cwd: Path, registry: str | None, run: Runner, options:
     try:
         result = run(argv, cwd=cwd, capture_output=True, text=True)
     except FileNotFoundError:
-        raise ProgramMissing(f"npm is not installed here (npm {args[0]} resolves the package tree)") from None
+        missing = f"npm is not installed here (builder runs `npm {args[0]}` for npm tools)"
+        raise ProgramMissing(missing) from None
     except OSError as e:
         raise UserError(f"cannot run npm {args[0]}: {e.strerror} (is npm installed?)") from None
     if result.returncode != 0:
