@@ -218,6 +218,7 @@ def test_buildspec_leaves_the_token_to_builder_and_never_echoes(minimal_project:
     pre_build = " ".join(spec["phases"]["pre_build"]["commands"])
     assert 'aws ecr get-login-password --region "eu-west-1"' in pre_build
     assert "post_build" not in spec["phases"]  # nothing is pushed that was not smoke-tested first
+    assert spec["phases"]["install"]["runtime-versions"] == {"python": "3.11"}  # builder needs >= 3.11
 
 
 def test_batch_edges_follow_the_image_graph(repo_project: Path) -> None:
