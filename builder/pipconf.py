@@ -18,9 +18,9 @@ def pip_index_url(configured: str | None, env: Mapping[str, str], run: Runner = 
         return configured
     if env.get("PIP_INDEX_URL"):
         return env["PIP_INDEX_URL"]
-    result = run(
-        ["python3", "-m", "pip", "config", "get", "global.index-url"],
-        capture_output=True,
-        text=True,
-    )
+    try:
+        argv = ["python3", "-m", "pip", "config", "get", "global.index-url"]
+        result = run(argv, capture_output=True, text=True)
+    except OSError:  # no python3 on PATH: then no pip configuration either, and uv's default stands
+        return None
     return result.stdout.strip() or None if result.returncode == 0 else None

@@ -89,6 +89,13 @@ def test_npm_failure_is_its_error_line_and_options_reach_npm() -> None:
     assert "--no-update-notifier" in asked[0]
 
 
+def test_no_python3_on_path_means_no_pip_configuration() -> None:
+    def missing(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        raise FileNotFoundError(2, "No such file or directory", argv[0])
+
+    assert pipconf.pip_index_url(None, {}, missing) is None
+
+
 def test_npm_missing_from_the_machine_is_one_line() -> None:
     def missing(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
         raise FileNotFoundError(2, "No such file or directory", "npm")

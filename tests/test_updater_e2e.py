@@ -27,6 +27,8 @@ from tests.fakes.github import FakeGitHub, checksum_file
 from tests.fakes.github import serve as serve_releases
 from tests.fakes.github_pulls import FakeRepo
 from tests.fakes.github_pulls import serve as serve_repo
+from tests.fakes.npm_registry import NpmRegistry, make_tarball
+from tests.fakes.npm_registry import serve as serve_npm
 from tests.fakes.pypi import SimpleIndex
 from tests.fakes.pypi import serve as serve_index
 from tests.fakes.wheels import make_wheel
@@ -109,9 +111,11 @@ def world(tmp_path: Path) -> Iterator[World]:
         yield World(releases, index, repo, ca, ca_url, root)
 
 
-def run_handler(unpacked: Path, world: World, tmp_path: Path) -> tuple[int, list[dict[str, object]], str]:
+def run_handler(
+    unpacked: Path, world: World, tmp_path: Path, path: str | None = None
+) -> tuple[int, list[dict[str, object]], str]:
     env = {
-        "PATH": os.environ["PATH"],
+        "PATH": path or os.environ["PATH"],
         "HOME": str(tmp_path / "home"),
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -192,3 +196,50 @@ def test_a_failing_upstream_still_proposes_the_rest_and_fails_the_invocation(
     assert "| trivy | 0.74.0 -> **0.75.0** |" in pull["body"]
     assert "**Not updated**" in pull["body"] and "`bandit`" in pull["body"]
     assert "version: 1.9.4" in world.repo.files_at(pull["head"])["builder.lock"].decode()
+
+
+SCANJS = """\
+  scanjs:
+    source: npm
+    package: scanjs
+    install: npm-package
+    entry_points: [scanjs]
+    check: {command: [scanjs, --version], pattern: '(\\S+)'}
+"""
+
+
+@pytest.fixture
+def npm_world(world: World, tmp_path: Path) -> Iterator[tuple[World, NpmRegistry]]:
+    """The world plus an npm tool, locked here (this machine has npm) before the handler runs."""
+    with serve_npm(NpmRegistry()) as registry:
+        registry.publish(make_tarball("scanjs", "1.0.0"), time="2024-01-01T00:00:00.000Z")
+        root = world.root
+        (root / "tools.yaml").write_text(TOOLS + SCANJS)
+        (root / "images/scanners/image.yaml").write_text(
+            "base: {external: debian}\ntools: [trivy, bandit, scanjs]\n"
+        )
+        settings, pip = root / "builder.yaml", f"pip: '{world.index.url}'"
+        settings.write_text(settings.read_text().replace(pip, f"{pip}, npm: '{registry.url}'"))
+        for args in (("lock",), ("render",)):
+            result = run_cli(root, *args)
+            assert result.exit_code == 0, result.output
+        world.repo.seed({str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()})
+        yield world, registry
+
+
+def test_without_npm_an_npm_release_is_deferred_and_the_invocation_succeeds(
+    unpacked: Path, npm_world: tuple[World, NpmRegistry], tmp_path: Path
+) -> None:
+    world, registry = npm_world
+    release_trivy(world.releases, "0.75.0")
+    registry.publish(make_tarball("scanjs", "1.1.0"), time="2024-02-01T00:00:00.000Z")
+    bare = tmp_path / "bin"  # the Lambda's runtime: no npm (nor gpg) on PATH
+    bare.mkdir()
+    code, records, stderr = run_handler(unpacked, world, tmp_path, path=str(bare))
+    assert code == 0, json.dumps(records)[-3000:] + stderr[-3000:]
+    emf = metrics(records)
+    assert (emf["UpdatesFound"], emf["ToolsFailed"], emf["ToolsDeferred"]) == (1, 0, 1)
+    (pull,) = world.repo.open_pulls()
+    assert "| trivy | 0.74.0 -> **0.75.0** |" in pull["body"]
+    assert "- `scanjs`: 1.0.0 -> 1.1.0 found, not locked here: npm is not installed here" in pull["body"]
+    assert "version: 1.0.0" in world.repo.files_at(pull["head"])["builder.lock"].decode().split("scanjs:")[1]
