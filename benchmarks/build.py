@@ -129,6 +129,9 @@ class Bench:
         mine = [i for i in listed.stdout.split() if i.startswith(self.registry)]
         if mine:
             subprocess.run([self.client.path, "image", "rm", "-f", *mine], capture_output=True, check=False)
+        # Each --no-cache cold build moved the tag to a new image: the ones left behind have none.
+        dangling = ["image", "prune", "-f", "--filter", "label=org.opencontainers.image.title=bench"]
+        subprocess.run([self.client.path, *dangling], capture_output=True, check=False)
 
 
 def payload_bytes(bench: Bench) -> int:
