@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from builder import names
 from builder.document import Node, load_yaml, one_of, suggest
 from builder.platforms import Platform
 from builder.sources import SOURCES
 from builder.versions import Constraint, parse_cooldown
 
 INSTALLS = ("archive", "binary", "npm-package", "python-app")
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-_COMMAND = re.compile(r"^[A-Za-z0-9._+-]+$")
 _KEYS = (
     "description", "source", "version", "cooldown", "install", "assets", "entry_points",
     "strip_components", "check", "env", "requires", "release_notes",
@@ -56,7 +56,7 @@ class Tool:
         return self.install in ("python-app", "npm-package")
 
     def asset_name(self, platform: Platform, version: str) -> str:
-        return self.assets[platform].format(version=version)
+        return names.fill(self.assets[platform], version)
 
 
 def load_catalogue(root: Path) -> dict[str, Tool]:
@@ -64,8 +64,7 @@ def load_catalogue(root: Path) -> dict[str, Tool]:
     top = doc.root().mapping(["tools"], required=["tools"])
     tools = {}
     for name, node in top["tools"].entries():
-        if not _NAME.match(name):
-            raise node.error(f"bad tool name '{name}' (lowercase letters, digits, '.', '_', '-')")
+        node.checked(lambda value: names.check("tool name", value), name)
         tools[name] = _tool(name, node)
     for tool in tools.values():
         for needed in tool.requires:
@@ -92,19 +91,19 @@ def _tool(name: str, node: Node) -> Tool:
     return Tool(
         name=name,
         source=source,
-        upstream={k: _upstream_value(k, fields[k]) for k in kind.required + kind.optional if k in fields},
+        upstream={k: _upstream_value(source, k, fields[k]) for k in kind.keys if k in fields},
         constraint=_constraint(fields.get("version"), kind.scheme),
         install=install,
         check=_check(fields["check"]),
         where=node.where(),
-        description=fields["description"].text() if "description" in fields else "",
+        description=fields["description"].text() if "description" in fields else "",  # a comment, at most
         cooldown=_cooldown(fields.get("cooldown")),
         assets=_assets(fields, install),
         entry_points=_entry_points(fields.get("entry_points"), name),
-        strip_components=fields["strip_components"].integer() if "strip_components" in fields else 0,
-        env=fields["env"].text_map() if "env" in fields else {},
-        requires=fields["requires"].texts() if "requires" in fields else (),
-        release_notes=fields["release_notes"].text() if "release_notes" in fields else "",
+        strip_components=_strip_components(fields.get("strip_components")),
+        env=fields["env"].env_map() if "env" in fields else {},
+        requires=_requires(fields.get("requires")),
+        release_notes=_release_notes(fields.get("release_notes")),
     )
 
 
@@ -170,7 +169,7 @@ def _assets(fields: dict[str, Node], install: str) -> dict[Platform, str]:
             platform = Platform.parse(key)
         except ValueError as e:
             raise child.error(str(e)) from None
-        assets[platform] = child.text()
+        assets[platform] = child.checked(names.check_template, child.text())
     return assets
 
 
@@ -178,19 +177,61 @@ def _entry_points(node: Node | None, name: str) -> dict[str, str]:
     """Commands linked into PATH: a list of names, or a mapping of name to path in the payload."""
     if node is None:
         return {name: name}
-    points = {item: item for item in node.texts()} if isinstance(node.value, list) else node.text_map()
-    for command, path in points.items():
-        if not _COMMAND.match(command):
-            raise node.error(f"bad command name '{command}'")
-        if path.startswith("/") or ".." in Path(path).parts:
-            raise node.error(f"'{path}' must be a relative path inside the tool's payload")
+    if isinstance(node.value, list):
+        points = {item.name("command name"): item.checked(names.check_relative_path, item.text())
+                  for item in node.items()}  # fmt: skip
+    else:
+        points = {}
+        for command, child in node.entries():
+            child.checked(lambda value: names.check("command name", value), command)
+            points[command] = child.checked(names.check_relative_path, child.text())
     if not points:
         raise node.error("expected at least one entry point")
     return points
 
 
+def _requires(node: Node | None) -> tuple[str, ...]:
+    return tuple(item.name("tool name") for item in node.items()) if node is not None else ()
+
+
+def _strip_components(node: Node | None) -> int:
+    value = node.integer() if node is not None else 0
+    if node is not None and not 0 <= value <= 16:
+        raise node.error(f"expected 0 to 16 leading folders to strip, found {value}")
+    return value
+
+
+def _release_notes(node: Node | None) -> str:
+    if node is None:
+        return ""
+    template = node.text()
+    node.checked(names.check_url, names.fill(template, "0"))
+    if "{" in template.replace("{version}", ""):
+        raise node.error("'{version}' is the only placeholder a release-notes URL may hold")
+    return template
+
+
 _FLAGS = ("prereleases",)  # upstream keys that are yes/no
+_UPSTREAM_SHAPES: dict[tuple[str, str], Callable[[str], str]] = {
+    ("github", "repository"): lambda value: names.check("repository", value),
+    ("github", "tag"): names.check_template,
+    ("github", "checksums"): names.check_template,
+    ("hashicorp", "product"): lambda value: names.check("product", value),
+    ("npm", "package"): lambda value: names.check("npm package name", value),
+    ("pypi", "package"): lambda value: names.check("Python package name", value),
+    ("pypi", "extras"): lambda value: _extras(value),
+}
 
 
-def _upstream_value(key: str, node: Node) -> str:
-    return str(node.boolean()).lower() if key in _FLAGS else node.text()
+def _upstream_value(source: str, key: str, node: Node) -> str:
+    if key in _FLAGS:
+        return str(node.boolean()).lower()
+    shape = _UPSTREAM_SHAPES.get((source, key))
+    return node.checked(shape, node.text()) if shape else node.text()
+
+
+def _extras(value: str) -> str:
+    for extra in (e.strip() for e in value.split(",")):
+        if extra:
+            names.check("Python package name", extra)
+    return value

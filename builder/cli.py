@@ -13,6 +13,7 @@ import click
 
 from builder import __version__
 from builder.errors import BuilderError
+from builder.names import printable
 from builder.platforms import SUPPORTED, Platform
 from builder.project import Project, find_root, load_project, with_environment
 from builder.redact import redact
@@ -26,7 +27,7 @@ def error_handler(debug: bool) -> Iterator[None]:
     try:
         yield
     except BuilderError as e:
-        click.echo(f"error: {redact(str(e))}", err=True)
+        click.echo(f"error: {printable(redact(str(e)))}", err=True)
         if debug:
             traceback.print_exc()
         sys.exit(e.exit_code)
@@ -35,7 +36,8 @@ def error_handler(debug: bool) -> Iterator[None]:
         sys.exit(130)
     except Exception as e:
         click.echo(
-            f"internal error: {redact(f'{type(e).__name__}: {e}')} (rerun with --debug for the traceback)",
+            f"internal error: {printable(redact(f'{type(e).__name__}: {e}'))} "
+            "(rerun with --debug for the traceback)",
             err=True,
         )
         if debug:

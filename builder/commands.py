@@ -22,7 +22,7 @@ from builder.document import suggest
 from builder.engine import find_client
 from builder.errors import ConfigError, UserError
 from builder.fetch import artifact_refs, fetch
-from builder.fsutil import write_all
+from builder.fsutil import within, write_all
 from builder.lockfile import NAME, Lockfile, load_lockfile, write_lockfile
 from builder.locking import LockOutcome, lock_tools
 from builder.locking import stale as stale_tools
@@ -45,7 +45,7 @@ def render_command(project: Project, images: tuple[str, ...], check: bool, echo:
     files = render_project(project, load_lockfile(project.root), names)
     if check:
         return _report_drift(project, files, names, echo)
-    changed = write_all({project.root / p: data for p, data in files.items()})
+    changed = write_all({within(project.root, project.root / p): data for p, data in files.items()})
     for stale in stale_files(project.root, files, names):
         (project.root / stale).unlink()
         echo(f"removed {stale}")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from builder.errors import UserError
 from builder.fetch import artifact_refs
-from builder.fsutil import atomic_write
+from builder.fsutil import atomic_write, within
 from builder.lockfile import Lockfile
 from builder.platforms import Platform
 from builder.project import Project
@@ -46,14 +46,14 @@ def assemble(
     for path, data in render_project(project, lock, (image,)).items():
         relative = path[len(prefix) :] if path.startswith(prefix) else None
         if relative and relative not in _NOT_IN_CONTEXT:
-            target = dest / relative
+            target = within(dest, dest / relative)
             wanted.add(target)
             if not target.is_file() or target.read_bytes() != data:
                 atomic_write(target, data)
     for ref in artifact_refs(project, lock, [image], [platform]):
         if not store.has(ref):
             raise UserError(f"{ref} is not in the {store.name} store: run `builder fetch {image}`")
-        target = dest / "artifacts" / ref.tool / ref.artifact.file
+        target = within(dest, dest / "artifacts" / ref.tool / ref.artifact.file)
         wanted.add(target)
         store.copy_to(ref, target)  # verified again on its way into the context
     _remove_others(dest, wanted)

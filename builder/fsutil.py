@@ -9,7 +9,29 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from builder.errors import ConfigError, UserError
+
 CHUNK = 1 << 16
+
+
+def inside(root: Path, path: Path, display: str) -> Path:
+    """``path`` resolved, when it stays inside ``root`` (symlinks followed); ConfigError if not.
+
+    A reviewed change can add a symlink as easily as a file: a template that points at
+    /etc/passwd would otherwise be rendered into a committed file.
+    """
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise ConfigError(display, f"resolves to {resolved}, outside the project: refusing to read it")
+    return resolved
+
+
+def within(root: Path, path: Path) -> Path:
+    """``path`` when it resolves inside ``root``: every write of a name from a file goes through this."""
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise UserError(f"refusing to write {path}: it resolves to {resolved}, outside {root}")
+    return path
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:

@@ -6,8 +6,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from builder import names
 from builder.document import Node, load_yaml
 from builder.errors import ConfigError
+from builder.fsutil import inside
 from builder.platforms import Platform, read_platforms
 
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -66,9 +68,10 @@ def load_images(root: Path) -> dict[str, Image]:
     for path in sorted(folder.glob("*/image.yaml")):
         name = path.parent.name
         display = f"images/{name}/image.yaml"
-        node = load_yaml(path, display).root()
-        if not _NAME.match(name):
+        if not _NAME.match(name) or len(name) > 64:
             raise ConfigError(f"{display}:1", f"bad image name '{name}' (lowercase words joined by '-')")
+        inside(root, path, display)
+        node = load_yaml(path, display).root()
         images[name] = _image(name, node, path.parent)
     return images
 
@@ -80,17 +83,29 @@ def _image(name: str, node: Node, folder: Path) -> Image:
         name=name,
         base=_base(fields["base"]),
         where=node.where(),
-        tools=tuple(t.text() for t in tools),
+        tools=tuple(t.name("tool name") for t in tools),
         tool_lines={t.text(): t.where() for t in tools},
         platforms=read_platforms(fields["platforms"]) if "platforms" in fields else (),
         description=fields["description"].text() if "description" in fields else "",
-        labels=fields["labels"].text_map() if "labels" in fields else {},
-        env=fields["env"].text_map() if "env" in fields else {},
+        labels=_labels(fields["labels"]) if "labels" in fields else {},
+        env=fields["env"].env_map() if "env" in fields else {},
         user=_user(fields["user"]) if "user" in fields else None,
-        workdir=fields["workdir"].text() if "workdir" in fields else None,
+        workdir=_workdir(fields["workdir"]) if "workdir" in fields else None,
         smoke=tuple(_smoke(n) for n in fields["smoke"].items()) if "smoke" in fields else (),
         template=_template(fields["template"], folder) if "template" in fields else None,
     )
+
+
+def _labels(node: Node) -> dict[str, str]:
+    out = {}
+    for key, child in node.entries():
+        child.checked(lambda value: names.check("label", value), key)
+        out[key] = child.text()
+    return out
+
+
+def _workdir(node: Node) -> str:
+    return node.checked(lambda value: names.check_absolute_path(value, "workdir"), node.text())
 
 
 def _base(node: Node) -> Base:
@@ -99,8 +114,15 @@ def _base(node: Node) -> Base:
         raise node.error("expected exactly one of 'image' (an image of this repository) or "
                          "'external' (a name from base_images in builder.yaml)")  # fmt: skip
     if "image" in fields:
-        return Base(image=fields["image"].text(), where=fields["image"].where())
-    return Base(external=fields["external"].text(), where=fields["external"].where())
+        image = fields["image"].checked(_image_name, fields["image"].text())
+        return Base(image=image, where=fields["image"].where())
+    return Base(external=fields["external"].name("label"), where=fields["external"].where())
+
+
+def _image_name(value: str) -> str:
+    if not _NAME.match(value) or len(value) > 64:
+        raise ValueError(f"bad image name '{value}' (lowercase words joined by '-')")
+    return value
 
 
 def _user(node: Node) -> User:
@@ -131,7 +153,7 @@ def _smoke(node: Node) -> SmokeCheck:
 
 
 def _template(node: Node, folder: Path) -> str:
-    name = node.text()
-    if "/" in name or not (folder / name).is_file():
+    name = node.name("file name")
+    if not (folder / name).is_file():
         raise node.error(f"template '{name}' not found beside image.yaml")
     return name

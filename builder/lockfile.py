@@ -17,8 +17,9 @@ from typing import Any
 
 import yaml
 
+from builder import names
 from builder.catalogue import Tool
-from builder.document import Node, parse_yaml
+from builder.document import Node, parse_yaml, read_text
 from builder.errors import ConfigError, LockfileError
 from builder.fsutil import atomic_write
 from builder.platforms import Platform
@@ -117,10 +118,30 @@ class Lockfile:
 
     def dumps(self) -> str:
         data = {"schema": SCHEMA, "tools": {n: self.tools[n].to_data() for n in sorted(self.tools)}}
-        body = yaml.safe_dump(data, sort_keys=False, width=4096, default_flow_style=False)
+        body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=4096, default_flow_style=False)
         # A blank line between tool blocks keeps each bump's diff visibly its own.
         body = re.sub(r"\n(  [^ \n][^\n]*:\n)", r"\n\n\1", body)
         return HEADER + body
+
+
+class _Dumper(yaml.SafeDumper):
+    """Never an anchor or alias, even for a value that appears twice: the loader refuses them."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def checked_entry(locked: LockedTool) -> LockedTool:
+    """A freshly locked entry read back through the lockfile's own checks (names, digests, sizes).
+
+    An upstream's answer is as hostile as a reviewed file: an entry that could not be loaded
+    from builder.lock must not be written into it. LockfileError, naming the tool's key, if not.
+    """
+    text = yaml.dump({locked.name: locked.to_data()}, Dumper=_Dumper, sort_keys=False, width=4096)
+    node = parse_yaml(text, f"{NAME} (new entry)").root()
+    for name, child in node.entries():
+        return _tool(name, child)
+    raise LockfileError(NAME, f"{locked.name}: empty entry")
 
 
 def _artifact_data(a: Artifact) -> dict[str, Any]:
@@ -167,12 +188,12 @@ def _entry_problem(locked: LockedTool, tool: Tool, platforms: Iterable[Platform]
 
 def load_lockfile(root: Path) -> Lockfile:
     path = root / NAME
-    if not path.is_file():
+    if not path.exists():
         return Lockfile()
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise LockfileError(NAME, f"cannot read: {e}") from None
+        text = read_text(path, NAME)
+    except ConfigError as e:
+        raise LockfileError(e.where, e.message) from None
     return loads(text)
 
 
@@ -188,7 +209,7 @@ def loads(text: str) -> Lockfile:
                      "regenerate with `builder lock`")  # fmt: skip
     tools = {}
     for name, node in fields["tools"].entries() if fields["tools"].value else ():
-        tools[name] = _tool(name, node)
+        tools[_name(node, name)] = _tool(name, node)
     return Lockfile(tools)
 
 
@@ -207,7 +228,7 @@ def _tool(name: str, node: Node) -> LockedTool:
                               required=["version", "origin"])  # fmt: skip
         return LockedTool(
             name=name,
-            version=fields["version"].text(),
+            version=fields["version"].name("version"),
             origin=fields["origin"].text(),
             artifacts=_per_platform(fields.get("artifacts"), _artifact),
             requirements=_per_platform(fields.get("requirements"), _requirements),
@@ -242,12 +263,25 @@ def _sha256(node: Node) -> str:
 
 def _size(fields: dict[str, Node]) -> int | None:
     node = fields.get("size")
-    return None if node is None or node.value is None else node.integer()
+    if node is None or node.value is None:
+        return None
+    size = node.integer()
+    if size < 0:
+        raise _error(node, f"negative size {size} (expected a byte count, 0 or more)")
+    return size
+
+
+def _name(node: Node, value: str, kind: str = "tool name") -> str:
+    try:
+        return names.check(kind, value)
+    except ValueError as e:
+        raise _error(node, str(e)) from None
 
 
 def _artifact(node: Node) -> Artifact:
     fields = node.mapping(["file", "url", "size", "sha256"], required=["file", "url", "sha256"])
-    return Artifact(fields["file"].text(), fields["url"].text(), _sha256(fields["sha256"]), _size(fields))
+    url = fields["url"].checked(names.check_url, fields["url"].text())
+    return Artifact(fields["file"].name("file name"), url, _sha256(fields["sha256"]), _size(fields))
 
 
 def _requirements(node: Node) -> tuple[Requirement, ...]:
@@ -257,19 +291,31 @@ def _requirements(node: Node) -> tuple[Requirement, ...]:
         files = tuple(_package_file(f) for f in fields["files"].items())
         if not files:
             raise _error(fields["files"], "expected at least one file with its sha256")
-        out.append(Requirement(fields["name"].text(), fields["version"].text(), files))
+        name, version = fields["name"].name("Python package name"), fields["version"].name("version")
+        out.append(Requirement(name, version, files))
     return tuple(out)
 
 
 def _package_file(node: Node) -> PackageFile:
     fields = node.mapping(["file", "size", "sha256"], required=["file", "sha256"])
-    return PackageFile(fields["file"].text(), _sha256(fields["sha256"]), _size(fields))
+    return PackageFile(fields["file"].name("file name"), _sha256(fields["sha256"]), _size(fields))
 
 
 def _npm(path: str, node: Node) -> NpmPackage:
+    node.checked(names.check_npm_path, path)
     fields = node.mapping(_NPM_KEEP, required=["version", "integrity"])
     integrity = fields["integrity"].text()
     if not _INTEGRITY.match(integrity):
         raise _error(fields["integrity"], f"malformed integrity '{integrity}' (expected sha512-<base64>)")
+    if "bin" in fields:
+        _npm_bin(fields["bin"])
     extra = {k: v.value for k, v in fields.items() if k not in ("version", "integrity")}
-    return NpmPackage(path, fields["version"].text(), integrity, extra)
+    return NpmPackage(path, fields["version"].name("version"), integrity, extra)
+
+
+def _npm_bin(node: Node) -> None:
+    """npm links each ``bin`` entry into node_modules/.bin: names and targets must stay inside."""
+    for command, child in node.entries():
+        child.checked(lambda value: names.check("command name", value), command)
+        target = child.text().removeprefix("./")
+        child.checked(lambda value: names.check_relative_path(value, "bin target"), target)

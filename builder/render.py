@@ -10,7 +10,7 @@ import difflib
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -20,6 +20,7 @@ import jinja2
 
 from builder.catalogue import Tool
 from builder.errors import TemplateError
+from builder.fsutil import inside
 from builder.graph import levels
 from builder.lockfile import LockedTool, Lockfile, check_entry, digest_of
 from builder.platforms import Platform
@@ -124,9 +125,25 @@ class _Environments:
         return self.made[own]
 
 
+class _ProjectLoader(jinja2.FileSystemLoader):
+    """Templates from the project's folders only: one that is a symlink resolving outside the
+    project (to /etc/passwd, say) is refused instead of being rendered into a committed file."""
+
+    def __init__(self, root: Path, search: list[str]) -> None:
+        super().__init__(search)
+        self.root = root
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        inside(self.root, Path(filename), _display(filename))
+        return source, filename, uptodate
+
+
 def _environment(root: Path, folder: Path | None) -> jinja2.Environment:
     search = [str(folder)] if folder else []
-    loader = jinja2.FileSystemLoader([*search, str(root / "templates")])
+    loader = _ProjectLoader(root, [*search, str(root / "templates")])
     return jinja2.Environment(
         loader=loader,
         undefined=jinja2.StrictUndefined,

@@ -217,7 +217,7 @@ def test_debug_shows_the_traceback(repo_project: Path) -> None:
          "'python-app' tools take no assets"),
         ("      pattern: '^bandit (\\S+)'", "      pattern: '^bandit \\S+'", "the pattern needs one group"),
         ("      pattern: '^bandit (\\S+)'", "      pattern: '^bandit ((\\S+)'", "bad regular expression"),
-        ("    entry_points: [bandit]", "    entry_points: {bandit: ../../bin/sh}", "must be a relative path inside"),
+        ("    entry_points: [bandit]", "    entry_points: {bandit: ../../bin/sh}", "a relative path inside the tool's payload"),
         ("    entry_points: [bandit]", "    entry_points: ['rm -rf']", "bad command name 'rm -rf'"),
         ("    package: bandit\n", "", "missing required key 'package'"),
         ("    entry_points: {tflint: tflint}", "    entry_points: {tflint: tflint}\n    strip_components: one",

@@ -22,6 +22,10 @@ class SourceKind:
     installs: tuple[str, ...]
     implementation: str  # "module:Class"
 
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
 
 _BINARY = ("archive", "binary")
 
