@@ -297,6 +297,8 @@ Examples:
   builder lock --upgrade                  move every tool to its newest allowed release
   builder lock --upgrade trivy grype      only these
   builder lock --check                    exit 1 if builder.lock is stale (no network; for CI)
+  builder lock --repin trivy              download trivy's locked version again and accept new
+                                          bytes for it (the upstream re-published the release)
 Set GITHUB_TOKEN for GitHub's higher rate limit.
 """,
 )
@@ -307,8 +309,23 @@ Set GITHUB_TOKEN for GitHub's higher rate limit.
 @click.option(
     "--jobs", "-j", type=click.IntRange(1, 32), default=8, show_default=True, help="Upstreams asked at once."
 )
+@click.option(
+    "--repin",
+    "repin",
+    multiple=True,
+    metavar="TOOL",
+    help="Accept new bytes for TOOL's already-locked version (refused otherwise); repeatable.",
+)
 @pass_context
-def lock(ctx: Context, tools: tuple[str, ...], upgrade: bool, check: bool, partial: bool, jobs: int) -> None:
+def lock(
+    ctx: Context,
+    tools: tuple[str, ...],
+    upgrade: bool,
+    check: bool,
+    partial: bool,
+    jobs: int,
+    repin: tuple[str, ...],
+) -> None:
     """Resolve each tool against its upstream, verify every checksum and signature, write builder.lock.
 
     The lockfile is replaced atomically, and only when every requested tool resolved (or --partial).
@@ -316,7 +333,8 @@ def lock(ctx: Context, tools: tuple[str, ...], upgrade: bool, check: bool, parti
     from builder.commands import LockOptions, lock_command
 
     with error_handler(ctx.debug):
-        code = lock_command(ctx.project(), tools, LockOptions(upgrade, check, partial, jobs), click.echo)
+        options = LockOptions(upgrade, check, partial, jobs, frozenset(repin))
+        code = lock_command(ctx.project(), tools, options, click.echo)
     sys.exit(code)
 
 

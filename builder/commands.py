@@ -223,9 +223,11 @@ def smoke_command(
 
 
 def lock_command(project: Project, tools: tuple[str, ...], options: LockOptions, echo: Echo) -> int:
-    for name in tools:
+    for name in (*tools, *sorted(options.repin)):
         if name not in project.tools:
             raise ConfigError("tools.yaml", f"no tool named '{name}'{suggest(name, project.tools)}")
+    if tools:
+        tools = (*tools, *sorted(options.repin - set(tools)))
     lock = load_lockfile(project.root)
     if options.check:
         return _report_stale(project, lock, tools, echo)
@@ -233,7 +235,8 @@ def lock_command(project: Project, tools: tuple[str, ...], options: LockOptions,
         ctx = _source_context(project, Path(work))
         wanted = {project.tools[n].source for n in (tools or tuple(project.tools))}
         outcome = lock_tools(project, lock, tools, make_sources(ctx, wanted), datetime.now(UTC),
-                             options.upgrade, options.jobs, lambda line: echo(line, err=True))  # fmt: skip
+                             options.upgrade, options.jobs, lambda line: echo(line, err=True),
+                             repin=options.repin)  # fmt: skip
     return _finish_lock(project, outcome, options.partial, echo)
 
 
@@ -243,6 +246,7 @@ class LockOptions:
     check: bool = False
     partial: bool = False
     jobs: int = 8
+    repin: frozenset[str] = frozenset()  # tools whose already-locked bytes may be replaced
 
 
 def _report_stale(project: Project, lock: Lockfile, tools: tuple[str, ...], echo: Echo) -> int:

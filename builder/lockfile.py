@@ -144,6 +144,39 @@ def checked_entry(locked: LockedTool) -> LockedTool:
     raise LockfileError(NAME, f"{locked.name}: empty entry")
 
 
+@dataclass(frozen=True)
+class Moved:
+    """One file of a released version whose digest the upstream changed after it was locked."""
+
+    what: str  # "linux/amd64 trivy_0.74.0_Linux-64bit.tar.gz", "requests 2.32.3 requests-...whl"
+    locked: str
+    now: str
+
+    def __str__(self) -> str:
+        return f"{self.what} was {self.locked}, is now {self.now}"
+
+
+def moved_digests(old: LockedTool, new: LockedTool) -> list[Moved]:
+    """Files both entries lock under the same name and version, whose digests differ.
+
+    A released version's bytes never change; when the upstream's do, the lock must not follow
+    them without a person saying so (a re-published tag is how a release is replaced).
+    """
+    if old.version != new.version:
+        return []
+    before, after = _digests(old), _digests(new)
+    return [Moved(what, before[what], after[what]) for what in sorted(before.keys() & after.keys())
+            if before[what] != after[what]]  # fmt: skip
+
+
+def _digests(tool: LockedTool) -> dict[str, str]:
+    found = {f"{p} {a.file}": f"sha256 {a.sha256}" for p, a in tool.artifacts.items()}
+    for reqs in tool.requirements.values():
+        found.update({f"{r.name} {r.version} {f.file}": f"sha256 {f.sha256}" for r in reqs for f in r.files})
+    found.update({f"{p.path} {p.version}": p.integrity for p in tool.npm})
+    return found
+
+
 def _artifact_data(a: Artifact) -> dict[str, Any]:
     return {"file": a.file, "url": a.url, "size": a.size, "sha256": a.sha256}
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from builder.catalogue import Tool
-from builder.errors import BuilderError, ConfigError, ProgramMissing
-from builder.lockfile import LockedTool, Lockfile, check_entry
+from builder.errors import BuilderError, ConfigError, ProgramMissing, UserError
+from builder.lockfile import LockedTool, Lockfile, Moved, check_entry, checked_entry, moved_digests
 from builder.platforms import Platform
 from builder.project import Project
 from builder.sources import SOURCES
@@ -95,14 +95,16 @@ def lock_tools(
     upgrade: bool = False,
     jobs: int = 8,
     progress: Callable[[str], None] = lambda line: None,
+    repin: frozenset[str] = frozenset(),
 ) -> LockOutcome:
+    """Lock the named tools (all by default); ``repin``: tools whose released bytes may change."""
     selected = [project.tools[n] for n in (names or tuple(sorted(project.tools)))]
-    todo = [t for t in selected if upgrade or stale_reason(project, lock, t)]
+    todo = [t for t in selected if upgrade or t.name in repin or stale_reason(project, lock, t)]
     outcome = LockOutcome(lock)
 
     def one(tool: Tool) -> tuple[Tool, LockedTool | None, str | Deferral | None]:
         try:
-            return tool, _resolve(project, lock, tool, sources[tool.source], now), None
+            return tool, _resolve(project, lock, tool, sources[tool.source], now, tool.name in repin), None
         except _Deferred as e:
             old = lock.tools.get(tool.name)
             return tool, None, Deferral(old.version if old else None, e.version, e.reason)
@@ -120,17 +122,30 @@ def lock_tools(
 
 
 def _resolve(
-    project: Project, lock: Lockfile, tool: Tool, source: Source, now: datetime
+    project: Project, lock: Lockfile, tool: Tool, source: Source, now: datetime, repin: bool
 ) -> LockedTool | None:
     """The new entry, or None when the locked one is already the version to take."""
     release = choose(tool, source.releases(tool), now, _scheme(tool), allow_prereleases(tool))
     current = lock.tools.get(tool.name)
-    if current and current.version == release.version and not stale_reason(project, lock, tool):
+    if current and current.version == release.version and not repin and not stale_reason(project, lock, tool):
         return None
     try:
-        return source.lock(tool, release, tool_platforms(project, tool.name))
+        new = checked_entry(source.lock(tool, release, tool_platforms(project, tool.name)))
     except ProgramMissing as e:
         raise _Deferred(release.version, e.message) from None
+    moved = moved_digests(current, new) if current else []
+    if moved and not repin:
+        raise ReleaseChanged(tool.name, new.version, moved)
+    return new
+
+
+class ReleaseChanged(UserError):
+    def __init__(self, tool: str, version: str, moved: list[Moved]) -> None:
+        super().__init__(
+            f"the upstream changed a released version: {tool} {version}: {'; '.join(map(str, moved))}. "
+            f"Nothing was written; if the new bytes are expected, accept them with "
+            f"`builder lock --repin {tool}`"
+        )
 
 
 def _scheme(tool: Tool) -> str:

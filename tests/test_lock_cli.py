@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from builder.lockfile import load_lockfile
+from builder.platforms import Platform
 from tests.fakes.github import Failure, FakeGitHub, checksum_file, serve
 from tests.fakes.pgp import KeySet
 from tests.helpers import run_cli
 
+AMD64 = Platform("linux", "amd64")
 TOOLS = """\
 tools:
   scan:
@@ -179,3 +182,46 @@ def test_a_bad_signature_fails_lock_and_leaves_the_lockfile_byte_identical(
     assert "terraform_1.15.9_SHA256SUMS: signature does not verify" in result.output
     assert (root / "builder.lock").read_bytes() == before
     assert not any(path.endswith(".zip") for path in fake.paths()[-4:])
+
+
+def test_a_released_version_whose_bytes_changed_is_never_repinned_silently(
+    project: Path, fake: FakeGitHub
+) -> None:
+    """A platform added makes scan's entry stale with its version unchanged: lock downloads 1.1.0 again.
+    The upstream re-published v1.1.0 with other bytes meanwhile: that fails, naming both digests."""
+    image = project / "images/tools/image.yaml"
+    image.write_text(image.read_text() + "platforms: [linux/amd64]\n")
+    assert run_cli(project, "lock").exit_code == 0
+    locked = load_lockfile(project).tools["scan"].artifacts
+    before = (project / "builder.lock").read_bytes()
+    names = ["scan_1.1.0_amd64.tar.gz", "scan_1.1.0_arm64.tar.gz"]
+    replaced = {name: f"replaced {name}".encode() for name in names}
+    fake.release("acme/scan", "v1.1.0", {**replaced, "scan_1.1.0_checksums.txt": checksum_file(replaced)})
+    image.write_text(image.read_text().replace("[linux/amd64]", "[linux/amd64, linux/arm64]"))
+
+    result = run_cli(project, "lock")
+    assert result.exit_code == 1, result.output
+    old_digest = next(iter(locked.values())).sha256
+    new_digest = hashlib.sha256(replaced["scan_1.1.0_amd64.tar.gz"]).hexdigest()
+    assert "the upstream changed a released version: scan 1.1.0" in result.output
+    assert f"was sha256 {old_digest}, is now sha256 {new_digest}" in result.output
+    assert "builder lock --repin scan" in result.output
+    assert (project / "builder.lock").read_bytes() == before
+    assert run_cli(project, "lock", "--upgrade").exit_code == 1  # the same, asked to upgrade
+    assert run_cli(project, "lock", "--partial").exit_code == 1
+    assert load_lockfile(project).tools["scan"].artifacts == locked  # --partial kept the old entry
+
+    result = run_cli(project, "lock", "--repin", "scan")
+    assert result.exit_code == 0, result.output
+    assert load_lockfile(project).tools["scan"].artifacts[AMD64].sha256 == new_digest
+
+
+def test_repin_re_reads_a_current_entry_and_changes_nothing_when_bytes_are_the_same(
+    project: Path, fake: FakeGitHub
+) -> None:
+    assert run_cli(project, "lock").exit_code == 0
+    before, asked = (project / "builder.lock").read_bytes(), len(fake.requests)
+    result = run_cli(project, "lock", "--repin", "scan")
+    assert result.exit_code == 0, result.output
+    assert len(fake.requests) > asked  # scan was asked again although its entry was current
+    assert (project / "builder.lock").read_bytes() == before

@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib.metadata import version as installed_version
@@ -206,3 +208,45 @@ def test_threads_that_first_look_for_uv_at_once_all_find_it() -> None:
         done = subprocess.run([sys.executable, "-c", RACE], capture_output=True, text=True, check=True)
         found = json.loads(done.stdout)
         assert len(found) == 1 and Path(found[0]).name == "uv", found
+
+
+def _uv_command_lines(stop: threading.Event, seen: list[str]) -> None:
+    """Every uv process's command line, read from /proc as any other local user could."""
+    while not stop.is_set():
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                argv = cmdline.read_bytes().split(b"\0")
+            except OSError:
+                continue  # the process ended
+            if argv and argv[0].endswith(b"/uv") and b"compile" in argv:
+                seen.append(b" ".join(argv).decode(errors="replace"))
+        time.sleep(0.01)
+
+
+def test_the_index_token_is_never_on_uv_s_command_line(tmp_path: Path) -> None:
+    with serve(fill(SimpleIndex(password=TOKEN, delay=0.3))) as index:
+        url = index.url.replace("http://", f"http://aws:{TOKEN}@")
+        stop, seen = threading.Event(), []
+        watcher = threading.Thread(target=_uv_command_lines, args=(stop, seen))
+        watcher.start()
+        try:
+            locked = PyPISource(context(tmp_path, {"pypi": url})).lock(app(), Release("1.1.0"), [AMD64])
+        finally:
+            stop.set()
+            watcher.join()
+    assert [r.name for r in locked.requirements[AMD64]] == ["helper", "scanapp"]  # uv did authenticate
+    assert seen, "uv was never seen running"
+    assert not [line for line in seen if TOKEN in line or index.url.rstrip("/") in line], seen
+
+
+def test_uv_is_given_no_other_index_than_builder_s(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A UV_EXTRA_INDEX_URL in the user's environment would let another index shadow a package."""
+    with serve(fill(SimpleIndex())) as index, serve(SimpleIndex()) as other:
+        filename, data = make_wheel("helper", "9.0.0", (), "py3-none-any")
+        other.add(filename, data, uploaded="2024-01-05T00:00:00Z")
+        monkeypatch.setenv("UV_EXTRA_INDEX_URL", other.url)
+        monkeypatch.setenv("UV_INDEX", f"evil={other.url}")
+        locked = PyPISource(context(tmp_path, {"pypi": index.url})).lock(app(), Release("1.1.0"), [AMD64])
+    helper = locked.requirements[AMD64][0]
+    assert (helper.name, helper.version) == ("helper", "2.1.0")
+    assert other.requests == []

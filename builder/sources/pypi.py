@@ -84,15 +84,26 @@ def resolve_app(
         argv = [uv_binary(), "pip", "compile", str(spec), "-o", str(out), "--format", "pylock.toml",
                 "--python-version", target.version, "--python-platform", target.uv_platform(platform),
                 "--only-binary", ":all:", "--no-header", "--quiet", "--no-config"]  # fmt: skip
-        if index_url:
-            argv += ["--index-url", index_url]
-        env = {**os.environ, "UV_NO_PROGRESS": "1"}
-        result = run(argv, capture_output=True, text=True, env=env)
+        result = run(argv, capture_output=True, text=True, env=uv_environment(os.environ, index_url))
         if result.returncode != 0:
             lines = [line.strip() for line in result.stderr.splitlines() if line.strip()] or ["no output"]
             detail = redact("; ".join(lines[:3]))
             raise UserError(f"cannot resolve '{requirement}' for {platform}: {detail}")
         return requirements_from_pylock(tomllib.loads(out.read_text()))
+
+
+# Variables that would add an index or a file source beside the one builder chose: a package
+# found there could shadow the index's (dependency confusion), so none reaches uv.
+_UV_SOURCES = ("UV_INDEX", "UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS",
+               "UV_INDEX_STRATEGY", "UV_NO_INDEX", "UV_KEYRING_PROVIDER")  # fmt: skip
+
+
+def uv_environment(env: Mapping[str, str], index_url: str | None) -> dict[str, str]:
+    """uv's environment: the index (credentials and all) here, never on its command line, which
+    every local user can read in /proc/<pid>/cmdline while uv runs; /proc/<pid>/environ is the
+    owner's alone."""
+    kept = {k: v for k, v in env.items() if k not in _UV_SOURCES and not k.startswith("UV_INDEX_")}
+    return {**kept, "UV_NO_PROGRESS": "1", **({"UV_DEFAULT_INDEX": index_url} if index_url else {})}
 
 
 def requirements_from_pylock(data: Mapping[str, Any]) -> tuple[Requirement, ...]:
