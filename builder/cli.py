@@ -83,6 +83,9 @@ def main(ctx: click.Context, project_dir: Path | None, debug: bool) -> None:
     builder.lock (generated pins), templates/ (Jinja), buildspecs/ (rendered output).
     """
     ctx.obj = Context(project_dir, debug)
+    from builder.workdir import sweep
+
+    sweep()  # the scratch folders of earlier runs that were killed
 
 
 def command(**kwargs: Any) -> Callable[[F], F]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import platform as platform_module
-import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from builder.sources import make_sources
 from builder.sources.base import SourceContext
 from builder.stores import STORES, cache_root
 from builder.stores.base import ArtifactStore
+from builder.workdir import scratch
 
 Echo = Callable[..., None]
 
@@ -231,8 +231,8 @@ def lock_command(project: Project, tools: tuple[str, ...], options: LockOptions,
     lock = load_lockfile(project.root)
     if options.check:
         return _report_stale(project, lock, tools, echo)
-    with tempfile.TemporaryDirectory(prefix="builder-lock-") as work:
-        ctx = _source_context(project, Path(work))
+    with scratch("lock") as work:
+        ctx = _source_context(project, work)
         wanted = {project.tools[n].source for n in (tools or tuple(project.tools))}
         outcome = lock_tools(project, lock, tools, make_sources(ctx, wanted), datetime.now(UTC),
                              options.upgrade, options.jobs, lambda line: echo(line, err=True),
@@ -300,8 +300,8 @@ def update_command(project: Project, publish: bool, repository: str | None, jobs
     from builder.updater import Mirror, run_update
 
     lock = load_lockfile(project.root)
-    with tempfile.TemporaryDirectory(prefix="builder-update-") as work:
-        ctx = _source_context(project, Path(work))
+    with scratch("update") as work:
+        ctx = _source_context(project, work)
         sources = make_sources(ctx, {t.source for t in project.tools.values()})
         mirror = (
             Mirror(STORES["local"](project.settings, os.environ), _codeartifact_store(project))

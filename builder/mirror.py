@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from builder.fetch import artifact_refs, fetch
 from builder.lockfile import Lockfile
 from builder.progress import Progress
 from builder.project import Project
 from builder.stores.base import ArtifactRef, ArtifactStore
+from builder.workdir import scratch
 
 Log = Callable[[str], None]
 
@@ -37,9 +36,9 @@ def seed(
     missing = [r for r in refs if r not in report.present]
     fetched = fetch(missing, local, Progress(len(missing)))
     report.failed.update({str(ref): error for ref, error in fetched.failed})
-    with tempfile.TemporaryDirectory(prefix="builder-seed-") as tmp:
+    with scratch("seed") as tmp:
         for ref in (r for r in missing if local.has(r)):
-            staged = Path(tmp) / ref.sha256
+            staged = tmp / ref.sha256
             local.copy_to(ref, staged)
             target.put(ref, staged)
             report.published.append(ref)

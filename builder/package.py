@@ -10,12 +10,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
 from importlib.metadata import version
 from pathlib import Path
 
 from builder.errors import UserError
+from builder.workdir import scratch
 
 RUNTIME = ("jinja2", "markupsafe", "pyyaml", "requests", "packaging", "uv", "pysequoia", "boto3")
 _TAGS = [f"manylinux_2_{minor}_x86_64" for minor in range(28, 4, -1)] + [
@@ -27,8 +27,8 @@ _STAMP = (2020, 1, 1, 0, 0, 0)  # fixed times: the same inputs give the same zip
 
 
 def build_zip(root: Path, out: Path) -> Path:
-    with tempfile.TemporaryDirectory(prefix="builder-lambda-") as tmp:
-        target = Path(tmp) / "package"
+    with scratch("lambda") as tmp:
+        target = tmp / "package"
         _pip(["--no-deps", str(root)], target)
         pins = [f"{name}=={version(name)}" for name in RUNTIME]
         platforms = [arg for tag in _TAGS for arg in ("--platform", tag)]

@@ -6,7 +6,6 @@ called it. A run with nothing new publishes nothing and touches no branch or pul
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from builder.project import Project
 from builder.render import render_project, stale_files
 from builder.sources.base import Source
 from builder.stores.base import ArtifactRef, ArtifactStore
+from builder.workdir import scratch
 
 BRANCH = "builder/tool-bumps"
 Log = Callable[[str], None]
@@ -79,9 +79,9 @@ def run_update(
 def publish(outcome: LockOutcome, mirror: Mirror, log: Log) -> int:
     """Copy each new artifact into the mirror, verified on the way out and in; returns how many."""
     published = 0
-    with tempfile.TemporaryDirectory(prefix="builder-publish-") as tmp:
+    with scratch("publish") as tmp:
         for change in outcome.changes:
-            published += _publish_tool(outcome.lock.tools[change.tool], mirror, Path(tmp), log)
+            published += _publish_tool(outcome.lock.tools[change.tool], mirror, tmp, log)
     return published
 
 

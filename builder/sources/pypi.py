@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import tempfile
 import threading
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -22,7 +21,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from html.parser import HTMLParser
 from importlib.metadata import version as installed_version
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -41,6 +40,7 @@ from builder.pipconf import pip_index_url
 from builder.platforms import Platform
 from builder.redact import redact
 from builder.sources.base import Release
+from builder.workdir import scratch
 
 if TYPE_CHECKING:
     from builder.catalogue import Tool
@@ -78,8 +78,8 @@ def resolve_app(
     run: Runner = subprocess.run,
 ) -> tuple[Requirement, ...]:
     """Resolve one app (``name`` + specifier) for one platform; every pinned wheel with its hash."""
-    with tempfile.TemporaryDirectory(prefix="builder-uv-") as tmp:
-        spec, out = Path(tmp) / "requirements.in", Path(tmp) / "pylock.toml"
+    with scratch("uv") as tmp:
+        spec, out = tmp / "requirements.in", tmp / "pylock.toml"
         spec.write_text(requirement + "\n")
         argv = [uv_binary(), "pip", "compile", str(spec), "-o", str(out), "--format", "pylock.toml",
                 "--python-version", target.version, "--python-platform", target.uv_platform(platform),
