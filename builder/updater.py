@@ -15,6 +15,7 @@ from pathlib import Path
 from builder.github import GitHubClient, Proposal, PullRequest
 from builder.lockfile import NAME, LockedTool, Lockfile
 from builder.locking import Change, Deferral, LockOutcome, lock_tools
+from builder.names import fill
 from builder.project import Project
 from builder.render import render_project, stale_files
 from builder.sources.base import Source
@@ -132,7 +133,7 @@ def pr_body(project: Project, old: Lockfile, outcome: LockOutcome) -> str:
     ]
     for change in outcome.changes:
         locked = outcome.lock.tools[change.tool]
-        notes = project.tools[change.tool].release_notes.format(version=change.new)
+        notes = fill(project.tools[change.tool].release_notes, change.new)
         link = f"[notes]({notes})" if notes else ""
         version = f"{change.old or '(new)'} -> **{change.new}**"
         row = [change.tool, version, link, _digests(locked), _verified(locked)]

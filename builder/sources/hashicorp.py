@@ -15,6 +15,7 @@ from typing import Any
 from builder.catalogue import Tool
 from builder.errors import UpstreamError
 from builder.lockfile import LockedTool
+from builder.names import fill
 from builder.platforms import Platform
 from builder.sources.base import Release, SourceContext
 from builder.verify import download_verified, key_fingerprints, parse_sums, spaced, verify_detached
@@ -51,7 +52,7 @@ class HashiCorpSource:
                 version=v,
                 published=published if v == current else None,
                 prerelease="-" in v,
-                notes_url=tool.release_notes.format(version=v) if tool.release_notes else "",
+                notes_url=fill(tool.release_notes, v) if tool.release_notes else "",
             )
             for v in sorted(found, key=lambda v: numeric(v.split("-")[0]) or ())
         ]

@@ -13,6 +13,7 @@ from typing import Any
 from builder.catalogue import Tool
 from builder.errors import UpstreamError
 from builder.lockfile import LockedTool
+from builder.names import fill
 from builder.platforms import Platform
 from builder.sources.base import Release, SourceContext
 from builder.verify import download_verified, parse_sums, spaced, verify_detached
@@ -67,5 +68,5 @@ def _release(entry: Any, tool: Tool, url: str) -> Release:
         version=version,
         published=published,
         prerelease="-" in version,
-        notes_url=tool.release_notes.format(version=version) if tool.release_notes else "",
+        notes_url=fill(tool.release_notes, version) if tool.release_notes else "",
     )
