@@ -351,7 +351,11 @@ def test_a_failing_step_is_named_with_its_tail(
         r"error: build of \S+/scanners:[0-9a-f]{12}-amd64 failed at \[tool-hello 2/2\] RUN set -eu;", error
     )
     assert error.splitlines()[0].endswith("exit code: 1") and len(error.splitlines()[0]) < 300
-    assert "  | " in error and "/out/opt/tools/hello/bin/hello" in error  # the tail shows what went wrong
+    # The tail shows what went wrong, naming the tool and its entry point.
+    assert (
+        "  | " in error
+        and "hello: entry point hello (bin/hello) is not in hello_0.4.2_linux_amd64.tar.gz" in error
+    )
 
 
 def test_a_tampered_store_file_stops_the_build_before_docker_runs(
