@@ -1,7 +1,8 @@
 """Smoke tests: start the built image, ask every tool its version, run the image's own checks.
 
 testcontainers starts the container; its reaper image cannot be pulled everywhere, so it is
-turned off and the container is always stopped here instead.
+turned off and the container is always stopped here instead. Every call it makes to the engine
+goes through ``engine_calls``, so an engine that is not there is one line, not a traceback.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from builder.errors import UserError
+from builder.engine import engine_calls
 from builder.graph import ancestors
 from builder.images import SmokeCheck
 from builder.lockfile import Lockfile
@@ -38,19 +39,19 @@ def running(image: str) -> Iterator[Any]:
     from testcontainers.core.container import DockerContainer
 
     testcontainers_config.ryuk_disabled = True
-    container = DockerContainer(image).with_command("sleep infinity")
-    try:
+    with engine_calls(f"start {image} to smoke-test it"):  # docker-py asks the engine when it is made
+        container = DockerContainer(image).with_command("sleep infinity")
         container.start()
-    except Exception as e:
-        raise UserError(f"cannot start {image}: {e}") from None
     try:
         yield container
     finally:
-        container.stop()
+        with engine_calls(f"stop the smoke-test container of {image}"):
+            container.stop()
 
 
 def _exec(container: Any, command: tuple[str, ...]) -> tuple[int, str]:
-    code, output = container.exec(list(command))
+    with engine_calls(f"run {command[0]} in the smoke-test container"):
+        code, output = container.exec(list(command))
     return int(code), output.decode(errors="replace").strip()
 
 
