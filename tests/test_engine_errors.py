@@ -47,6 +47,7 @@ def not_docker() -> Iterator[str]:
     thread.start()
     yield f"unix://{folder / 's'}"
     stop.set()
+    server.shutdown(socket.SHUT_RDWR)  # wakes the accept() the thread waits in
     server.close()
     thread.join(timeout=5)
     shutil.rmtree(folder, ignore_errors=True)
