@@ -29,7 +29,14 @@ from builder.platforms import Platform
 from builder.progress import Progress
 from builder.project import Project
 from builder.render import drift, plan_images, render_project, stale_files
-from builder.secrets import BuildSecrets, Once, codeartifact_secrets, private_folder, user_secrets
+from builder.secrets import (
+    BuildSecrets,
+    Once,
+    check_user_secrets,
+    codeartifact_secrets,
+    private_folder,
+    user_secrets,
+)
 from builder.smoke import CheckResult, smoke_image, table, write_junit
 from builder.sources import make_sources
 from builder.sources.base import SourceContext
@@ -127,6 +134,7 @@ def build_command(
 ) -> int:
     names = project.select(images)
     lock = load_lockfile(project.root)
+    check_user_secrets(project, names, os.environ)  # an unset ${VAR} in the npmrc: before any docker work
     client = find_client(project.settings.docker_client, os.environ)  # before any download
     store = open_store(project, os.environ)
     if not _fetched(project, lock, names, (options.platform,), store, echo):

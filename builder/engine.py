@@ -14,17 +14,19 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder.errors import UserError
+from builder.errors import BuilderError, UserError
 
 Runner = Callable[..., "subprocess.CompletedProcess[str]"]
 Which = Callable[[str, Mapping[str, str]], "str | None"]
 
 ENV_VAR = "BUILDER_DOCKER"
+HOST_VAR = "DOCKER_HOST"  # the engine every docker client (the CLI, docker-py) asks, when set
 PACKAGE = "docker.io"
 PACKAGE_CLIENTS = ("/usr/bin/docker",)
 NATIVE_BUILDKIT = ((18, 9), (23, 0))
@@ -112,7 +114,7 @@ def find_client(
     chosen = configured or env.get(ENV_VAR)
     paths = [_resolve(chosen, env, which)] if chosen else candidates(env, run, which, package_clients)
     with ThreadPoolExecutor(max_workers=max(1, len(paths))) as pool:  # probes answer in ~20 ms each
-        return choose(list(pool.map(lambda path: probe(path, env, run), paths)))
+        return choose(list(pool.map(lambda path: probe(path, env, run), paths)), env)
 
 
 def candidates(
@@ -140,13 +142,13 @@ def probe(path: str, env: Mapping[str, str], run: Runner) -> Probe:
     )
 
 
-def choose(probes: Sequence[Probe]) -> DockerClient:
+def choose(probes: Sequence[Probe], env: Mapping[str, str] | None = None) -> DockerClient:
     """Prefer buildx, then a native-BuildKit client, among clients the engine answers."""
     if not probes:
         raise EngineError(f"no docker client on PATH nor from Debian's {PACKAGE}", INSTALL_ENGINE)
     answered = [found for found in probes if found.engine]
     if not answered:
-        raise EngineError("no Docker engine answers", INSTALL_ENGINE, probes)
+        raise EngineError(f"no Docker engine answers{_at(env or {})}", _engine_remedy(env or {}), probes)
     for found in answered:
         if found.buildx:
             return DockerClient(found.path, buildx=True)
@@ -197,3 +199,69 @@ def _unique(paths: Iterable[str]) -> list[str]:
     for path in paths:
         seen.setdefault(os.path.realpath(path), path)
     return list(seen.values())
+
+
+def _at(env: Mapping[str, str]) -> str:
+    return f" at {HOST_VAR}={env[HOST_VAR]}" if env.get(HOST_VAR) else ""
+
+
+def _engine_remedy(env: Mapping[str, str]) -> str:
+    if env.get(HOST_VAR):
+        return f"start the engine {HOST_VAR} names, or unset {HOST_VAR} to use the default socket"
+    return INSTALL_ENGINE
+
+
+@contextmanager
+def engine_calls(doing: str, env: Mapping[str, str] = os.environ) -> Iterator[None]:
+    """The one boundary of docker-py and testcontainers: their errors become one line, exit 1.
+
+    An engine that cannot be reached is an EngineError naming DOCKER_HOST when it is set; one that
+    answered with an error says what it answered.
+    """
+    try:
+        yield
+    except BuilderError:
+        raise
+    except Exception as e:
+        failure = _engine_failure(doing, e, env)
+        if failure is None:
+            raise
+        raise failure from None
+
+
+def _engine_failure(doing: str, error: Exception, env: Mapping[str, str]) -> UserError | None:
+    import docker.errors  # imported late: only the verbs that run containers need docker-py
+    import requests
+    from testcontainers.core import exceptions as testcontainers_errors
+
+    if isinstance(error, docker.errors.APIError):
+        return UserError(f"cannot {doing}: the Docker engine{_at(env)} answered: {_first_line(error)}")
+    known = (
+        docker.errors.DockerException,
+        requests.RequestException,
+        testcontainers_errors.ContainerStartException,
+    )
+    if not isinstance(error, known):
+        return None
+    return EngineError(
+        f"cannot {doing}: no Docker engine answers{_at(env)} ({_cause(error)})", _engine_remedy(env)
+    )
+
+
+def _cause(error: BaseException) -> str:
+    """The innermost operating-system error under docker-py's and urllib3's wrappers, else the first line."""
+    seen, todo = set(), [error]
+    while todo:
+        current = todo.pop(0)
+        if isinstance(current, OSError) and current.strerror:
+            return current.strerror
+        if id(current) not in seen:
+            seen.add(id(current))
+            nested = [current.__cause__, current.__context__, *current.args]
+            todo += [item for item in nested if isinstance(item, BaseException)]
+    return _first_line(error)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return (text[0] if text else type(error).__name__)[:200]

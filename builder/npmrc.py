@@ -39,14 +39,41 @@ def npmrc_path(env: Mapping[str, str]) -> Path:
     return Path(named or Path(env.get("HOME", "~")) / ".npmrc").expanduser()
 
 
-def read_npm_auth(path: Path, env: Mapping[str, str]) -> NpmAuth:
-    """Every token line of ``path`` (none when it does not exist); each token is registered for redaction."""
+def _read(path: Path) -> str:
     try:
-        text = path.read_text()
+        return path.read_text()
     except FileNotFoundError:
-        text = ""
+        return ""
     except OSError as e:
         raise UserError(f"cannot read the npm configuration {path}: {e.strerror}") from None
+
+
+def check_references(path: Path, env: Mapping[str, str]) -> None:
+    """Refuse an npmrc that names a variable ``env`` does not set, before anything is built with it.
+
+    A token line naming one would reach the build with no token (the registry then answers 401),
+    and npm reads any other such ``${NAME}`` as that very text.
+    """
+    for number, line in enumerate(_read(path).splitlines(), start=1):
+        if line.lstrip().startswith((";", "#")):
+            continue
+        for name in (name for name in _ENV_REFERENCE.findall(line) if name not in env):
+            effect = _unset_effect(line, name)
+            raise UserError(
+                f"{path}:{number}: ${{{name}}} is not set, so {effect} (set {name}, or remove the line)"
+            )
+
+
+def _unset_effect(line: str, name: str) -> str:
+    key = line.partition("=")[0].strip()
+    if key.startswith("//") and key.endswith(TOKEN_KEY):
+        return f"builds would send no token to {key.removesuffix(TOKEN_KEY)}"
+    return f"npm would read {key} as the text ${{{name}}}"
+
+
+def read_npm_auth(path: Path, env: Mapping[str, str]) -> NpmAuth:
+    """Every token line of ``path`` (none when it does not exist); each token is registered for redaction."""
+    text = _read(path)
     tokens, unset = {}, {}
     for key, value in _token_lines(text):
         missing = [name for name in _ENV_REFERENCE.findall(value) if name not in env]

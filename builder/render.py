@@ -9,7 +9,10 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import linecache
 import re
+import shlex
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,14 +147,51 @@ class _ProjectLoader(jinja2.FileSystemLoader):
 def _environment(root: Path, folder: Path | None) -> jinja2.Environment:
     search = [str(folder)] if folder else []
     loader = _ProjectLoader(root, [*search, str(root / "templates")])
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=loader,
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # noqa: S701 - output is Dockerfiles and YAML, not HTML
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_one_line,
     )
+    env.filters.update(sh=_sh, word=_word)
+    return env
+
+
+class _Refused(ValueError):
+    """A value that would change the shape of the rendered file, not only its content."""
+
+
+# Control, format (bidi overrides, zero-width) and line/paragraph separators: a new line ends a
+# Dockerfile instruction, so one inside a value would start an instruction nobody reviewed.
+_CONTROL = frozenset(("Cc", "Cf", "Zl", "Zp"))
+_NOT_A_WORD = re.compile(r"[\s\\\"'`$]")
+
+
+def _one_line(value: Any) -> Any:
+    """Every ``{{ value }}`` of every template: none may hold a control character."""
+    if isinstance(value, str) and any(unicodedata.category(c) in _CONTROL for c in value):
+        raise _Refused(f"{_shown(value)} holds a control character (a new line would start an instruction)")
+    return value
+
+
+def _sh(value: Any) -> str:
+    """A value as one shell word, whatever it holds: a file name is never a command."""
+    return shlex.quote(str(value))
+
+
+def _word(value: Any) -> str:
+    """A value as one word of a Dockerfile instruction (COPY, AS, USER): nothing to split or expand."""
+    text = str(value)
+    if not text or _NOT_A_WORD.search(text):
+        raise _Refused(f"{_shown(text)} is not one plain word (no space, quote, backslash or $)")
+    return text
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 80 else f"{text[:77]!r}..."
 
 
 def _render(jenv: jinja2.Environment, template: str, **context: Any) -> str:
@@ -166,7 +206,7 @@ def _render(jenv: jinja2.Environment, template: str, **context: Any) -> str:
         raise TemplateError(_template_path(env, template), f"template '{e.name}' not found") from None
     except (jinja2.UndefinedError, TypeError, ValueError) as e:
         where = _failing_line(env, e.__traceback__) or _template_path(env, template)
-        raise TemplateError(where, str(e)) from None
+        raise TemplateError(where, f"{e}{_expressions(e)}") from None
 
 
 def _template_path(env: jinja2.Environment, name: str) -> str:
@@ -191,6 +231,16 @@ def _failing_line(env: jinja2.Environment, tb: TracebackType | None) -> str | No
         if filename.endswith(".j2"):
             found = f"{_display(filename)}:{frame_tb.tb_lineno}"
     return found
+
+
+def _expressions(error: Exception) -> str:
+    """For a refused value: the expressions of the template line that rendered it, which name its key."""
+    frames = [f for f in _frames(error.__traceback__) if f.tb_frame.f_code.co_filename.endswith(".j2")]
+    if not isinstance(error, _Refused) or not frames:
+        return ""
+    line = linecache.getline(frames[-1].tb_frame.f_code.co_filename, frames[-1].tb_lineno)
+    found = re.findall(r"\{\{.*?\}\}", line)
+    return f" (from {', '.join(found)})" if found else ""
 
 
 def _frames(tb: TracebackType | None) -> Iterator[TracebackType]:

@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from builder.npmrc import build_npmrc, npmrc_path
+from builder.graph import ancestors
+from builder.npmrc import build_npmrc, check_references, npmrc_path
 from builder.pipconf import pip_index_url
+from builder.project import Project
 from builder.settings import CodeArtifact, Settings
 
 
@@ -67,6 +69,20 @@ def user_secrets(settings: Settings, env: Mapping[str, str], folder: Path) -> Bu
         files["npmrc"] = _write(folder, "npmrc", npmrc)
         values += tokens
     return BuildSecrets(files, tuple(values))
+
+
+def check_user_secrets(project: Project, names: list[str], env: Mapping[str, str]) -> None:
+    """What user_secrets will read, checked before a build starts: its npmrc names no unset variable.
+
+    Only when the user's own configuration is what builds get (not CodeArtifact's) and an image
+    of the build (or a parent it may build) installs an npm package.
+    """
+    store = project.settings.store
+    if store.kind == "codeartifact" and store.codeartifact is not None:
+        return
+    family = set(names).union(*(ancestors(name, project.images) for name in names))
+    if any(tool.install == "npm-package" for name in family for tool in project.image_tools(name)):
+        check_references(npmrc_path(env), env)
 
 
 class Once:

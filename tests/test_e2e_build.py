@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import re
 import secrets
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from packaging.utils import canonicalize_name
 
 from builder.engine import DockerClient, find_client
 from builder.lockfile import Artifact, LockedTool, Lockfile, load_lockfile, write_lockfile
@@ -226,8 +228,47 @@ def test_build_then_smoke_passes_with_the_locked_versions(
             result.output,
         )
     assert "bandit scans an empty folder" in result.output
+    count = len(lock.tools["bandit"].requirements[AMD64])
+    assert re.search(rf"bandit venv\s+the {count} locked distributions\s+exactly those\s+ok", result.output)
     xml = report.read_text()
-    assert '<testsuite name="smoke.scanners" tests="6" failures="0">' in xml
+    assert '<testsuite name="smoke.scanners" tests="7" failures="0">' in xml
+
+
+LIST_DISTRIBUTIONS = "import importlib.metadata as m, json; " + (
+    "print(json.dumps([[d.name, d.version] for d in m.distributions()]))"
+)
+
+
+def test_a_python_apps_venv_holds_exactly_its_locked_distributions(
+    built: tuple[Path, str, Result], client: DockerClient
+) -> None:
+    project, tag, _ = built
+    done = subprocess.run([client.path, "run", "--rm", "--network", "none", tag,
+                           "/opt/tools/bandit/bin/python", "-I", "-c", LIST_DISTRIBUTIONS],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    found = {(canonicalize_name(name), version) for name, version in json.loads(done.stdout)}
+    locked = load_lockfile(project).tools["bandit"].requirements[AMD64]
+    assert found == {(canonicalize_name(r.name), r.version) for r in locked}  # no pip, no setuptools
+
+
+def test_smoke_fails_when_a_venv_holds_an_unlocked_distribution(
+    built: tuple[Path, str, Result], client: DockerClient, tmp_path: Path
+) -> None:
+    project, tag, _ = built
+    site = "/opt/tools/bandit/lib/python3.11/site-packages/planted-1.0.dist-info"
+    (tmp_path / "Dockerfile").write_text(
+        f"FROM {tag}\nUSER 0\nRUN mkdir {site} && printf 'Metadata-Version: 2.1\\nName: planted\\nVersion: 1.0\\n'"
+        f" > {site}/METADATA\n"
+    )
+    planted = tag.replace(":", ":venv-planted-")
+    done = subprocess.run([client.path, "build", "-t", planted, str(tmp_path)], capture_output=True, text=True,
+                          env={**os.environ, "DOCKER_BUILDKIT": "1"})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = run_cli(project, "smoke", "scanners", "--image", planted)
+    assert result.exit_code == 1
+    assert re.search(
+        r"bandit venv\s+the \d+ locked distributions\s+unlocked: planted 1\.0\s+FAIL", result.output
+    )
 
 
 def test_smoke_fails_when_a_version_differs(built: tuple[Path, str, Result], tmp_path: Path) -> None:
@@ -351,7 +392,11 @@ def test_a_failing_step_is_named_with_its_tail(
         r"error: build of \S+/scanners:[0-9a-f]{12}-amd64 failed at \[tool-hello 2/2\] RUN set -eu;", error
     )
     assert error.splitlines()[0].endswith("exit code: 1") and len(error.splitlines()[0]) < 300
-    assert "  | " in error and "/out/opt/tools/hello/bin/hello" in error  # the tail shows what went wrong
+    # The tail shows what went wrong, naming the tool and its entry point.
+    assert (
+        "  | " in error
+        and "hello: entry point hello (bin/hello) is not in hello_0.4.2_linux_amd64.tar.gz" in error
+    )
 
 
 def test_a_tampered_store_file_stops_the_build_before_docker_runs(
