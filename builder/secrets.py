@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from builder.npmrc import build_npmrc, check_references, npmrc_path
 from builder.pipconf import pip_index_url
 from builder.project import Project
 from builder.settings import CodeArtifact, Settings
+from builder.workdir import scratch
 
 
 @dataclass(frozen=True)
@@ -101,9 +100,6 @@ class Once:
 
 @contextlib.contextmanager
 def private_folder() -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="builder-secrets-"))
-    folder.chmod(0o700)
-    try:
+    """0700, removed when the block ends, or by the next run's sweep if this one is killed."""
+    with scratch("secrets") as folder:
         yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
