@@ -53,10 +53,10 @@ SNIPPETS = [
     "x: .nan\n",
     "x: 2024-13-45\n",
     "? [a, b]\n: c\n",
-    "x: \"\\u202e\\u2028\\x00\\x1b[31m\"\n",
+    'x: "\\u202e\\u2028\\x00\\x1b[31m"\n',
     "x: '" + "A" * 200_000 + "'\n",
     "'../../../etc': {source: github}\n",
-    "\"$(touch /tmp/pwned)\": 1\n",
+    '"$(touch /tmp/pwned)": 1\n',
     "- - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - x\n",
     "%YAML 1.1\n---\nx: 1\n",
     "--- a\n--- b\n",
@@ -167,9 +167,13 @@ def fuzz(args: argparse.Namespace, work: Path, report: Callable[[str], None]) ->
         refused, accepted = counts[(name, "refused")], counts[(name, "accepted")]
         report(f"{name:42} {refused + accepted:6} cases  {refused:6} refused  {accepted:6} accepted")
     total = sum(counts.values())
-    report(f"{total} cases in {args.seconds} s, {bugs} bug(s); slowest case {slowest[0] * 1000:.0f} ms ({slowest[1]})")
+    report(
+        f"{total} cases in {args.seconds} s, {bugs} bug(s); slowest case {slowest[0] * 1000:.0f} ms ({slowest[1]})"
+    )
     peak = peak_mib()
-    report(f"peak memory (max RSS) {peak:.0f} MiB, bound {args.max_mib} MiB: {'ok' if peak <= args.max_mib else 'OVER'}")
+    report(
+        f"peak memory (max RSS) {peak:.0f} MiB, bound {args.max_mib} MiB: {'ok' if peak <= args.max_mib else 'OVER'}"
+    )
     return 1 if bugs or peak > args.max_mib or total == 0 else 0
 
 
