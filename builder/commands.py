@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from builder.build import BuildOptions, Built, Gate, build_images, image_tag
 from builder.context import assemble
@@ -122,7 +121,7 @@ def _fetched(
     echo: Echo,
 ) -> bool:
     refs = artifact_refs(project, lock, names, platforms or None)
-    report = fetch(refs, store, Progress(len(refs)))
+    report = fetch(refs, store, Progress(len(refs)), limits=project.settings.http)
     echo(f"fetch: {report.summary()}", err=True)
     for ref, error in report.failed:
         echo(f"error: {ref}: {error}", err=True)
@@ -269,12 +268,14 @@ def _report_stale(project: Project, lock: Lockfile, tools: tuple[str, ...], echo
 
 
 def _source_context(project: Project, work: Path) -> SourceContext:
+    from builder.credentials import github_credentials
     from builder.http import HttpClient, make_session
 
     settings = project.settings
-    github = urlsplit(settings.upstreams["github_api"]).hostname or ""
-    http = HttpClient(make_session(), cache_dir=cache_root(os.environ) / "http",
-                      token=os.environ.get("GITHUB_TOKEN") or None, token_hosts=(github,))  # fmt: skip
+    # GITHUB_TOKEN goes to the configured API and below it: not to other ports, paths or schemes of its host.
+    credentials = github_credentials(settings.upstreams["github_api"], os.environ.get("GITHUB_TOKEN"))
+    http = HttpClient(make_session(), cache_dir=cache_root(os.environ) / "http", credentials=credentials,
+                      limits=settings.http)  # fmt: skip
     store = STORES["local"](settings, os.environ)  # verified downloads land here whatever the store
     # BUILDER_KEYS_DIR: a folder laid out like builder/data/keys whose keys are trusted instead.
     keys = Path(os.environ.get("BUILDER_KEYS_DIR") or Path(__file__).resolve().parent / "data" / "keys")
@@ -321,8 +322,8 @@ def update_command(project: Project, publish: bool, repository: str | None, jobs
             token = os.environ.get("GITHUB_TOKEN") or ""
             if not token:
                 raise UserError("--open-pr needs a GitHub token in GITHUB_TOKEN")
-            api = project.settings.upstreams["github_api"]
-            github = GitHubClient(make_session(), api, repository, token)
+            api, limits = project.settings.upstreams["github_api"], project.settings.http
+            github = GitHubClient(make_session(retries=limits.retries), api, repository, token, limits)
         report = run_update(project, lock, sources, datetime.now(UTC), mirror, github,
                             lambda line: echo(line, err=True), jobs)  # fmt: skip
     for change in report.changes:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from builder.redact import redact
+
 
 class BuilderError(Exception):
     """Base of every error this package raises on purpose."""
@@ -81,3 +83,46 @@ class ChecksumError(UserError):
             f"sha256 mismatch for {m.tool} ({m.platform}) {self.subject}: "
             f"expected {m.expected}, got {m.actual}"
         )
+
+
+class IncompleteAnswer(UpstreamError):
+    """An answer that ended, or went silent, before all its bytes came; retried, and still short.
+
+    ``received`` and ``expected`` count the body's bytes (``expected`` is None when the upstream
+    named no length).
+    """
+
+    def __init__(self, url: str, received: int, expected: int | None, stalled: bool, attempts: int) -> None:
+        super().__init__(url)
+        self.url, self.received, self.expected = url, received, expected
+        self.stalled, self.attempts = stalled, attempts
+
+    def __str__(self) -> str:
+        how = "the upstream stopped answering" if self.stalled else "the answer was cut short"
+        of = f" of {self.expected}" if self.expected is not None else ""
+        tries = f"; gave up after {self.attempts} attempts" if self.attempts > 1 else ""
+        return f"GET {redact(self.url)}: {how} after {self.received}{of} bytes{tries}"
+
+
+@dataclass(frozen=True)
+class ArtifactName:
+    """Which artifact a download was for, as every download failure names it."""
+
+    tool: str
+    version: str
+    platform: str
+    file: str
+
+    def __str__(self) -> str:
+        return f"{self.tool} {self.version} ({self.platform})"
+
+
+class DownloadError(UpstreamError):
+    """A download that failed, named by its artifact; ``cause`` is the HTTP error, with its data."""
+
+    def __init__(self, artifact: ArtifactName, cause: UpstreamError) -> None:
+        super().__init__(str(cause))
+        self.artifact, self.cause = artifact, cause
+
+    def __str__(self) -> str:
+        return f"{self.artifact}: cannot download {self.artifact.file}: {self.cause}"

@@ -20,6 +20,9 @@ from builder.stores.base import ArtifactRef, ArtifactStore
 if TYPE_CHECKING:
     import requests
 
+    from builder.http import HttpClient
+    from builder.settings import HttpSettings
+
 
 @dataclass
 class FetchReport:
@@ -59,8 +62,12 @@ def fetch(
     progress: Progress,
     session: requests.Session | None = None,
     jobs: int = 4,
+    limits: HttpSettings | None = None,
 ) -> FetchReport:
-    """Download what the store lacks; a warm store needs no network (nor the HTTP stack loaded)."""
+    """Download what the store lacks; a warm store needs no network (nor the HTTP stack loaded).
+
+    ``limits``: builder.yaml's ``http:`` (timeouts, retries); a download cut short is retried.
+    """
     report = FetchReport()
     missing = []
     for ref in refs:
@@ -70,11 +77,11 @@ def fetch(
         else:
             missing.append(ref)
     if missing:
-        from builder.http import make_session
+        from builder.http import HttpClient, make_session
 
-        active = session or make_session()
+        http = HttpClient(session or make_session(), limits=limits)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for ref, size, error in pool.map(lambda r: _fetch_one(r, store, active, progress), missing):
+            for ref, size, error in pool.map(lambda r: _fetch_one(r, store, http, progress), missing):
                 _record(report, progress, ref, size, error)
     progress.close()
     return report
@@ -91,13 +98,11 @@ def _record(report: FetchReport, progress: Progress, ref: ArtifactRef, size: int
 
 
 def _fetch_one(
-    ref: ArtifactRef, store: ArtifactStore, session: requests.Session, progress: Progress
+    ref: ArtifactRef, store: ArtifactStore, http: HttpClient, progress: Progress
 ) -> tuple[ArtifactRef, int, str | None]:
-    from builder.http import download
-
     with tempfile.TemporaryDirectory(prefix="builder-fetch-") as tmp:
         try:
-            got = download(session, ref.artifact.url, Path(tmp) / ref.artifact.file, progress.advance)
+            got = http.download(ref.artifact.url, Path(tmp) / ref.artifact.file, progress=progress.advance)
             if got.sha256 != ref.sha256:
                 raise ChecksumError(
                     Mismatch(ref.tool, str(ref.platform), ref.sha256, got.sha256),

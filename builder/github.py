@@ -2,7 +2,8 @@
 
 One branch per purpose; its single commit is rebuilt on the base branch's head each time, and
 the one open pull request from that branch is created once and then only edited, never doubled.
-Unchanged content makes no commit; the token goes only to the API host and never into a message.
+Unchanged content makes no commit; the token goes only to the API (its origin and path, redirects
+included) and never into a message.
 A proposal may also delete paths: only those the base branch's tree holds, as GitHub refuses to
 delete a path that is not there.
 """
@@ -14,12 +15,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import requests
 
+from builder.credentials import Scope
 from builder.errors import UpstreamError
-from builder.http import TIMEOUT
 from builder.redact import redact
+from builder.settings import HttpSettings
+
+_REDIRECTS = (301, 302, 307, 308)
 
 
 @dataclass(frozen=True)
@@ -41,8 +46,21 @@ class Proposal:
 
 
 class GitHubClient:
-    def __init__(self, session: requests.Session, api: str, repository: str, token: str) -> None:
+    def __init__(
+        self,
+        session: requests.Session,
+        api: str,
+        repository: str,
+        token: str,
+        limits: HttpSettings | None = None,
+    ) -> None:
         self.session, self.api, self.repository, self.token = session, api.rstrip("/"), repository, token
+        try:
+            self.scope = Scope.parse(self.api)
+        except ValueError:
+            raise UpstreamError(f"the GitHub API {redact(api)} is not an http(s) URL") from None
+        http = limits or HttpSettings()
+        self.timeout = (http.connect_timeout, http.read_timeout)
 
     def download(self, dest: Path, wanted: Callable[[str], bool]) -> str:
         """Write the default branch's files that ``wanted`` accepts under ``dest``; returns the commit."""
@@ -124,14 +142,32 @@ class GitHubClient:
         return PullRequest(pull["number"], pull["html_url"], created=True, committed=committed)
 
     def _request(self, method: str, path: str, body: Any = None) -> requests.Response:
+        """Redirects are followed here, and only inside the API: the token never leaves its scope."""
         url = f"{self.api}/repos/{self.repository}{path}"
+        for _ in range(5):
+            response = self._send(method, url, body)
+            location = response.headers.get("Location")
+            if response.status_code not in _REDIRECTS or not location:
+                return response
+            following = urljoin(url, location)
+            if not self.scope.covers(following):
+                raise UpstreamError(
+                    f"GitHub {method} {redact(url)}: redirected to {redact(following)}, outside the API "
+                    f"{redact(self.api)}: not followed"
+                )
+            url = following
+        raise UpstreamError(f"GitHub {method} {redact(url)}: too many redirects")
+
+    def _send(self, method: str, url: str, body: Any) -> requests.Response:
         headers = {
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": "2022-11-28",
             "Authorization": f"Bearer {self.token}",
         }
         try:
-            return self.session.request(method, url, json=body, headers=headers, timeout=TIMEOUT)
+            return self.session.request(
+                method, url, json=body, headers=headers, timeout=self.timeout, allow_redirects=False
+            )
         except requests.RequestException as e:
             raise UpstreamError(f"{method} {redact(url)}: {redact(str(e), [self.token])[:200]}") from None
 

@@ -1,35 +1,41 @@
-"""The one HTTP session factory: timeouts, retries with backoff and jitter; no credential in a message."""
+"""The one HTTP layer: scoped credentials, bounded time, retries with backoff; no credential in a message."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from builder.errors import UpstreamError
+from builder.credentials import Credential, headers_for, same_origin
+from builder.errors import IncompleteAnswer, UpstreamError
 from builder.fsutil import CHUNK, atomic_write
 from builder.redact import redact
-
-TIMEOUT = (10.0, 120.0)  # connect, read (between bytes)
+from builder.settings import HttpSettings
 
 Progress = Callable[[int], None]
+TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
 
 
-def make_session(retries: int = 4, backoff: float = 0.5, user_agent: str = "builder") -> requests.Session:
-    """A session that retries connection errors and 5xx with exponential backoff and jitter.
+def make_session(retries: int = 0, backoff: float = 0.5, user_agent: str = "builder") -> requests.Session:
+    """A pooled session; ``retries`` of connection errors and 5xx, with backoff, for GET and HEAD.
 
-    Rate limits (403/429) are not retried here but in HttpClient, which can bound the wait and
-    be given a clock: urllib3 would sleep a Retry-After of an hour without asking.
+    HttpClient retries by itself, within its deadlines and with a clock it is given, so it wants
+    a session that does not (the default). Rate limits (403/429) are never retried here: urllib3
+    would sleep a Retry-After of an hour without asking.
     """
     retry = Retry(
         total=retries,
@@ -86,29 +92,80 @@ class _Cached:
     answer: _Answer
 
 
-def download(
-    session: requests.Session,
-    url: str,
-    dest: Path,
-    progress: Progress | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> Downloaded:
-    """Stream ``url`` into ``dest``, hashing as it goes; the caller decides what the digest must be."""
-    digest, size = hashlib.sha256(), 0
-    try:
-        with session.get(url, stream=True, timeout=TIMEOUT, headers=dict(headers or {})) as response:
-            if response.status_code != 200:
-                raise HttpStatusError(url, response.status_code, response.reason)
-            with dest.open("wb") as out:
-                for chunk in response.iter_content(CHUNK):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    size += len(chunk)
-                    if progress:
-                        progress(len(chunk))
-    except requests.RequestException as e:
-        raise UpstreamError(f"GET {redact(url)}: {_reason(e)}") from None
-    return Downloaded(dest, size, digest.hexdigest())
+@dataclass(frozen=True)
+class _Head:
+    """What an attempt answered; its body went to the sink (only a 200's body is read)."""
+
+    status: int
+    reason: str
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class _Deadline:
+    """When a request must be done, and which builder.yaml setting said so."""
+
+    at: float
+    setting: str
+    seconds: float
+
+    def error(self, url: str) -> UpstreamError:
+        return UpstreamError(
+            f"GET {redact(url)}: not done within {self.seconds:g} s (http.{self.setting} in builder.yaml)"
+        )
+
+
+class _Transient(Exception):
+    """A failure worth another attempt; ``error`` says it, given how many attempts were made."""
+
+    def __init__(self, error: Callable[[int], UpstreamError]) -> None:
+        super().__init__()
+        self.error = error
+
+
+class _Sink(Protocol):
+    def start(self) -> None:
+        """A body begins: a retry starts again from its first byte."""
+
+    def write(self, chunk: bytes) -> None: ...
+
+
+class _Memory:
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def start(self) -> None:
+        self.data.clear()
+
+    def write(self, chunk: bytes) -> None:
+        self.data += chunk
+
+
+class _File:
+    """Streams a body into ``dest``, hashing as it goes."""
+
+    def __init__(self, dest: Path, progress: Progress | None) -> None:
+        self.dest, self.progress = dest, progress
+        self.out: IO[bytes] | None = None
+        self.digest, self.size = hashlib.sha256(), 0
+
+    def start(self) -> None:
+        self.close()
+        self.out = self.dest.open("wb")
+        self.digest, self.size = hashlib.sha256(), 0
+
+    def write(self, chunk: bytes) -> None:
+        assert self.out is not None
+        self.out.write(chunk)
+        self.digest.update(chunk)
+        self.size += len(chunk)
+        if self.progress:
+            self.progress(len(chunk))
+
+    def close(self) -> None:
+        if self.out is not None:
+            self.out.close()
+            self.out = None
 
 
 def _reason(error: requests.RequestException) -> str:
@@ -125,8 +182,6 @@ def _reason(error: requests.RequestException) -> str:
         "CERTIFICATE_VERIFY_FAILED": f"TLS certificate of {host} not trusted",
         "Read timed out": f"{host} stopped answering (read timeout)",
         "timed out": f"{host} did not answer in time",
-        "too many 5": f"{host} kept failing with server errors",
-        "too many 429": f"{host} kept rate-limiting the requests",
     }
     for marker, reason in known.items():
         if marker in text:
@@ -134,27 +189,58 @@ def _reason(error: requests.RequestException) -> str:
     return redact(text.splitlines()[0][:200])
 
 
+def _tries(attempts: int) -> str:
+    return f"; gave up after {attempts} attempts" if attempts > 1 else ""
+
+
+def _length(response: requests.Response) -> int | None:
+    """The body's length as the upstream announced it; None when unknown or content-encoded."""
+    length = response.headers.get("Content-Length", "")
+    if response.headers.get("Content-Encoding", "identity") != "identity" or not length.isdigit():
+        return None
+    return int(length)
+
+
+def _decode(data: bytes, headers: Mapping[str, str]) -> str:
+    encoding = requests.utils.get_encoding_from_headers(headers) or "utf-8"
+    try:
+        return data.decode(encoding, errors="replace")
+    except LookupError:  # a charset Python does not know
+        return data.decode("utf-8", errors="replace")
+
+
 class HttpClient:
     """What sources use: JSON with ETag revalidation, small files, streamed downloads.
 
-    Rate limits are honoured (``Retry-After``; ``x-ratelimit-remaining: 0`` until
-    ``x-ratelimit-reset``) up to ``max_wait`` seconds; concurrency is bounded; the optional
-    GitHub token goes only to the hosts it is meant for; no message carries a credential.
+    Every GET is bounded as a whole: ``limits`` (builder.yaml's ``http:``) give the connect and
+    read timeouts, a deadline per request or download that is checked while the body streams
+    (a read timeout only bounds the silence between bytes), and one for the whole run (the
+    client's life). Transient failures are retried ``limits.retries`` times with backoff and
+    jitter, within those deadlines. Redirects are followed here, so each hop gets only the
+    ``credentials`` whose scope covers it; a header the caller set is kept on its own origin
+    only. Rate limits are honoured (``Retry-After``; ``x-ratelimit-remaining: 0`` until
+    ``x-ratelimit-reset``) up to ``max_wait`` seconds; concurrency is bounded; no message
+    carries a credential.
     """
 
     def __init__(
         self,
         session: requests.Session,
         cache_dir: Path | None = None,
-        token: str | None = None,
-        token_hosts: tuple[str, ...] = (),
+        credentials: Iterable[Credential] = (),
+        limits: HttpSettings | None = None,
         concurrency: int = 8,
         max_wait: float = 120.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        timer: Callable[[], float] = time.monotonic,
+        backoff: float = 0.5,
     ) -> None:
-        self.session, self.cache_dir, self.token, self.token_hosts = session, cache_dir, token, token_hosts
-        self.max_wait, self.sleep, self.clock = max_wait, sleep, clock
+        self.session, self.cache_dir, self.credentials = session, cache_dir, tuple(credentials)
+        self.limits = limits or HttpSettings()
+        self.max_wait, self.sleep, self.clock, self.timer = max_wait, sleep, clock, timer
+        self.backoff = backoff
+        self._run = _Deadline(timer() + self.limits.run_timeout, "run_timeout", self.limits.run_timeout)
         self._slots = threading.BoundedSemaphore(concurrency)
         self._count = threading.Lock()
         self.bytes_downloaded = 0
@@ -172,46 +258,47 @@ class HttpClient:
         return Page(_json(url, answer.text), _next_link(url, answer.link))
 
     def get_bytes(self, url: str, headers: Mapping[str, str] | None = None) -> bytes:
-        response = self._get(url, dict(headers or {}))
-        self._check(url, response)
-        return response.content
+        sink = _Memory()
+        self._check(url, self._get(url, dict(headers or {}), sink, "request_timeout"))
+        return bytes(sink.data)
 
-    def download(self, url: str, dest: Path, headers: Mapping[str, str] | None = None) -> Downloaded:
-        with self._slots:
-            got = download(self.session, url, dest, headers=headers)
+    def download(
+        self, url: str, dest: Path, headers: Mapping[str, str] | None = None, progress: Progress | None = None
+    ) -> Downloaded:
+        """Stream ``url`` into ``dest``, hashing as it goes; the caller decides what the digest must be."""
+        sink = _File(dest, progress)
+        try:
+            head = self._get(url, dict(headers or {}), sink, "download_timeout")
+        finally:
+            sink.close()
+        self._check(url, head)
         with self._count:
-            self.bytes_downloaded += got.size
-        return got
+            self.bytes_downloaded += sink.size
+        return Downloaded(dest, sink.size, sink.digest.hexdigest())
 
     def _answer(self, url: str, headers: Mapping[str, str] | None, conditional: bool, links: bool) -> _Answer:
         cached = self._cached(url, links) if conditional else None
         extra = dict(headers or {})
         if cached:
             extra["If-None-Match"] = cached.etag
-        response = self._get(url, extra)
-        if response.status_code == 304 and cached:
+        sink = _Memory()
+        head = self._get(url, extra, sink, "request_timeout")
+        if head.status == 304 and cached:
             return cached.answer  # a 304 need not repeat the Link header: the cache kept it
-        self._check(url, response)
-        answer = _Answer(response.text, response.headers.get("Link", ""))
-        if conditional and response.headers.get("ETag") and self.cache_dir:
-            entry = {"etag": response.headers["ETag"], "body": answer.text, "link": answer.link}
+        self._check(url, head)
+        answer = _Answer(_decode(bytes(sink.data), head.headers), head.headers.get("Link", ""))
+        if conditional and head.headers.get("ETag") and self.cache_dir:
+            entry = {"etag": head.headers["ETag"], "body": answer.text, "link": answer.link}
             atomic_write(self._cache_path(url), json.dumps(entry).encode())
         return answer
 
-    def _get(self, url: str, headers: dict[str, str]) -> requests.Response:
-        if self.token and urlsplit(url).hostname in self.token_hosts:
-            headers["Authorization"] = f"Bearer {self.token}"
+    def _get(self, url: str, headers: dict[str, str], sink: _Sink, setting: str) -> _Head:
+        """One GET as the caller sees it: retried while transient, waiting out rate limits."""
         for _ in range(4):
-            with self._slots:
-                try:
-                    response = self.session.get(url, headers=headers, timeout=TIMEOUT)
-                except requests.RequestException as e:
-                    raise UpstreamError(f"GET {redact(url)}: {_reason(e)}") from None
-            with self._count:
-                self.requests += 1
-            wait = self._rate_limit_wait(response)
+            head = self._retried(url, headers, sink, self._deadline(setting))
+            wait = self._rate_limit_wait(head)
             if wait is None:
-                return response
+                return head
             if wait > self.max_wait:
                 raise UpstreamError(
                     f"GET {redact(url)}: rate limited for {wait:.0f} s more (over the {self.max_wait:.0f} s "
@@ -220,20 +307,116 @@ class HttpClient:
             self.sleep(wait)
         raise UpstreamError(f"GET {redact(url)}: still rate limited after waiting; run later")
 
-    def _rate_limit_wait(self, response: requests.Response) -> float | None:
-        if response.status_code not in (403, 429):
+    def _deadline(self, setting: str) -> _Deadline:
+        seconds = float(getattr(self.limits, setting))
+        own = _Deadline(self.timer() + seconds, setting, seconds)
+        return own if own.at <= self._run.at else self._run
+
+    def _retried(self, url: str, headers: Mapping[str, str], sink: _Sink, deadline: _Deadline) -> _Head:
+        """Attempts until one is not transient; the last 5xx is returned, the last failure raised."""
+        last: _Head | _Transient | None = None
+        attempts = 0
+        while attempts <= self.limits.retries and (attempts == 0 or self._pause(attempts, deadline)):
+            attempts += 1
+            try:
+                with self._slots:
+                    last = self._attempt(url, headers, sink, deadline)
+            except _Transient as failure:
+                last = failure
+                continue
+            if last.status not in TRANSIENT_STATUSES:
+                return last
+        if isinstance(last, _Head):
+            return last
+        assert last is not None
+        raise last.error(attempts) from None
+
+    def _pause(self, attempts: int, deadline: _Deadline) -> bool:
+        """Back off before another attempt; False when the deadline would pass first."""
+        wait = self.backoff * 2 ** (attempts - 1) + random.uniform(0, self.backoff)  # noqa: S311 (jitter)
+        if self.timer() + wait >= deadline.at:
+            return False
+        self.sleep(wait)
+        return True
+
+    def _attempt(self, url: str, headers: Mapping[str, str], sink: _Sink, deadline: _Deadline) -> _Head:
+        response = self._open(url, headers, deadline)
+        with response:
+            head = _Head(response.status_code, response.reason, response.headers)
+            if head.status == 200:
+                self._read(url, response, sink, deadline)
+        return head
+
+    def _open(self, url: str, given: Mapping[str, str], deadline: _Deadline) -> requests.Response:
+        """Follow redirects: each hop gets the credentials that cover it, the caller's only on its origin."""
+        target, extra = url, dict(given)
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send(url, target, headers_for(target, extra, self.credentials), deadline)
+            location = response.headers.get("Location")
+            if response.status_code not in REDIRECTS or not location:
+                return response
+            response.close()
+            following = urljoin(target, location)
+            if not same_origin(target, following):
+                extra = {k: v for k, v in extra.items() if k.lower() != "authorization"}
+            target = following
+        raise UpstreamError(f"GET {redact(url)}: more than {MAX_REDIRECTS} redirects")
+
+    def _send(self, url: str, target: str, headers: dict[str, str], deadline: _Deadline) -> requests.Response:
+        remaining = deadline.at - self.timer()
+        if remaining <= 0:
+            raise deadline.error(url)
+        limits = self.limits
+        timeout = (min(limits.connect_timeout, remaining), min(limits.read_timeout, remaining))
+        try:
+            response = self.session.get(target, headers=headers, timeout=timeout, stream=True,
+                                        allow_redirects=False)  # fmt: skip
+        except requests.exceptions.SSLError as e:
+            raise UpstreamError(f"GET {redact(url)}: {_reason(e)}") from None
+        except (requests.ConnectionError, requests.Timeout) as e:
+            reason = _reason(e)
+            raise _Transient(lambda n: UpstreamError(f"GET {redact(url)}: {reason}{_tries(n)}")) from None
+        except requests.RequestException as e:
+            raise UpstreamError(f"GET {redact(url)}: {_reason(e)}") from None
+        with self._count:
+            self.requests += 1
+        return response
+
+    def _read(self, url: str, response: requests.Response, sink: _Sink, deadline: _Deadline) -> None:
+        """The body, to its announced length and before the deadline (checked as each piece arrives)."""
+        # read1 returns what has arrived, so a trickle cannot hide in a half-filled chunk and the
+        # bytes of an answer cut short are counted.
+        read = getattr(response.raw, "read1", response.raw.read)
+        expected, received = _length(response), 0
+        sink.start()
+        try:
+            while chunk := read(CHUNK, decode_content=True):
+                sink.write(chunk)
+                received += len(chunk)
+                if self.timer() > deadline.at:
+                    raise deadline.error(url)
+        except (ProtocolError, ReadTimeoutError) as e:
+            stalled = isinstance(e, ReadTimeoutError)
+            raise _Transient(lambda n: IncompleteAnswer(url, received, expected, stalled, n)) from None
+        except HTTPError as e:  # undecodable content, TLS trouble mid-answer: not worth another try
+            raise UpstreamError(f"GET {redact(url)}: {redact(str(e).splitlines()[0][:200])}") from None
+        if expected is not None and received < expected:
+            raise _Transient(lambda n: IncompleteAnswer(url, received, expected, False, n))
+
+    def _rate_limit_wait(self, head: _Head) -> float | None:
+        if head.status not in (403, 429):
             return None
-        retry_after = response.headers.get("Retry-After")
+        retry_after = head.headers.get("Retry-After")
         if retry_after and retry_after.isdigit():
             return float(retry_after)
-        if response.headers.get("x-ratelimit-remaining") == "0":
-            reset = float(response.headers.get("x-ratelimit-reset", "0") or 0)
+        if head.headers.get("x-ratelimit-remaining") == "0":
+            reset = float(head.headers.get("x-ratelimit-reset", "0") or 0)
             return max(0.0, reset - self.clock()) + 1
-        return 60.0 if response.status_code == 429 else None
+        return 60.0 if head.status == 429 else None
 
-    def _check(self, url: str, response: requests.Response) -> None:
-        if response.status_code != 200:
-            raise HttpStatusError(url, response.status_code, response.reason)
+    def _check(self, url: str, head: _Head) -> None:
+        if head.status != 200:
+            raise HttpStatusError(url, head.status, head.reason)
 
     def _cache_path(self, url: str) -> Path:
         assert self.cache_dir is not None

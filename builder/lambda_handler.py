@@ -4,6 +4,8 @@ Environment (Terraform sets these): BUILDER_GITHUB_REPOSITORY (owner/name), BUIL
 (or BUILDER_GITHUB_TOKEN), BUILDER_CODEARTIFACT_DOMAIN, BUILDER_CODEARTIFACT_DOMAIN_OWNER,
 BUILDER_CODEARTIFACT_REGION, BUILDER_GENERIC_REPOSITORY, BUILDER_PIP_REPOSITORY, BUILDER_NPM_REPOSITORY;
 optional BUILDER_GITHUB_API and BUILDER_CODEARTIFACT_ENDPOINT (another endpoint, e.g. a test double).
+The GitHub token is scoped to BUILDER_GITHUB_API: releases are read with it when builder.yaml's
+``upstreams.github_api`` lies under that API, and anonymously (with a warning) when not.
 The project's definitions and lockfile are read from the repository's default branch through the
 REST API (a Lambda has no git). Logs are JSON lines; metrics use CloudWatch's Embedded Metric Format
 in namespace builder/updater without dimensions. The invocation fails when any tool failed.
@@ -20,10 +22,13 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from builder.errors import UserError
 from builder.redact import redact
+
+if TYPE_CHECKING:
+    from builder.credentials import Credential
 
 NAMESPACE = "builder/updater"
 PROJECT_FILES = ("builder.yaml", "tools.yaml", "builder.lock", "images/", "templates/", "buildspecs/")
@@ -106,20 +111,36 @@ def _update(env: Mapping[str, str], log: JsonLog, secrets: list[str]) -> Any:
     from builder.http import make_session
     from builder.lockfile import load_lockfile
     from builder.project import load_project, with_environment
+    from builder.settings import HttpSettings
     from builder.updater import run_update
 
     token = github_token(env)
     secrets.append(token)
     work = Path(tempfile.mkdtemp(prefix="builder-update-"))
     api = env.get("BUILDER_GITHUB_API", "https://api.github.com")
-    github = GitHubClient(make_session(), api, _required(env, "BUILDER_GITHUB_REPOSITORY"), token)
+    session = make_session(retries=HttpSettings.retries)  # the project (and its http:) is not read yet
+    github = GitHubClient(session, api, _required(env, "BUILDER_GITHUB_REPOSITORY"), token)
     head = github.download(work / "project", lambda path: path.startswith(PROJECT_FILES))
     log("read the project", commit=head)
     project = with_environment(load_project(work / "project"), env)
-    sources, local = _sources(project, work, env)
+    sources, local = _sources(project, work, env, _credentials(api, token, project, log))
     mirror = _mirror(project, local, env)
     lock = load_lockfile(project.root)
     return run_update(project, lock, sources, datetime.now(UTC), mirror, github, lambda line: log(line))
+
+
+def _credentials(api: str, token: str, project: Any, log: JsonLog) -> tuple[Credential, ...]:
+    """The token, for BUILDER_GITHUB_API and below, and for nothing that builder.yaml alone names.
+
+    Releases read with it count against the token's limit, not the 60 an hour of Lambda's addresses.
+    """
+    from builder.credentials import github_credentials
+
+    credentials = github_credentials(api, token)
+    releases = project.settings.upstreams["github_api"]
+    if not any(c.scope.covers(releases) for c in credentials):
+        log(f"releases on {releases} are read without the token (it is for {api})", level="warning")
+    return credentials
 
 
 def github_token(env: Mapping[str, str]) -> str:
@@ -141,7 +162,9 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return env[name]
 
 
-def _sources(project: Any, work: Path, env: Mapping[str, str]) -> tuple[dict[str, Any], Any]:
+def _sources(
+    project: Any, work: Path, env: Mapping[str, str], credentials: tuple[Credential, ...]
+) -> tuple[dict[str, Any], Any]:
     from builder.http import HttpClient, make_session
     from builder.sources import make_sources
     from builder.sources.base import SourceContext
@@ -149,7 +172,8 @@ def _sources(project: Any, work: Path, env: Mapping[str, str]) -> tuple[dict[str
 
     local = LocalStore(work / "artifacts")
     keys = Path(env.get("BUILDER_KEYS_DIR") or Path(__file__).resolve().parent / "data" / "keys")
-    http = HttpClient(make_session(), cache_dir=work / "http")
+    http = HttpClient(make_session(), cache_dir=work / "http", credentials=credentials,
+                      limits=project.settings.http)  # fmt: skip
     ctx = SourceContext(http, project.settings, project.settings.upstreams, keys, work / "work", local, env)
     wanted = {tool.source for tool in project.tools.values()}
     return make_sources(ctx, wanted), local

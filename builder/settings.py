@@ -58,6 +58,27 @@ class BaseImage:
 
 
 @dataclass(frozen=True)
+class HttpSettings:
+    """How long an upstream may take (builder.yaml's ``http:``): a dead host is reported in about a minute.
+
+    Every limit is in seconds. ``read_timeout`` is silence between bytes; the ``*_timeout`` of a
+    request or a download bounds the whole of it, retries included; ``run_timeout`` every request
+    of one run. Transient failures (connection errors, timeouts, 5xx, answers cut short) are
+    retried ``retries`` times with exponential backoff.
+    """
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 15.0
+    request_timeout: float = 60.0
+    download_timeout: float = 600.0
+    run_timeout: float = 3600.0
+    retries: int = 3
+
+
+_HTTP_SECONDS = ("connect_timeout", "read_timeout", "request_timeout", "download_timeout", "run_timeout")
+
+
+@dataclass(frozen=True)
 class Settings:
     store: Store = field(default_factory=Store)
     registry: str = "builder"
@@ -70,9 +91,10 @@ class Settings:
     docker_client: str | None = None
     docker_network: str | None = None  # e.g. "host", to reach an index on this machine
     upstreams: dict[str, str] = field(default_factory=lambda: dict(UPSTREAMS))
+    http: HttpSettings = field(default_factory=HttpSettings)
 
 
-_TOP = ("store", "registry", "platforms", "base_images", "python", "indexes", "docker", "upstreams")
+_TOP = ("store", "registry", "platforms", "base_images", "python", "indexes", "docker", "upstreams", "http")
 
 
 def load_settings(root: Path) -> Settings:
@@ -97,6 +119,7 @@ def load_settings(root: Path) -> Settings:
         docker_client=_optional_text(docker.get("client")),
         docker_network=_optional_text(docker.get("network")),
         upstreams={**UPSTREAMS, **(_upstreams(fields["upstreams"]) if "upstreams" in fields else {})},
+        http=_http(fields["http"]) if "http" in fields else defaults.http,
     )  # fmt: skip
 
 
@@ -156,6 +179,22 @@ def _base_images(node: Node) -> dict[str, BaseImage]:
             digest = _matching(fields["digest"], _DIGEST, "'sha256:' and 64 lowercase hex digits")
         out[name] = BaseImage(fields["ref"].text(), digest)
     return out
+
+
+def _http(node: Node) -> HttpSettings:
+    fields = node.mapping([*_HTTP_SECONDS, "retries"])
+    values: dict[str, float] = {key: _seconds(fields[key]) for key in _HTTP_SECONDS if key in fields}
+    retries = fields["retries"].integer() if "retries" in fields else HttpSettings.retries
+    if not 0 <= retries <= 10:
+        raise fields["retries"].error(f"{retries} is out of range (expected 0 to 10)")
+    return HttpSettings(**values, retries=retries)
+
+
+def _seconds(node: Node) -> float:
+    value = node.value
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 86400:
+        raise node.error(f"'{value}' is not a number of seconds (expected more than 0, at most 86400)")
+    return float(value)
 
 
 def _upstreams(node: Node) -> dict[str, str]:

@@ -19,7 +19,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from builder.errors import ChecksumError, Mismatch, SignatureError, UpstreamError
+from builder.errors import ArtifactName, ChecksumError, Mismatch, SignatureError, UpstreamError
 from builder.lockfile import Artifact
 from builder.platforms import Platform
 from builder.stores.base import ArtifactRef
@@ -105,7 +105,7 @@ def download_verified(
         raise UpstreamError(f"{tool} {version}: {file} is not listed in the signed checksums")
     dest = ctx.work_dir / tool / version / file
     dest.parent.mkdir(parents=True, exist_ok=True)
-    got = ctx.http.download(url, dest)
+    got = ctx.download(ArtifactName(tool, version, str(platform), file), url, dest)
     if got.sha256 != sums[file]:
         dest.unlink()
         raise ChecksumError(Mismatch(tool, str(platform), sums[file], got.sha256), f"{file} from {url}")

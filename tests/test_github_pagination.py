@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from builder.catalogue import Tool, VersionCheck
+from builder.credentials import Credential
 from builder.errors import UpstreamError
 from builder.http import HttpClient, make_session
 from builder.platforms import Platform
-from builder.settings import Settings
+from builder.settings import HttpSettings, Settings
 from builder.sources.base import SourceContext
 from builder.sources.github import MAX_PAGES, PER_PAGE, GitHubSource
 from builder.versions import Constraint
@@ -48,8 +49,8 @@ def fake(server: FakeGitHub) -> FakeGitHub:
 
 
 def source(tmp_path: Path, fake: FakeGitHub, api: str = "") -> GitHubSource:
-    http = HttpClient(make_session(retries=1, backoff=0.01), cache_dir=tmp_path / "etags", token=TOKEN,
-                      token_hosts=("127.0.0.1",), sleep=lambda _: None, clock=NOW.timestamp)  # fmt: skip
+    http = HttpClient(make_session(), cache_dir=tmp_path / "etags", credentials=[Credential.bearer(fake.url, TOKEN)],
+                      limits=HttpSettings(retries=1), sleep=lambda _: None, clock=NOW.timestamp)  # fmt: skip
     ctx = SourceContext(http=http, settings=Settings(), base_urls={"github_api": api or fake.url},
                         keys_dir=Path("builder/data/keys"), work_dir=tmp_path / "work")  # fmt: skip
     return GitHubSource(ctx)

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-import builder.http
 from builder.catalogue import Tool, VersionCheck
+from builder.credentials import Credential
 from builder.errors import ChecksumError, ConfigError, UpstreamError
 from builder.http import HttpClient, make_session
 from builder.lockfile import Artifact
 from builder.platforms import Platform
-from builder.settings import Settings
+from builder.settings import HttpSettings, Settings
 from builder.sources.base import Release, SourceContext, allow_prereleases, choose, sort_key
 from builder.sources.github import GitHubSource, parse_checksums
 from builder.stores.base import ArtifactRef
@@ -56,9 +56,14 @@ class GitHub:
     sleeps: list[float]
 
 
-def make_context(tmp_path: Path, api: str, sleeps: list[float], retries: int = 4) -> SourceContext:
-    http = HttpClient(make_session(retries=retries, backoff=0.01), cache_dir=tmp_path / "etags", token=TOKEN,
-                      token_hosts=("127.0.0.1",), sleep=sleeps.append, clock=NOW.timestamp)  # fmt: skip
+RETRYING = HttpSettings(retries=4)
+
+
+def make_context(
+    tmp_path: Path, api: str, sleeps: list[float], limits: HttpSettings = RETRYING
+) -> SourceContext:
+    http = HttpClient(make_session(), cache_dir=tmp_path / "etags", credentials=[Credential.bearer(api, TOKEN)],
+                      limits=limits, sleep=sleeps.append, clock=NOW.timestamp)  # fmt: skip
     return SourceContext(http=http, settings=Settings(), base_urls={"github_api": api},
                          keys_dir=Path("builder/data/keys"), work_dir=tmp_path / "work",
                          store=LocalStore(tmp_path / "store"))  # fmt: skip
@@ -370,7 +375,7 @@ def test_a_download_that_fails_names_the_file_and_leaves_nothing(github: GitHub)
     with pytest.raises(UpstreamError) as caught:
         github.source.lock(TRIVY, RELEASE, [AMD64, ARM64])
     assert str(caught.value) == (
-        f"trivy (linux/arm64): cannot download {ARM64_FILE}: "
+        f"trivy {V} (linux/arm64): cannot download {ARM64_FILE}: "
         f"GET {github.fake.download_url}/download/{REPO}/v{V}/{ARM64_FILE}: HTTP 404 Not Found"
     )
     assert not (github.ctx.work_dir / "trivy" / V / ARM64_FILE).exists()
@@ -388,7 +393,8 @@ def test_server_errors_are_retried_until_github_recovers(github: GitHub) -> None
     statuses = [(r.path.rsplit("/", 1)[-1], r.status) for r in github.fake.requests]
     assert statuses[:3] == [(f"v{V}", 500), (f"v{V}", 502), (f"v{V}", 200)]
     assert (AMD64_FILE, 503) in statuses and (AMD64_FILE, 200) in statuses
-    assert github.sleeps == []  # 5xx backoff is the session's, not a rate-limit wait
+    # Three short backoffs (0.5 s, then 1 s, each plus up to 0.5 s of jitter), no rate-limit wait.
+    assert len(github.sleeps) == 3 and all(0.5 <= wait <= 1.5 for wait in github.sleeps)
 
 
 def test_server_errors_that_persist_end_in_one_line(github: GitHub) -> None:
@@ -421,7 +427,7 @@ def test_429_retry_after_is_honoured_by_the_client(tmp_path: Path, fake: FakeGit
     """Without session retries: urllib3's own Retry would otherwise sleep the Retry-After for real."""
     publish(fake)
     sleeps: list[float] = []
-    source = GitHubSource(make_context(tmp_path, fake.url, sleeps, retries=0))
+    source = GitHubSource(make_context(tmp_path, fake.url, sleeps, HttpSettings(retries=0)))
     fake.fail(f"/repos/{REPO}/releases", Failure.retry_after(429, 9), Failure.retry_after(429, 2))
     assert [r.version for r in source.releases(TRIVY)] == [V]
     assert sleeps == [9.0, 2.0]
@@ -445,17 +451,15 @@ def test_a_slow_answer_within_the_timeout_is_awaited(github: GitHub) -> None:
     assert github.source.lock(TRIVY, RELEASE, [AMD64]).artifacts[AMD64].file == AMD64_FILE
 
 
-def test_an_answer_slower_than_the_timeout_is_retried_then_reported(
-    github: GitHub, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(builder.http, "TIMEOUT", (2.0, 0.1))
-    publish(github.fake)
-    github.fake.fail(f"/repos/{REPO}/releases", Failure.slow(0.3))
-    assert [r.version for r in github.source.releases(TRIVY)] == [V]  # one slow answer: retried
-    github.fake.fail(f"/repos/{REPO}/releases/tags/v{V}", *[Failure.slow(0.3)] * 5)
+def test_an_answer_slower_than_the_timeout_is_retried_then_reported(tmp_path: Path, fake: FakeGitHub) -> None:
+    source = GitHubSource(make_context(tmp_path, fake.url, [], HttpSettings(read_timeout=0.1, retries=4)))
+    publish(fake)
+    fake.fail(f"/repos/{REPO}/releases", Failure.slow(0.3))
+    assert [r.version for r in source.releases(TRIVY)] == [V]  # one slow answer: retried
+    fake.fail(f"/repos/{REPO}/releases/tags/v{V}", *[Failure.slow(0.3)] * 5)
     with pytest.raises(UpstreamError) as caught:
-        github.source.lock(TRIVY, RELEASE, [AMD64])
+        source.lock(TRIVY, RELEASE, [AMD64])
     assert str(caught.value) == (
-        f"trivy: cannot read the release v{V} of {REPO} on GitHub: "
-        f"GET {github.fake.url}/repos/{REPO}/releases/tags/v{V}: 127.0.0.1 stopped answering (read timeout)"
+        f"trivy: cannot read the release v{V} of {REPO} on GitHub: GET {fake.url}/repos/{REPO}/releases/tags/"
+        f"v{V}: 127.0.0.1 stopped answering (read timeout); gave up after 5 attempts"
     )

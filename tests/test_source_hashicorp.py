@@ -50,7 +50,7 @@ def upstream(board: Switchboard, keys: KeySet) -> HashiCorpReleases:
 @pytest.fixture
 def ctx(upstream: HashiCorpReleases, keys: KeySet, tmp_path: Path) -> SourceContext:
     return SourceContext(
-        http=HttpClient(make_session(backoff=0.01), cache_dir=tmp_path / "etags"),
+        http=HttpClient(make_session(), cache_dir=tmp_path / "etags", backoff=0.01),
         settings=Settings(),
         base_urls={"hashicorp_releases": upstream.url, "hashicorp_checkpoint": upstream.url + "/"},
         keys_dir=keys.keys_dir,
@@ -213,7 +213,10 @@ def test_lock_failures_name_the_url(
     upstream.fail(path, status, times)
     with pytest.raises(UpstreamError) as caught:
         source.lock(TOOL, Release(V), BOTH)
-    assert str(caught.value) == f"GET {upstream.url}{path}: {reason}"
+    file = path.rsplit("/", 1)[1]
+    arch = file.removesuffix(".zip").rsplit("_", 1)[1]
+    named = f"terraform {V} (linux/{arch}): cannot download {file}: " if file.endswith(".zip") else ""
+    assert str(caught.value) == f"{named}GET {upstream.url}{path}: {reason}"
 
 
 def test_a_passing_server_error_is_retried(source: HashiCorpSource, upstream: HashiCorpReleases) -> None:

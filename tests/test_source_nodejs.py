@@ -51,7 +51,7 @@ def upstream(board: Switchboard, keys: KeySet) -> NodeDist:
 @pytest.fixture
 def ctx(upstream: NodeDist, keys: KeySet, tmp_path: Path) -> SourceContext:
     return SourceContext(
-        http=HttpClient(make_session(backoff=0.01), cache_dir=tmp_path / "etags"),
+        http=HttpClient(make_session(), cache_dir=tmp_path / "etags", backoff=0.01),
         settings=Settings(),
         base_urls={"nodejs": upstream.url},
         keys_dir=keys.keys_dir,
@@ -183,7 +183,9 @@ def test_failures_name_the_url(
     upstream.fail(path, status, times)
     with pytest.raises(UpstreamError) as caught:
         source.releases(TOOL) if path == "/dist/index.json" else source.lock(TOOL, Release(V), BOTH)
-    assert str(caught.value) == f"GET {upstream.url}{path}: {reason}"
+    file = path.rsplit("/", 1)[1]
+    named = f"node {V} (linux/arm64): cannot download {file}: " if file.endswith(".tar.gz") else ""
+    assert str(caught.value) == f"{named}GET {upstream.url}{path}: {reason}"
 
 
 def test_slow_answers_are_waited_for(source: NodeSource, upstream: NodeDist) -> None:

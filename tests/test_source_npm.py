@@ -33,7 +33,7 @@ def cli(package: str = "scanjs", constraint: str = "^1") -> Tool:
 
 
 def context(tmp_path: Path, base_urls: dict[str, str], settings: Settings | None = None) -> SourceContext:
-    http = HttpClient(make_session(backoff=0.01), cache_dir=tmp_path / "etags")
+    http = HttpClient(make_session(), cache_dir=tmp_path / "etags", backoff=0.01)
     return SourceContext(
         http, settings or Settings(), base_urls, Path("builder/data/keys"), tmp_path / "work", env={}
     )

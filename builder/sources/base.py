@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from packaging.version import InvalidVersion, Version
 
 from builder.catalogue import Tool
-from builder.errors import SignatureError, UpstreamError
+from builder.errors import ArtifactName, DownloadError, SignatureError, UpstreamError
 from builder.lockfile import LockedTool
 from builder.platforms import Platform
 from builder.settings import Settings
@@ -20,7 +20,7 @@ from builder.versions import semver_key
 __all__ = ["Release", "SignatureError", "Source", "SourceContext", "UpstreamError", "choose"]
 
 if TYPE_CHECKING:
-    from builder.http import HttpClient
+    from builder.http import Downloaded, HttpClient
     from builder.stores.base import ArtifactStore
 
 
@@ -47,6 +47,19 @@ class SourceContext:
 
     def url(self, name: str) -> str:
         return self.base_urls[name].rstrip("/")
+
+    def download(
+        self, artifact: ArtifactName, url: str, dest: Path, headers: Mapping[str, str] | None = None
+    ) -> Downloaded:
+        """``http.download`` whose failures name the artifact (tool, version, platform, file).
+
+        Nothing is left at ``dest`` when it fails: unverified bytes must not be found and used.
+        """
+        try:
+            return self.http.download(url, dest, headers)
+        except UpstreamError as e:
+            dest.unlink(missing_ok=True)
+            raise DownloadError(artifact, e) from None
 
 
 class Source(Protocol):

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from builder.catalogue import Tool
-from builder.errors import ChecksumError, ConfigError, Mismatch, UpstreamError
+from builder.credentials import Scope
+from builder.errors import ArtifactName, ChecksumError, ConfigError, Mismatch, UpstreamError
 from builder.lockfile import Artifact, LockedTool
 from builder.platforms import Platform
 from builder.redact import redact
@@ -102,7 +103,7 @@ class GitHubSource:
     def _page(self, tool: Tool, url: str) -> Page:
         repo = tool.upstream["repository"]
         if not _under(url, self.api):
-            # The token goes with every request to the API host: never let an answer steer it elsewhere.
+            # The releases are the API's: never let an answer steer the client (or a credential) elsewhere.
             raise UpstreamError(
                 f"{tool.name}: GitHub's release list for {repo} names its next page at {redact(url)}, "
                 f"outside the configured API {self.api}: refusing to follow it"
@@ -145,19 +146,17 @@ class GitHubSource:
         folder = self.ctx.work_dir / tool.name / release.version
         folder.mkdir(parents=True, exist_ok=True)
         dest = folder / Path(name).name
+        artifact = ArtifactName(tool.name, release.version, str(platform), name)
+        got = self.ctx.download(artifact, asset["browser_download_url"], dest)
         try:
-            got = self.ctx.http.download(asset["browser_download_url"], dest)
             for claim in claims:
                 _compare(tool, platform, name, claim, got.sha256)
             _compare_size(tool, platform, name, asset.get("size"), got.size)
-        except UpstreamError as e:
-            dest.unlink(missing_ok=True)  # never leave unverified bytes where they might be used
-            raise UpstreamError(f"{tool.name} ({platform}): cannot download {name}: {e}") from None
         except ChecksumError:
-            dest.unlink(missing_ok=True)
+            dest.unlink(missing_ok=True)  # never leave unverified bytes where they might be used
             raise
-        artifact = Artifact(name, asset["browser_download_url"], got.sha256, got.size)
-        return _Verified(got.path, artifact, tuple(c.origin for c in claims))
+        pinned = Artifact(name, asset["browser_download_url"], got.sha256, got.size)
+        return _Verified(got.path, pinned, tuple(c.origin for c in claims))
 
 
 def parse_checksums(data: bytes, subject: str = "checksum file") -> dict[str, str]:
@@ -227,9 +226,10 @@ def _asset(tool: Tool, version: str, assets: Mapping[str, Any], name: str, what:
 
 def _under(url: str, base: str) -> bool:
     """Same scheme, host and port as ``base``, and a path inside its path (GitHub Enterprise: /api/v3)."""
-    got, want = urlsplit(url), urlsplit(base)
-    inside = got.path == want.path or got.path.startswith(want.path.rstrip("/") + "/")
-    return (got.scheme, got.netloc.lower()) == (want.scheme, want.netloc.lower()) and inside
+    try:
+        return Scope.parse(base).covers(url)
+    except ValueError:
+        return False
 
 
 def _tag(tool: Tool, version: str) -> str:

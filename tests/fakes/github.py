@@ -1,5 +1,7 @@
 """A fake GitHub on 127.0.0.1: the releases API plus asset downloads, told to fail per path.
 
+A failure may be a status, a delay, a redirect, or an answer cut short or stalled after some bytes.
+
 The API answers on ``url`` (http://127.0.0.1:PORT); ``browser_download_url`` points at
 ``download_url`` (http://localhost:PORT, the same server under another host name), so a test can
 tell which host a credential went to. Every request is recorded with its headers (lowercase
@@ -55,11 +57,17 @@ class FakeRelease:
 
 @dataclass(frozen=True)
 class Failure:
-    """One injected answer: a status with headers, optionally after a delay; status 0 = answer normally."""
+    """One injected answer: a status with headers, optionally after a delay; status 0 = answer normally.
+
+    ``cut``: the normal answer, with its full Content-Length, stops after that many body bytes;
+    the server then hangs for ``stall`` seconds (a stalled upstream) and closes the connection.
+    """
 
     status: int = 0
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    cut: int | None = None
+    stall: float = 0.0
 
     @classmethod
     def retry_after(cls, status: int, seconds: int) -> Failure:
@@ -75,6 +83,20 @@ class Failure:
     def slow(cls, seconds: float) -> Failure:
         return cls(0, {}, seconds)
 
+    @classmethod
+    def truncated(cls, sent: int) -> Failure:
+        """The connection closes after ``sent`` bytes of the body."""
+        return cls(cut=sent)
+
+    @classmethod
+    def stalled(cls, sent: int, seconds: float) -> Failure:
+        """``sent`` bytes of the body, then silence for ``seconds``."""
+        return cls(cut=sent, stall=seconds)
+
+    @classmethod
+    def redirect(cls, location: str, status: int = 302) -> Failure:
+        return cls(status, {"Location": location})
+
 
 @dataclass(frozen=True)
 class Recorded:
@@ -89,6 +111,8 @@ class Answer:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    cut: int | None = None  # send only this many body bytes (see Failure)
+    stall: float = 0.0
 
 
 def checksum_file(files: Mapping[str, bytes], binary_mode: bool = False) -> bytes:
@@ -151,6 +175,8 @@ class FakeGitHub:
             answer.headers["ETag"] = etag
             if headers.get("if-none-match") == etag:
                 answer = Answer(304, b"", {"ETag": etag})
+        if failure and failure.cut is not None:
+            answer = Answer(answer.status, answer.body, answer.headers, failure.cut, failure.stall)
         return answer, failure.delay if failure else 0.0
 
     def _failure(self, target: str) -> Failure | None:
@@ -242,6 +268,27 @@ def _not_found() -> Answer:
     return Answer(404, body, {"Content-Type": "application/json"})
 
 
+def respond(handler: BaseHTTPRequestHandler, github: FakeGitHub) -> None:
+    """Answer one GET as ``github`` (also for another fake that serves this API on its own host)."""
+    headers = {k.lower(): v for k, v in handler.headers.items()}
+    answer, delay = github.answer(handler.path, headers)
+    github.requests.append(Recorded(handler.path, headers.get("host", ""), headers, answer.status))
+    time.sleep(delay)
+    try:
+        handler.send_response(answer.status)
+        for name, value in answer.headers.items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(answer.body)))
+        handler.end_headers()
+        handler.wfile.write(answer.body[: answer.cut])
+        if answer.cut is not None:
+            handler.wfile.flush()
+            time.sleep(answer.stall)
+            handler.close_connection = True
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the client gave up waiting (a read timeout test)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: StateServer
 
@@ -249,21 +296,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        answer, delay = self.server.state.answer(self.path, headers)
-        self.server.state.requests.append(
-            Recorded(self.path, headers.get("host", ""), headers, answer.status)
-        )
-        time.sleep(delay)
-        try:
-            self.send_response(answer.status)
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(answer.body)))
-            self.end_headers()
-            self.wfile.write(answer.body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up waiting (a read timeout test)
+        respond(self, self.server.state)
 
 
 @contextmanager

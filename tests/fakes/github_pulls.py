@@ -5,6 +5,14 @@ request from the same head (422, as GitHub does), demands the token, and records
 A new tree's entry with a null sha deletes that path from the base tree, and, as on GitHub, naming
 a path the base tree lacks is an error (422). Trees are stored flat (path -> blob): a listing with
 ?recursive=1 adds the folders as "tree" entries, one without lists the top level only.
+
+Everything is also served under ``/api/v3``, as GitHub Enterprise Server does. ``redirects`` maps a
+path prefix to the URL that replaces it (a 307, as GitHub answers for a moved repository), and
+``seen`` records every request's path and Authorization header, so a test sees where a token went.
+
+With ``releases`` (a served FakeGitHub) the same host also answers, as that fake and without
+demanding the token, every GET outside this repository: one API for pulls and releases, as
+GitHub's own, while the release assets stay on the FakeGitHub's own host and port.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes.github import FakeGitHub, respond
 from tests.fakes.server import StateServer, running
 
 
@@ -39,6 +48,9 @@ class FakeRepo:
     pulls: list[dict[str, Any]] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)
+    releases: FakeGitHub | None = None
+    redirects: dict[str, str] = field(default_factory=dict)  # path prefix -> the URL replacing it
+    seen: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Authorization)
     url: str = ""
 
     def seed(self, files: dict[str, bytes]) -> None:
@@ -77,6 +89,7 @@ class FakeRepo:
         if self.fail_next:
             return self.fail_next.pop(0), {"message": "injected failure"}
         prefix = f"/repos/{self.owner}/{self.name}"
+        target = target.removeprefix("/api/v3")  # GitHub Enterprise Server's API path
         if not target.startswith(prefix):
             return 404, {"message": "Not Found"}
         split = urlsplit(target[len(prefix) :])
@@ -173,6 +186,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         repo: FakeRepo = self.server.state
+        repo.seen.append((self.path, self.headers.get("Authorization")))
+        moved = next((p for p in repo.redirects if self.path.startswith(p)), None)
+        if moved is not None:
+            self.send_response(307)
+            self.send_header("Location", repo.redirects[moved] + self.path.removeprefix(moved))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if (
+            repo.releases
+            and self.command == "GET"
+            and not self.path.startswith(f"/repos/{repo.owner}/{repo.name}")
+        ):
+            respond(self, repo.releases)
+            return
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length)) if length else None
         if self.headers.get("Authorization") != f"Bearer {repo.token}":
