@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from builder.errors import BuilderError, ChecksumError, Mismatch
+from builder.fsutil import within
 from builder.lockfile import Lockfile
 from builder.platforms import Platform
 from builder.progress import Progress, human
 from builder.project import Project
 from builder.redact import redact
 from builder.stores.base import ArtifactRef, ArtifactStore
+from builder.workdir import scratch
 
 if TYPE_CHECKING:
     import requests
@@ -100,9 +100,11 @@ def _record(report: FetchReport, progress: Progress, ref: ArtifactRef, size: int
 def _fetch_one(
     ref: ArtifactRef, store: ArtifactStore, http: HttpClient, progress: Progress
 ) -> tuple[ArtifactRef, int, str | None]:
-    with tempfile.TemporaryDirectory(prefix="builder-fetch-") as tmp:
+    with scratch("fetch") as tmp:
         try:
-            got = http.download(ref.artifact.url, Path(tmp) / ref.artifact.file, progress=progress.advance)
+            got = http.download(
+                ref.artifact.url, within(tmp, tmp / ref.artifact.file), progress=progress.advance
+            )
             if got.sha256 != ref.sha256:
                 raise ChecksumError(
                     Mismatch(ref.tool, str(ref.platform), ref.sha256, got.sha256),

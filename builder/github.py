@@ -21,6 +21,7 @@ import requests
 
 from builder.credentials import Scope
 from builder.errors import UpstreamError
+from builder.fsutil import within
 from builder.redact import redact
 from builder.settings import HttpSettings
 
@@ -70,7 +71,7 @@ class GitHubClient:
         for entry in self._blobs(tree):
             if wanted(entry["path"]) and ".." not in entry["path"].split("/"):
                 blob = self._json("GET", f"/git/blobs/{entry['sha']}")
-                target = dest / entry["path"]
+                target = within(dest, dest / entry["path"])
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(base64.b64decode(blob["content"]))
         return str(head)

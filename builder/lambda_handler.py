@@ -17,7 +17,6 @@ import dataclasses
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -107,6 +106,18 @@ def _summary(report: Any) -> dict[str, Any]:
 
 
 def _update(env: Mapping[str, str], log: JsonLog, secrets: list[str]) -> Any:
+    from builder.workdir import scratch, sweep
+
+    token = github_token(env)
+    secrets.append(token)
+    # A warm Lambda keeps /tmp between invocations: each run's folder goes when it ends, and a
+    # run the timeout killed is swept by the next.
+    sweep()
+    with scratch("update") as work:
+        return _update_in(work, env, log, token)
+
+
+def _update_in(work: Path, env: Mapping[str, str], log: JsonLog, token: str) -> Any:
     from builder.github import GitHubClient
     from builder.http import make_session
     from builder.lockfile import load_lockfile
@@ -114,9 +125,6 @@ def _update(env: Mapping[str, str], log: JsonLog, secrets: list[str]) -> Any:
     from builder.settings import HttpSettings
     from builder.updater import run_update
 
-    token = github_token(env)
-    secrets.append(token)
-    work = Path(tempfile.mkdtemp(prefix="builder-update-"))
     api = env.get("BUILDER_GITHUB_API", "https://api.github.com")
     session = make_session(retries=HttpSettings.retries)  # the project (and its http:) is not read yet
     github = GitHubClient(session, api, _required(env, "BUILDER_GITHUB_REPOSITORY"), token)

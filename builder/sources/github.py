@@ -19,6 +19,7 @@ from builder.catalogue import Tool
 from builder.credentials import Scope
 from builder.errors import ArtifactName, ChecksumError, ConfigError, Mismatch, UpstreamError
 from builder.lockfile import Artifact, LockedTool
+from builder.names import fill
 from builder.platforms import Platform
 from builder.redact import redact
 from builder.sources.base import Release, SourceContext
@@ -124,7 +125,7 @@ class GitHubSource:
         template = tool.upstream.get("checksums")
         if not template:
             return None
-        name = template.format(version=version)
+        name = fill(template, version)
         asset = _asset(tool, version, assets, name, "its checksum file")
         try:
             data = self.ctx.http.get_bytes(asset["browser_download_url"])
@@ -233,7 +234,7 @@ def _under(url: str, base: str) -> bool:
 
 
 def _tag(tool: Tool, version: str) -> str:
-    return tool.upstream.get("tag", DEFAULT_TAG).format(version=version)
+    return fill(tool.upstream.get("tag", DEFAULT_TAG), version)
 
 
 def _tag_pattern(tool: Tool) -> re.Pattern[str]:

@@ -35,6 +35,7 @@ from builder.platforms import Platform
 from builder.redact import redact
 from builder.sources.base import Release
 from builder.versions import numeric
+from builder.workdir import scratch
 
 if TYPE_CHECKING:
     from builder.catalogue import Tool
@@ -79,8 +80,8 @@ def _npm_error(stderr: str) -> str:
 
 
 def latest_version(package: str, spec: str, registry: str | None, run: Runner = subprocess.run) -> str:
-    with tempfile.TemporaryDirectory(prefix="builder-npm-") as tmp:
-        out = _npm(["view", f"{package}@{spec}", "version", "--json"], Path(tmp), registry, run)
+    with scratch("npm") as tmp:
+        out = _npm(["view", f"{package}@{spec}", "version", "--json"], tmp, registry, run)
     found = json.loads(out)
     versions = [str(v) for v in (found if isinstance(found, list) else [found])]
     if not versions:
@@ -96,8 +97,7 @@ def resolve_tree(
     options: Sequence[str] = (),
 ) -> tuple[NpmPackage, ...]:
     """The whole tree npm installs for ``package@version``; ``options`` go to npm (``--fetch-retries=0``)."""
-    with tempfile.TemporaryDirectory(prefix="builder-npm-") as tmp:
-        folder = Path(tmp)
+    with scratch("npm") as folder:
         manifest = {"name": "builder-resolve", "version": "0.0.0", "private": True}
         (folder / "package.json").write_text(json.dumps(manifest))
         _npm(
