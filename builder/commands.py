@@ -188,9 +188,9 @@ def _smoke_gate(project: Project, lock: Lockfile, echo: Echo, suites: dict[str, 
 def _secrets(project: Project, folder: Path) -> BuildSecrets:
     ca = project.settings.store.codeartifact
     if project.settings.store.kind == "codeartifact" and ca is not None:
-        import boto3  # imported late: only CodeArtifact builds need it
+        from builder.aws import client
 
-        return codeartifact_secrets(boto3.client("codeartifact", region_name=ca.region), ca, folder)
+        return codeartifact_secrets(client("codeartifact", os.environ, ca.region), ca, folder)
     return user_secrets(project.settings, os.environ, folder)
 
 

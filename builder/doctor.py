@@ -66,7 +66,12 @@ def _registry(project: Project, env: Mapping[str, str]) -> str:
 def _aws_credentials(env: Mapping[str, str]) -> str:
     import boto3
 
-    credentials = boto3.Session().get_credentials()
+    from builder.aws import SETUP_ERRORS
+
+    try:
+        credentials = boto3.Session().get_credentials()
+    except SETUP_ERRORS as e:
+        raise BuilderError(f"the AWS configuration is broken: {type(e).__name__}: {e}") from None
     if credentials is None:
         raise BuilderError("no AWS credentials: set AWS_PROFILE, run `aws configure` or use an instance role")
     return f"credentials from {credentials.method} (key ...{credentials.access_key[-4:]})"

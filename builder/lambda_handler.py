@@ -155,9 +155,9 @@ def github_token(env: Mapping[str, str]) -> str:
     if env.get("BUILDER_GITHUB_TOKEN"):
         return env["BUILDER_GITHUB_TOKEN"]
     arn = _required(env, "BUILDER_GITHUB_TOKEN_SECRET_ARN")
-    import boto3
+    from builder.aws import client as aws_client
 
-    client = boto3.client("secretsmanager", endpoint_url=env.get("BUILDER_SECRETSMANAGER_ENDPOINT") or None)
+    client = aws_client("secretsmanager", env)
     try:
         return str(client.get_secret_value(SecretId=arn)["SecretString"]).strip()
     except Exception as e:  # botocore errors: name the secret, never its value
@@ -191,11 +191,8 @@ def _mirror(project: Any, local: Any, env: Mapping[str, str]) -> Any:
     ca = project.settings.store.codeartifact
     if ca is None:
         return None
-    import boto3
-
+    from builder.aws import client
     from builder.stores.codeartifact import CodeArtifactStore
     from builder.updater import Mirror
 
-    endpoint = env.get("BUILDER_CODEARTIFACT_ENDPOINT") or None
-    client = boto3.client("codeartifact", region_name=ca.region, endpoint_url=endpoint)
-    return Mirror(local, CodeArtifactStore(client, ca))
+    return Mirror(local, CodeArtifactStore(client("codeartifact", env, ca.region), ca))

@@ -28,12 +28,10 @@ def _codeartifact(settings: Settings, env: Mapping[str, str]) -> ArtifactStore:
     ca = settings.store.codeartifact
     if ca is None:
         raise ConfigError("builder.yaml", "store kind 'codeartifact' needs a 'codeartifact' section")
-    import boto3  # imported late: only this store needs it
-
+    from builder.aws import client
     from builder.stores.codeartifact import CodeArtifactStore
 
-    endpoint = env.get("BUILDER_CODEARTIFACT_ENDPOINT") or None
-    return CodeArtifactStore(boto3.client("codeartifact", region_name=ca.region, endpoint_url=endpoint), ca)
+    return CodeArtifactStore(client("codeartifact", env, ca.region), ca)
 
 
 STORES: dict[str, Callable[[Settings, Mapping[str, str]], ArtifactStore]] = {

@@ -33,6 +33,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from builder.aws import SETUP_ERRORS
 from builder.errors import ChecksumError, Mismatch, UserError
 from builder.fsutil import CHUNK, sha256_file
 from builder.redact import redact
@@ -301,14 +302,14 @@ class CodeArtifactStore:
         try:
             for page in self.client.get_paginator(operation).paginate(**params):
                 yield from page.get(key, [])
-        except (ClientError, BotoCoreError) as error:
+        except (ClientError, BotoCoreError, *SETUP_ERRORS) as error:
             raise _wrap(error, operation, tool, self.settings) from error
 
     def _call(self, operation: str, subject: str, **params: Any) -> Any:
         try:
             method: Callable[..., Any] = getattr(self.client, operation)
             return method(**params)
-        except (ClientError, BotoCoreError) as error:
+        except (ClientError, BotoCoreError, *SETUP_ERRORS) as error:
             raise _wrap(error, operation, subject, self.settings) from error
 
 
