@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from builder import names
 from builder.document import Node, load_yaml, one_of
 from builder.errors import ConfigError
 from builder.platforms import Platform, read_platforms
@@ -26,6 +27,10 @@ _OWNER = re.compile(r"^[0-9]{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{1,99}$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_NETWORK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_IMAGE_REF = re.compile(  # [host[:port]/]path[:tag], as Docker spells a reference (the digest is apart)
+    r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$"
+)
 _REGISTRY = re.compile(r"^[a-z0-9]+([._:/-][a-z0-9]+)*$")
 
 
@@ -117,10 +122,18 @@ def load_settings(root: Path) -> Settings:
         pip_index=_optional_url(indexes.get("pip")),
         npm_registry=_optional_url(indexes.get("npm")),
         docker_client=_optional_text(docker.get("client")),
-        docker_network=_optional_text(docker.get("network")),
+        docker_network=_network(docker.get("network")),
         upstreams={**UPSTREAMS, **(_upstreams(fields["upstreams"]) if "upstreams" in fields else {})},
         http=_http(fields["http"]) if "http" in fields else defaults.http,
     )  # fmt: skip
+
+
+def _network(node: Node | None) -> str | None:
+    if node is None or node.value is None:
+        return None
+    return _matching(
+        node, re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"), "a Docker network name such as 'host'"
+    )
 
 
 def _optional_text(node: Node | None) -> str | None:
@@ -177,7 +190,9 @@ def _base_images(node: Node) -> dict[str, BaseImage]:
         digest = None
         if "digest" in fields and fields["digest"].value is not None:
             digest = _matching(fields["digest"], _DIGEST, "'sha256:' and 64 lowercase hex digits")
-        out[name] = BaseImage(fields["ref"].text(), digest)
+        child.checked(lambda value: names.check("label", value), name)
+        ref = _matching(fields["ref"], _IMAGE_REF, "an image reference such as 'debian:bookworm-slim'")
+        out[name] = BaseImage(ref, digest)
     return out
 
 

@@ -358,3 +358,21 @@ def test_store_verify_hashes_every_file(minimal_project: Path, tmp_path: Path) -
     assert "hello 1.2.3 (linux/arm64)" in result.output and "differs" in result.output
     assert "moved aside" in result.output
     assert "store verify: 1 of 8 locked artifacts" in result.output.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("    ref: example.test/debian:bookworm-slim", "    ref: 'debian AS evil'", "image reference"),
+        ("    ref: example.test/debian:bookworm-slim", "    ref: '$(id)/debian'", "image reference"),
+        ("  debian:\n", '  "deb ian":\n', "bad label"),
+        ("registry: 111122223333.dkr.ecr.eu-west-1.amazonaws.com/scanners", "registry: 'a b'", "not valid"),
+    ],
+)
+def test_a_hostile_setting_is_refused_at_load(
+    minimal_project: Path, old: str, new: str, expected: str
+) -> None:
+    settings = minimal_project / "builder.yaml"
+    edit(settings, old, new)
+    line = line_of(settings, new.strip().splitlines()[0][:8])
+    assert expected in config_error(minimal_project, f"builder.yaml:{line}: ")
