@@ -130,15 +130,23 @@ class _Sink(Protocol):
     def write(self, chunk: bytes) -> None: ...
 
 
+# An upstream decides how much it sends: a JSON answer (or a gzip bomb that inflates to one) is
+# held in memory, a download lands on disk, and neither may grow without bound.
+MAX_ANSWER = 64 << 20
+MAX_DOWNLOAD = 4 << 30
+
+
 class _Memory:
-    def __init__(self) -> None:
-        self.data = bytearray()
+    def __init__(self, url: str) -> None:
+        self.url, self.data = url, bytearray()
 
     def start(self) -> None:
         self.data.clear()
 
     def write(self, chunk: bytes) -> None:
         self.data += chunk
+        if len(self.data) > MAX_ANSWER:
+            raise UpstreamError(f"GET {redact(self.url)}: the answer is over {MAX_ANSWER >> 20} MiB: refused")
 
 
 class _File:
@@ -159,6 +167,8 @@ class _File:
         self.out.write(chunk)
         self.digest.update(chunk)
         self.size += len(chunk)
+        if self.size > MAX_DOWNLOAD:
+            raise UpstreamError(f"{self.dest.name}: the download is over {MAX_DOWNLOAD >> 30} GiB: refused")
         if self.progress:
             self.progress(len(chunk))
 
@@ -258,7 +268,7 @@ class HttpClient:
         return Page(_json(url, answer.text), _next_link(url, answer.link))
 
     def get_bytes(self, url: str, headers: Mapping[str, str] | None = None) -> bytes:
-        sink = _Memory()
+        sink = _Memory(url)
         self._check(url, self._get(url, dict(headers or {}), sink, "request_timeout"))
         return bytes(sink.data)
 
@@ -281,7 +291,7 @@ class HttpClient:
         extra = dict(headers or {})
         if cached:
             extra["If-None-Match"] = cached.etag
-        sink = _Memory()
+        sink = _Memory(url)
         head = self._get(url, extra, sink, "request_timeout")
         if head.status == 304 and cached:
             return cached.answer  # a 304 need not repeat the Link header: the cache kept it

@@ -3,6 +3,7 @@ expands, templates that point outside the project, store files whose bytes chang
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import os
@@ -16,9 +17,9 @@ import pytest
 
 from builder.context import assemble
 from builder.document import MAX_DEPTH
-from builder.errors import UserError
+from builder.errors import UpstreamError, UserError
 from builder.fetch import fetch
-from builder.http import make_session
+from builder.http import HttpClient, make_session
 from builder.lockfile import load_lockfile
 from builder.platforms import Platform
 from builder.progress import Progress
@@ -376,3 +377,16 @@ def test_a_hostile_setting_is_refused_at_load(
     edit(settings, old, new)
     line = line_of(settings, new.strip().splitlines()[0][:8])
     assert expected in config_error(minimal_project, f"builder.yaml:{line}: ")
+
+
+# ----- upstream answers that grow without bound ------------------------------------------------
+
+
+def test_a_gzip_bomb_answer_is_refused_before_it_fills_memory(tmp_path: Path) -> None:
+    """200 KB on the wire that would inflate to 200 MiB of JSON in memory."""
+    bomb = gzip.compress(b"[" + b" " * (200 << 20) + b"]", compresslevel=9)
+    with serve(Files()) as files:
+        url = files.add("/releases.json", bomb)
+        files.gzipped.add("/releases.json")
+        with pytest.raises(UpstreamError, match=r"the answer is over 64 MiB: refused"):
+            HttpClient(make_session()).get_json(url)

@@ -24,6 +24,7 @@ class Files:
     failures: dict[str, list[int]] = field(default_factory=dict)  # path -> statuses to answer first
     cuts: dict[str, list[int]] = field(default_factory=dict)  # path -> bytes sent of the next answers
     paces: dict[str, float] = field(default_factory=dict)  # path -> seconds between pieces of the body
+    gzipped: set[str] = field(default_factory=set)  # paths whose stored bytes go out as gzip content
     requests: list[str] = field(default_factory=list)
     url: str = ""
 
@@ -53,6 +54,8 @@ class _Handler(BaseHTTPRequestHandler):
         cut = cuts.pop(0) if cuts and status == 200 else None
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
+        if self.path in self.server.state.gzipped:
+            self.send_header("Content-Encoding", "gzip")
         if status in (429, 503):
             self.send_header("Retry-After", "0")
         self.end_headers()
