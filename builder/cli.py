@@ -27,7 +27,9 @@ def error_handler(debug: bool) -> Iterator[None]:
     try:
         yield
     except BuilderError as e:
-        click.echo(f"error: {printable(redact(str(e)))}", err=True)
+        # A build's failure ends with the tail of its step, one line each: values from files never
+        # hold a line break (refused at load), so only builder's own messages have several lines.
+        click.echo(f"error: {printable(redact(str(e)), keep=chr(10))}", err=True)
         if debug:
             traceback.print_exc()
         sys.exit(e.exit_code)

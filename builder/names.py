@@ -106,10 +106,12 @@ def check_text(value: str) -> str:
     return value
 
 
-def printable(text: str) -> str:
-    """``text`` with each control character escaped, so a hostile value cannot break a message
-    into lines (a forged second line in a log) or drive a terminal."""
-    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+def printable(text: str, keep: str = "") -> str:
+    """``text`` with each control character escaped (but those in ``keep``), so a hostile value
+    cannot break a message into lines (a forged second line in a log) or drive a terminal."""
+    return _CONTROL.sub(
+        lambda m: m[0] if m[0] in keep else m[0].encode("unicode_escape").decode("ascii"), text
+    )
 
 
 def _bad_text(value: str) -> bool:

@@ -399,21 +399,31 @@ def test_a_failing_step_is_named_with_its_tail(
     )
 
 
-def test_a_tampered_store_file_stops_the_build_before_docker_runs(
+def test_a_tampered_store_file_is_moved_aside_and_fetched_again_before_docker_runs(
     built: tuple[Path, str, Result], tmp_path: Path
 ) -> None:
+    """A name is not proof of content: the changed file is not "cached", it is set aside and the
+    artifact downloaded again, so the build gets verified bytes."""
     project, _, _ = built
     copy = tmp_path / "copy"
     shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".builder"))
     (copy / "builder.yaml").write_text(
         (copy / "builder.yaml").read_text().replace(str(project / "cache"), str(copy / "cache"))
     )
-    hello = load_lockfile(copy).tools["hello"].artifacts[AMD64]
+    locked = load_lockfile(copy).tools["hello"]
+    hello = locked.artifacts[AMD64]
     stored = copy / "cache" / "sha256" / hello.sha256[:2] / hello.sha256
     stored.chmod(0o644)
-    stored.write_bytes(stored.read_bytes() + b"\0")
+    tampered = stored.read_bytes() + b"\0"
+    stored.write_bytes(tampered)
     result = with_index(copy, "build", "scanners", "--platform", "linux/amd64", "--rebuild")
-    assert result.exit_code == 1
-    assert f"sha256 mismatch for hello (linux/amd64) {hello.file} in the local store" in result.output
-    assert f"expected {hello.sha256}, got {sha256(stored.read_bytes())}" in result.output
-    assert "#1 " not in result.output
+    assert result.exit_code == 0, result.output
+    aside = list((copy / "cache" / "corrupt").iterdir())
+    assert [p.read_bytes() for p in aside] == [tampered]
+    assert (
+        f"in the local store is corrupt (its bytes hash to {sha256(tampered)}, not {hello.sha256})"
+        in result.output
+    )
+    assert f"moved aside to {aside[0]}" in result.output
+    assert f"downloaded  hello {locked.version} (linux/amd64) {hello.file}" in result.output
+    assert sha256(stored.read_bytes()) == hello.sha256

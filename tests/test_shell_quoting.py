@@ -74,7 +74,7 @@ def hostile(
     **fields: object,
 ) -> tuple[Project, Lockfile]:
     """``solo`` with these values, made directly (as no loader would let them through)."""
-    asset = file.replace("{", "{{").replace("}", "}}")  # a format string: {version} is the version
+    asset = file  # '{version}' is the only placeholder, filled by plain replacement
     solo = dataclasses.replace(
         loaded.tools["solo"], assets={AMD64: asset}, entry_points=entry_points or {"solo": "solo"}, **fields
     )

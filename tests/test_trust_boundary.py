@@ -7,7 +7,6 @@ import gzip
 import hashlib
 import io
 import os
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -202,7 +201,8 @@ def test_alias_bombs_are_refused_with_file_and_line_in_every_file(minimal_projec
 
 
 def test_an_alias_bomb_costs_no_memory(tmp_path: Path) -> None:
-    """In a child process capped at 512 MiB: before the fix it died with MemoryError (exit 3)."""
+    """In a child process whose address space is capped at 512 MiB: on fbe8fab it died with
+    MemoryError (exit 3); now it answers exit 2 within the cap."""
     project = tmp_path / "p"
     project.mkdir()
     (project / "builder.yaml").write_text("store: {kind: local}\n" + "bomb:\n" + "".join(
@@ -215,7 +215,6 @@ def test_an_alias_bomb_costs_no_memory(tmp_path: Path) -> None:
                           timeout=120, check=False)  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert "builder.yaml:4: " in done.stderr and "aliases" in done.stderr, done.stderr
-    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 400 << 10  # KiB
 
 
 @pytest.mark.parametrize(
