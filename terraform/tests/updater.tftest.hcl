@@ -101,6 +101,10 @@ run "lambda_environment" {
     condition     = length(aws_secretsmanager_secret.github_token) == 1 && aws_secretsmanager_secret.github_token[0].kms_key_id == var.kms_key_arn
     error_message = "Without github_token_secret_arn the module must create an encrypted secret (without a value)."
   }
+  assert {
+    condition     = aws_secretsmanager_secret.github_token[0].recovery_window_in_days == 7
+    error_message = "By default a destroyed secret stays recoverable for 7 days."
+  }
 }
 
 run "existing_secret_is_used_as_is" {
@@ -257,4 +261,62 @@ run "lambda_may_only_publish_to_its_stores" {
     condition     = one([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Condition.StringEquals["cloudwatch:namespace"] if s.Action == "cloudwatch:PutMetricData"]) == "builder/updater"
     error_message = "cloudwatch:PutMetricData must be limited to the builder/updater namespace."
   }
+}
+
+run "secret_recovery_window_is_a_variable" {
+  module {
+    source = "./modules/updater"
+  }
+
+  variables {
+    secret_recovery_window_in_days = 0
+  }
+
+  assert {
+    condition     = aws_secretsmanager_secret.github_token[0].recovery_window_in_days == 0
+    error_message = "secret_recovery_window_in_days must reach the secret (0: a re-apply right after a destroy can create it again)."
+  }
+}
+
+run "rejects_a_recovery_window_secrets_manager_refuses" {
+  command = plan
+
+  module {
+    source = "./modules/updater"
+  }
+
+  variables {
+    secret_recovery_window_in_days = 3
+  }
+
+  expect_failures = [var.secret_recovery_window_in_days]
+}
+
+run "reserved_concurrency_may_be_left_unreserved" {
+  module {
+    source = "./modules/updater"
+  }
+
+  variables {
+    reserved_concurrency = null
+  }
+
+  assert {
+    condition     = aws_lambda_function.updater.reserved_concurrent_executions == null
+    error_message = "reserved_concurrency = null must reserve nothing (accounts whose concurrency quota is 10 cannot reserve any)."
+  }
+}
+
+run "rejects_zero_reserved_concurrency" {
+  command = plan
+
+  module {
+    source = "./modules/updater"
+  }
+
+  variables {
+    reserved_concurrency = 0
+  }
+
+  expect_failures = [var.reserved_concurrency]
 }

@@ -159,7 +159,7 @@ resource "aws_secretsmanager_secret" "github_token" {
   name                    = "${var.name_prefix}/github-token"
   description             = "GitHub token the updater opens pull requests on ${var.github_repository} with. Value set outside Terraform."
   kms_key_id              = var.kms_key_arn
-  recovery_window_in_days = 7
+  recovery_window_in_days = var.secret_recovery_window_in_days
 }
 
 resource "aws_sqs_queue" "dlq" {
@@ -205,7 +205,7 @@ resource "aws_lambda_function" "updater" {
 
   timeout                        = var.timeout_seconds
   memory_size                    = var.memory_mb
-  reserved_concurrent_executions = 1 # two runs would race on the same PR and the same versions
+  reserved_concurrent_executions = var.reserved_concurrency
   code_signing_config_arn        = aws_lambda_code_signing_config.updater.arn
   kms_key_arn                    = var.kms_key_arn
 
