@@ -27,16 +27,11 @@ variable "github_token_secret_arn" {
 variable "codeartifact" {
   description = "The `store` output of the codeartifact module."
   type = object({
-    domain_name        = string
-    domain_owner       = string
-    domain_arn         = string
-    region             = string
-    generic_repository = string
-    pip_repository     = string
-    npm_repository     = string
-    publish_stores     = list(string)
-    repository_arns    = map(string)
-    package_arns       = map(string)
+    domain_name         = string
+    domain_owner        = string
+    region              = string
+    generic_repository  = string
+    generic_package_arn = string
   })
 }
 
