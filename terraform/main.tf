@@ -135,7 +135,10 @@ module "updater" {
   timeout_seconds         = var.lambda_timeout_seconds
   memory_mb               = var.lambda_memory_mb
   ephemeral_storage_mb    = var.lambda_ephemeral_storage_mb
+  reserved_concurrency    = var.lambda_reserved_concurrency
   code_signing_policy     = var.code_signing_policy
+
+  secret_recovery_window_in_days = var.github_token_recovery_window_in_days
 
   schedule = {
     expression            = var.schedule_expression

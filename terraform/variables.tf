@@ -73,14 +73,31 @@ variable "github_token_secret_arn" {
   }
 }
 
+variable "github_token_recovery_window_in_days" {
+  description = "Days the GitHub-token secret this configuration creates stays recoverable after a destroy (0, or 7-30). Secrets Manager keeps its name taken for the whole window, so destroying and re-applying within it fails with \"scheduled for deletion\": set 0 for a deployment you tear down and re-create (see docs/aws.md)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.github_token_recovery_window_in_days == 0 || (var.github_token_recovery_window_in_days >= 7 && var.github_token_recovery_window_in_days <= 30 && floor(var.github_token_recovery_window_in_days) == var.github_token_recovery_window_in_days)
+    error_message = "github_token_recovery_window_in_days must be 0 (delete at once) or a whole number of days from 7 to 30."
+  }
+}
+
 variable "schedule_expression" {
   description = "EventBridge Scheduler expression for the updater: rate(...), or cron(...) with six fields. Daily by default."
   type        = string
   default     = "cron(0 6 * * ? *)"
 
+  # EventBridge Scheduler: rate(1 unit) singular, rate(N units) plural for N > 1; cron has six
+  # fields (minutes hours day-of-month month day-of-week year), and exactly one of day-of-month
+  # and day-of-week is "?".
   validation {
-    condition     = can(regex("^(rate\\((1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))\\)|cron\\(\\S+( \\S+){5}\\))$", var.schedule_expression))
-    error_message = "schedule_expression must be rate(N unit) or cron(min hour day-of-month month day-of-week year)."
+    condition = can(regex("^rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)$", var.schedule_expression)) || try(
+      length([for f in [regex("^cron\\(([0-9*,/-]+) ([0-9*,/-]+) (\\?|[0-9*,/LW-]+) ([0-9A-Za-z*,/-]+) (\\?|[0-9A-Za-z*,/L#-]+) ([0-9*,/-]+)\\)$", var.schedule_expression)] : f if(f[2] == "?") != (f[4] == "?")]) == 1,
+      false,
+    )
+    error_message = "schedule_expression must be rate(1 minute|hour|day), rate(N minutes|hours|days) with N > 1, or cron(minutes hours day-of-month month day-of-week year) with \"?\" in exactly one of day-of-month and day-of-week."
   }
 }
 
@@ -137,6 +154,17 @@ variable "lambda_memory_mb" {
   validation {
     condition     = var.lambda_memory_mb >= 128 && var.lambda_memory_mb <= 10240
     error_message = "lambda_memory_mb must be between 128 and 10240."
+  }
+}
+
+variable "lambda_reserved_concurrency" {
+  description = "Reserved concurrent executions of the updater. 1 (the default) keeps runs one at a time, so two never race on the same pull request and versions. Lambda keeps 10 executions of the account unreserved, so an account whose concurrency quota is 10 (new accounts) cannot reserve any and the apply fails: set null there (a scheduled run a day rarely overlaps a manual one) or ask for a higher quota."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.lambda_reserved_concurrency == null || try(var.lambda_reserved_concurrency >= 1 && floor(var.lambda_reserved_concurrency) == var.lambda_reserved_concurrency, false)
+    error_message = "lambda_reserved_concurrency must be null (reserve none) or a whole number of at least 1 (0 would stop every run)."
   }
 }
 

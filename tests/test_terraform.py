@@ -275,6 +275,13 @@ MUTATIONS = {  # a change a reviewer must never wave through: (file, text, repla
         "modules/updater/main.tf", 'Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]', 'Action   = "*"',
         "iam.tftest.hcl",
     ),
+    "a cron schedule may set both day fields": (
+        "variables.tf", '(f[2] == "?") != (f[4] == "?")', " true", "root.tftest.hcl",
+    ),
+    "rate(1 days) passes for a plural": (
+        "variables.tf", "([2-9]|[1-9][0-9]+) (minutes|hours|days)", "[1-9][0-9]* (minutes|hours|days)",
+        "root.tftest.hcl",
+    ),
 }  # fmt: skip
 
 

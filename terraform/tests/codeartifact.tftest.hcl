@@ -91,35 +91,39 @@ run "domain_encrypted_with_a_passed_key" {
   }
 }
 
-run "only_the_updater_publishes" {
+run "only_the_updater_publishes_and_only_generic_artifacts" {
   module {
     source = "./modules/codeartifact"
   }
 
   assert {
-    condition = alltrue([
-      for name in ["generic-store", "pip-store", "npm-store"] :
-      tolist(one([for s in jsondecode(aws_codeartifact_repository_permissions_policy.this[name].policy_document).Statement : s.Principal.AWS if s.Sid == "PublishByUpdaterOnly"])) == var.publisher_role_arns
-    ])
-    error_message = "generic-store, pip-store and npm-store must let the updater role, and only it, publish."
-  }
-  assert {
-    condition = alltrue([
-      for name in ["maven-store", "internal-store"] :
-      alltrue([for s in jsondecode(aws_codeartifact_repository_permissions_policy.this[name].policy_document).Statement : !contains(flatten([s.Action]), "codeartifact:PublishPackageVersion")])
-    ])
-    error_message = "Nobody may publish to maven-store or internal-store."
+    condition     = sort(keys(aws_codeartifact_repository_permissions_policy.this)) == tolist(["generic-store", "internal-store"])
+    error_message = "Only generic-store (the API) and internal-store (the endpoint builds read) have repository policies."
   }
   assert {
     condition = alltrue([
       for name, policy in aws_codeartifact_repository_permissions_policy.this :
-      alltrue([for s in jsondecode(policy.policy_document).Statement : s.Sid == "PublishByUpdaterOnly" || contains(flatten([s.Principal.AWS]), var.reader_role_arns[0])])
+      alltrue([
+        for s in jsondecode(policy.policy_document).Statement :
+        !contains(flatten([s.Action]), "codeartifact:PublishPackageVersion") || (
+          name == "generic-store" && tolist(flatten([s.Principal.AWS])) == var.publisher_role_arns &&
+          s.Resource == "arn:aws:codeartifact:eu-west-1:123456789012:package/security-tools-domain/generic-store/generic/builder/*"
+        )
+      ])
     ])
-    error_message = "Every repository policy must let the CodeBuild role read."
+    error_message = "Only the updater role may publish, and only generic packages in namespace builder of generic-store."
   }
   assert {
-    condition     = sort(flatten([jsondecode(aws_codeartifact_domain_permissions_policy.this.policy_document).Statement[0].Principal.AWS])) == sort(concat(var.reader_role_arns, var.publisher_role_arns))
-    error_message = "The domain policy must let exactly the readers and the publisher get tokens."
+    condition     = !strcontains(join(" ", values(output.policy_documents.resource)), "PutPackageMetadata")
+    error_message = "No policy grants PutPackageMetadata: no code path changes package metadata."
+  }
+  assert {
+    condition     = tolist(flatten([jsondecode(aws_codeartifact_domain_permissions_policy.this.policy_document).Statement[0].Principal.AWS])) == var.reader_role_arns
+    error_message = "The domain policy must let exactly the readers get tokens (the updater never uses an endpoint)."
+  }
+  assert {
+    condition     = output.store.repository_arns["pip-store"] == "arn:aws:codeartifact:eu-west-1:123456789012:repository/security-tools-domain/pip-store"
+    error_message = "Repository ARNs must have the shape arn:aws:codeartifact:REGION:ACCOUNT:repository/DOMAIN/REPO."
   }
 }
 

@@ -18,13 +18,10 @@ variables {
     region              = "eu-west-1"
     generic_repository  = "generic-store"
     internal_repository = "internal-store"
+    generic_package_arn = "arn:aws:codeartifact:eu-west-1:123456789012:package/security-tools-domain/generic-store/generic/builder/*"
     repository_arns = {
       "generic-store"  = "arn:aws:codeartifact:eu-west-1:123456789012:repository/security-tools-domain/generic-store"
       "internal-store" = "arn:aws:codeartifact:eu-west-1:123456789012:repository/security-tools-domain/internal-store"
-    }
-    package_arns = {
-      "generic-store"  = "arn:aws:codeartifact:eu-west-1:123456789012:package/security-tools-domain/generic-store/*"
-      "internal-store" = "arn:aws:codeartifact:eu-west-1:123456789012:package/security-tools-domain/internal-store/*"
     }
   }
 }

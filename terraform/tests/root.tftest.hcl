@@ -61,7 +61,8 @@ run "shared_key_and_alarm_topic_are_encrypted" {
   }
 }
 
-run "rejects_a_bad_schedule_expression" {
+# EventBridge Scheduler refuses these at apply time; the variable must refuse them at plan time.
+run "rejects_a_cron_expression_with_five_fields" {
   command = plan
 
   variables {
@@ -69,6 +70,128 @@ run "rejects_a_bad_schedule_expression" {
   }
 
   expect_failures = [var.schedule_expression]
+}
+
+run "rejects_a_cron_expression_with_both_day_fields_set" {
+  command = plan
+
+  variables {
+    schedule_expression = "cron(0 6 * * * *)"
+  }
+
+  expect_failures = [var.schedule_expression]
+}
+
+run "rejects_a_cron_expression_with_neither_day_field_set" {
+  command = plan
+
+  variables {
+    schedule_expression = "cron(0 6 ? * ? *)"
+  }
+
+  expect_failures = [var.schedule_expression]
+}
+
+run "rejects_a_plural_unit_for_one" {
+  command = plan
+
+  variables {
+    schedule_expression = "rate(1 days)"
+  }
+
+  expect_failures = [var.schedule_expression]
+}
+
+run "rejects_a_singular_unit_for_more_than_one" {
+  command = plan
+
+  variables {
+    schedule_expression = "rate(2 day)"
+  }
+
+  expect_failures = [var.schedule_expression]
+}
+
+run "rejects_a_rate_of_zero" {
+  command = plan
+
+  variables {
+    schedule_expression = "rate(0 minutes)"
+  }
+
+  expect_failures = [var.schedule_expression]
+}
+
+run "accepts_a_rate_of_one_day" {
+  command = plan
+
+  variables {
+    schedule_expression = "rate(1 day)"
+  }
+
+  assert {
+    condition     = output.updater_schedule == "rate(1 day) (UTC)"
+    error_message = "rate(1 day) is a valid EventBridge Scheduler expression and must reach the schedule."
+  }
+}
+
+run "accepts_a_rate_of_twelve_hours" {
+  command = plan
+
+  variables {
+    schedule_expression = "rate(12 hours)"
+  }
+
+  assert {
+    condition     = output.updater_schedule == "rate(12 hours) (UTC)"
+    error_message = "rate(12 hours) is a valid EventBridge Scheduler expression and must reach the schedule."
+  }
+}
+
+run "accepts_a_weekday_cron_expression" {
+  command = plan
+
+  variables {
+    schedule_expression = "cron(0 6 ? * MON-FRI *)"
+  }
+
+  assert {
+    condition     = output.updater_schedule == "cron(0 6 ? * MON-FRI *) (UTC)"
+    error_message = "cron(0 6 ? * MON-FRI *) is a valid EventBridge Scheduler expression and must reach the schedule."
+  }
+}
+
+run "accepts_a_monthly_cron_expression" {
+  command = plan
+
+  variables {
+    schedule_expression = "cron(30 4 1 * ? *)"
+  }
+
+  assert {
+    condition     = output.updater_schedule == "cron(30 4 1 * ? *) (UTC)"
+    error_message = "cron(30 4 1 * ? *) is a valid EventBridge Scheduler expression and must reach the schedule."
+  }
+}
+
+run "rejects_a_recovery_window_secrets_manager_refuses" {
+  command = plan
+
+  variables {
+    github_token_recovery_window_in_days = 31
+  }
+
+  expect_failures = [var.github_token_recovery_window_in_days]
+}
+
+run "rejects_zero_reserved_concurrency" {
+  command = plan
+
+  variables {
+    lambda_reserved_concurrency = 0
+  }
+
+  expect_failures = [var.lambda_reserved_concurrency]
 }
 
 run "rejects_short_log_retention" {

@@ -11,28 +11,11 @@ variables {
   github_repository = "example-org/ci-images"
   alarm_topic_arn   = "arn:aws:sns:eu-west-1:123456789012:builder-alarms"
   codeartifact = {
-    domain_name        = "security-tools-domain"
-    domain_owner       = "123456789012"
-    domain_arn         = "arn:aws:codeartifact:eu-west-1:123456789012:domain/security-tools-domain"
-    region             = "eu-west-1"
-    generic_repository = "generic-store"
-    pip_repository     = "pip-store"
-    npm_repository     = "npm-store"
-    publish_stores     = ["generic-store", "pip-store", "npm-store"]
-    repository_arns = {
-      "generic-store"  = "arn:aws:codeartifact:eu-west-1:123456789012:repository/security-tools-domain/generic-store"
-      "pip-store"      = "arn:aws:codeartifact:eu-west-1:123456789012:repository/security-tools-domain/pip-store"
-      "npm-store"      = "arn:aws:codeartifact:eu-west-1:123456789012:repository/security-tools-domain/npm-store"
-      "maven-store"    = "arn:aws:codeartifact:eu-west-1:123456789012:repository/security-tools-domain/maven-store"
-      "internal-store" = "arn:aws:codeartifact:eu-west-1:123456789012:repository/security-tools-domain/internal-store"
-    }
-    package_arns = {
-      "generic-store"  = "arn:aws:codeartifact:eu-west-1:123456789012:package/security-tools-domain/generic-store/*"
-      "pip-store"      = "arn:aws:codeartifact:eu-west-1:123456789012:package/security-tools-domain/pip-store/*"
-      "npm-store"      = "arn:aws:codeartifact:eu-west-1:123456789012:package/security-tools-domain/npm-store/*"
-      "maven-store"    = "arn:aws:codeartifact:eu-west-1:123456789012:package/security-tools-domain/maven-store/*"
-      "internal-store" = "arn:aws:codeartifact:eu-west-1:123456789012:package/security-tools-domain/internal-store/*"
-    }
+    domain_name         = "security-tools-domain"
+    domain_owner        = "123456789012"
+    region              = "eu-west-1"
+    generic_repository  = "generic-store"
+    generic_package_arn = "arn:aws:codeartifact:eu-west-1:123456789012:package/security-tools-domain/generic-store/generic/builder/*"
   }
 }
 
@@ -90,8 +73,6 @@ run "lambda_environment" {
       BUILDER_CODEARTIFACT_DOMAIN_OWNER = "123456789012"
       BUILDER_CODEARTIFACT_REGION       = "eu-west-1"
       BUILDER_GENERIC_REPOSITORY        = "generic-store"
-      BUILDER_PIP_REPOSITORY            = "pip-store"
-      BUILDER_NPM_REPOSITORY            = "npm-store"
       BUILDER_GITHUB_REPOSITORY         = "example-org/ci-images"
       BUILDER_GITHUB_TOKEN_SECRET_ARN   = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:builder/github-token-AbCdEf"
     })
@@ -100,6 +81,10 @@ run "lambda_environment" {
   assert {
     condition     = length(aws_secretsmanager_secret.github_token) == 1 && aws_secretsmanager_secret.github_token[0].kms_key_id == var.kms_key_arn
     error_message = "Without github_token_secret_arn the module must create an encrypted secret (without a value)."
+  }
+  assert {
+    condition     = aws_secretsmanager_secret.github_token[0].recovery_window_in_days == 7
+    error_message = "By default a destroyed secret stays recoverable for 7 days."
   }
 }
 
@@ -240,21 +225,77 @@ run "logs_dlq_and_alarms_are_encrypted_and_wired" {
   }
 }
 
-run "lambda_may_only_publish_to_its_stores" {
+run "lambda_may_only_mirror_into_generic_store" {
   module {
     source = "./modules/updater"
   }
 
   assert {
-    condition     = sort(flatten([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Resource if contains(flatten([s.Action]), "codeartifact:PublishPackageVersion")])) == sort([for n in ["generic-store", "pip-store", "npm-store"] : var.codeartifact.package_arns[n]])
-    error_message = "The Lambda may publish to the packages of generic-store, pip-store and npm-store only."
+    condition     = flatten([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Resource if contains(flatten([s.Action]), "codeartifact:PublishPackageVersion")]) == [var.codeartifact.generic_package_arn]
+    error_message = "The Lambda may publish generic packages in namespace builder of generic-store, and nowhere else."
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Condition.StringEquals["sts:AWSServiceName"] if s.Action == "sts:GetServiceBearerToken"]) == "codeartifact.amazonaws.com"
-    error_message = "sts:GetServiceBearerToken must be limited to codeartifact.amazonaws.com."
+    condition = alltrue([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : alltrue([for a in flatten([s.Action]) : !contains([
+      "codeartifact:GetAuthorizationToken", "sts:GetServiceBearerToken", "codeartifact:PutPackageMetadata", "cloudwatch:PutMetricData",
+    ], a)])])
+    error_message = "The Lambda uses no repository endpoint (no token), changes no package metadata and sends metrics as EMF log lines (no PutMetricData)."
   }
+}
+
+run "secret_recovery_window_is_a_variable" {
+  module {
+    source = "./modules/updater"
+  }
+
+  variables {
+    secret_recovery_window_in_days = 0
+  }
+
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Condition.StringEquals["cloudwatch:namespace"] if s.Action == "cloudwatch:PutMetricData"]) == "builder/updater"
-    error_message = "cloudwatch:PutMetricData must be limited to the builder/updater namespace."
+    condition     = aws_secretsmanager_secret.github_token[0].recovery_window_in_days == 0
+    error_message = "secret_recovery_window_in_days must reach the secret (0: a re-apply right after a destroy can create it again)."
   }
+}
+
+run "rejects_a_recovery_window_secrets_manager_refuses" {
+  command = plan
+
+  module {
+    source = "./modules/updater"
+  }
+
+  variables {
+    secret_recovery_window_in_days = 3
+  }
+
+  expect_failures = [var.secret_recovery_window_in_days]
+}
+
+run "reserved_concurrency_may_be_left_unreserved" {
+  module {
+    source = "./modules/updater"
+  }
+
+  variables {
+    reserved_concurrency = null
+  }
+
+  assert {
+    condition     = aws_lambda_function.updater.reserved_concurrent_executions == null
+    error_message = "reserved_concurrency = null must reserve nothing (accounts whose concurrency quota is 10 cannot reserve any)."
+  }
+}
+
+run "rejects_zero_reserved_concurrency" {
+  command = plan
+
+  module {
+    source = "./modules/updater"
+  }
+
+  variables {
+    reserved_concurrency = 0
+  }
+
+  expect_failures = [var.reserved_concurrency]
 }

@@ -25,38 +25,21 @@ locals {
   # updater verified and published always wins; then by how often builds ask for each format.
   internal_upstreams = ["generic-store", "pip-store", "npm-store", "maven-store"]
 
-  # The stores the updater publishes to (it mirrors nothing into maven-store or internal-store).
-  publish_stores = ["generic-store", "pip-store", "npm-store"]
+  # The updater publishes release artifacts as generic packages in this namespace of generic-store,
+  # and nowhere else (builder/stores/codeartifact.py: FORMAT, NAMESPACE). pip-store and npm-store
+  # are filled by CodeArtifact itself through their external connections.
+  generic_namespace = "builder"
 
   kms_key_arn = var.kms_key_arn == null ? aws_kms_key.domain[0].arn : var.kms_key_arn
 
-  repository_arns = merge(
-    { for name, repo in aws_codeartifact_repository.store : name => repo.arn },
-    { "internal-store" = aws_codeartifact_repository.internal.arn },
-  )
-  package_arn_patterns = {
-    for name in keys(local.repository_arns) :
-    name => "arn:${local.partition}:codeartifact:${local.region}:${local.account_id}:package/${var.domain_name}/${name}/*"
+  # Built from the documented ARN formats (the permissions reference of the CodeArtifact user
+  # guide), as the package ARN has to be, so every policy names exactly these strings.
+  arn_prefix = "arn:${local.partition}:codeartifact:${local.region}:${local.account_id}"
+  repository_arns = {
+    for name in concat(keys(local.stores), ["internal-store"]) :
+    name => "${local.arn_prefix}:repository/${var.domain_name}/${name}"
   }
-
-  read_repository_actions = [
-    "codeartifact:DescribeRepository",
-    "codeartifact:GetRepositoryEndpoint",
-    "codeartifact:ListPackages",
-    "codeartifact:ReadFromRepository",
-  ]
-  read_package_actions = [
-    "codeartifact:DescribePackage",
-    "codeartifact:DescribePackageVersion",
-    "codeartifact:ListPackageVersionAssets",
-    "codeartifact:ListPackageVersions",
-  ]
-  # The updater publishes each platform's asset into an Unfinished version, then marks it Published.
-  publish_package_actions = [
-    "codeartifact:PublishPackageVersion",
-    "codeartifact:PutPackageMetadata",
-    "codeartifact:UpdatePackageVersionsStatus",
-  ]
+  generic_package_arn = "${local.arn_prefix}:package/${var.domain_name}/generic-store/generic/${local.generic_namespace}/*"
 
   # One local per policy document; `policies` lists them all for the policy_documents output.
   policies = {
@@ -77,45 +60,59 @@ locals {
     }]
   })
 
+  # Only the readers (CodeBuild) get tokens: the updater calls the API with its role and never
+  # uses a repository endpoint. tests/test_iam_policies.py checks every grant here against the
+  # calls the code makes.
   resource_policy_domain = jsonencode({
     Version = "2012-10-17"
     Statement = [{
-      Sid       = "ReadersAndPublishersGetTokens"
+      Sid       = "ReadersGetTokens"
       Effect    = "Allow"
-      Principal = { AWS = distinct(concat(var.reader_role_arns, var.publisher_role_arns)) }
-      Action    = ["codeartifact:GetAuthorizationToken", "codeartifact:DescribeDomain"]
+      Principal = { AWS = var.reader_role_arns }
+      Action    = "codeartifact:GetAuthorizationToken"
       Resource  = aws_codeartifact_domain.this.arn
     }]
   })
 
-  resource_policy_repositories = { for name, arn in local.repository_arns : "repository-${name}" => jsonencode({
-    Version = "2012-10-17"
-    Statement = concat(
-      [
+  # Repositories nobody reaches through the API (pip-store, npm-store, maven-store: builds read
+  # them through internal-store's endpoint) have no policy: a policy cannot be empty, and without
+  # one only identity policies of this account decide, and none grants anything there.
+  resource_policy_repositories = {
+    "repository-generic-store" = jsonencode({
+      Version = "2012-10-17"
+      Statement = [
         {
-          Sid       = "Read"
+          Sid       = "ReadersDownloadArtifacts"
           Effect    = "Allow"
-          Principal = { AWS = distinct(concat(var.reader_role_arns, var.publisher_role_arns)) }
-          Action    = local.read_repository_actions
-          Resource  = arn
+          Principal = { AWS = var.reader_role_arns }
+          Action    = ["codeartifact:GetPackageVersionAsset", "codeartifact:ListPackageVersionAssets"]
+          Resource  = local.generic_package_arn
         },
         {
-          Sid       = "ReadPackages"
+          # Unfinished per asset, then Published once every platform is in.
+          Sid       = "PublisherMirrorsArtifacts"
           Effect    = "Allow"
-          Principal = { AWS = distinct(concat(var.reader_role_arns, var.publisher_role_arns)) }
-          Action    = local.read_package_actions
-          Resource  = local.package_arn_patterns[name]
+          Principal = { AWS = var.publisher_role_arns }
+          Action = [
+            "codeartifact:ListPackageVersionAssets",
+            "codeartifact:PublishPackageVersion",
+            "codeartifact:UpdatePackageVersionsStatus",
+          ]
+          Resource = local.generic_package_arn
         },
-      ],
-      contains(local.publish_stores, name) ? [{
-        Sid       = "PublishByUpdaterOnly"
+      ]
+    })
+    "repository-internal-store" = jsonencode({
+      Version = "2012-10-17"
+      Statement = [{
+        Sid       = "ReadersReadThroughTheEndpoint"
         Effect    = "Allow"
-        Principal = { AWS = var.publisher_role_arns }
-        Action    = local.publish_package_actions
-        Resource  = local.package_arn_patterns[name]
-      }] : [],
-    )
-  }) }
+        Principal = { AWS = var.reader_role_arns }
+        Action    = ["codeartifact:GetRepositoryEndpoint", "codeartifact:ReadFromRepository"]
+        Resource  = local.repository_arns["internal-store"]
+      }]
+    })
+  }
 }
 
 resource "aws_kms_key" "domain" {
@@ -176,7 +173,7 @@ resource "aws_codeartifact_domain_permissions_policy" "this" {
 }
 
 resource "aws_codeartifact_repository_permissions_policy" "this" {
-  for_each = local.repository_arns
+  for_each = toset(["generic-store", "internal-store"])
 
   domain          = aws_codeartifact_domain.this.domain
   domain_owner    = aws_codeartifact_domain.this.owner

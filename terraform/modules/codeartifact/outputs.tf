@@ -6,13 +6,13 @@ output "store" {
     domain_arn          = aws_codeartifact_domain.this.arn
     region              = local.region
     generic_repository  = aws_codeartifact_repository.store["generic-store"].repository
+    generic_namespace   = local.generic_namespace
+    generic_package_arn = local.generic_package_arn
     pip_repository      = aws_codeartifact_repository.store["pip-store"].repository
     npm_repository      = aws_codeartifact_repository.store["npm-store"].repository
     maven_repository    = aws_codeartifact_repository.store["maven-store"].repository
     internal_repository = aws_codeartifact_repository.internal.repository
-    publish_stores      = local.publish_stores
     repository_arns     = local.repository_arns
-    package_arns        = local.package_arn_patterns
   }
 }
 

@@ -15,11 +15,11 @@ variable "kms_key_arn" {
 }
 
 variable "reader_role_arns" {
-  description = "IAM role ARNs that may read every repository (the CodeBuild role)."
+  description = "IAM role ARNs that download generic-store's artifacts and read through internal-store (the CodeBuild role)."
   type        = list(string)
 }
 
 variable "publisher_role_arns" {
-  description = "IAM role ARNs that may also publish to generic-store, pip-store and npm-store (the updater role)."
+  description = "IAM role ARNs that publish to generic-store, in the builder namespace only (the updater role)."
   type        = list(string)
 }

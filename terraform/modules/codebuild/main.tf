@@ -60,7 +60,6 @@ locals {
           Sid    = "WriteTestReports"
           Effect = "Allow"
           Action = [
-            "codebuild:BatchPutCodeCoverages",
             "codebuild:BatchPutTestCases",
             "codebuild:CreateReport",
             "codebuild:CreateReportGroup",
@@ -83,7 +82,6 @@ locals {
             "ecr:BatchCheckLayerAvailability",
             "ecr:BatchGetImage",
             "ecr:CompleteLayerUpload",
-            "ecr:DescribeImages",
             "ecr:GetDownloadUrlForLayer",
             "ecr:InitiateLayerUpload",
             "ecr:PutImage",
@@ -106,16 +104,18 @@ locals {
           Condition = { StringEquals = { "sts:AWSServiceName" = "codeartifact.amazonaws.com" } }
         },
         {
-          Sid      = "ReadStores"
+          # pip and npm inside the build read internal-store's endpoint with the token.
+          Sid      = "ReadThroughInternalStore"
           Effect   = "Allow"
           Action   = ["codeartifact:GetRepositoryEndpoint", "codeartifact:ReadFromRepository"]
-          Resource = values(local.ca.repository_arns)
+          Resource = local.ca.repository_arns[local.ca.internal_repository]
         },
         {
-          Sid      = "ReadPackages"
+          # `builder build` checks and downloads the mirrored release artifacts (stores/codeartifact.py).
+          Sid      = "DownloadArtifacts"
           Effect   = "Allow"
-          Action   = ["codeartifact:DescribePackageVersion", "codeartifact:ListPackageVersionAssets", "codeartifact:ListPackageVersions"]
-          Resource = values(local.ca.package_arns)
+          Action   = ["codeartifact:GetPackageVersionAsset", "codeartifact:ListPackageVersionAssets"]
+          Resource = local.ca.generic_package_arn
         },
         {
           # CodeBuild encrypts what it stores for a build (encryption_key) with the service role.

@@ -99,8 +99,8 @@ variable "codeartifact" {
     domain_arn          = string
     region              = string
     generic_repository  = string
+    generic_package_arn = string
     internal_repository = string
     repository_arns     = map(string)
-    package_arns        = map(string)
   })
 }

@@ -15,10 +15,6 @@ locals {
   secret_arn    = var.github_token_secret_arn == null ? aws_secretsmanager_secret.github_token[0].arn : var.github_token_secret_arn
   ca            = var.codeartifact
 
-  # The updater reads and publishes only the stores it mirrors into.
-  store_arns   = [for name in local.ca.publish_stores : local.ca.repository_arns[name]]
-  package_arns = [for name in local.ca.publish_stores : local.ca.package_arns[name]]
-
   # One local per policy document; `policies` lists them all for the policy_documents output.
   policies = {
     trust    = { lambda = local.trust_policy_lambda, scheduler = local.trust_policy_scheduler }
@@ -54,14 +50,6 @@ locals {
         Resource = "${aws_cloudwatch_log_group.lambda.arn}:*"
       },
       {
-        # PutMetricData has no resource type: the namespace condition is what narrows it.
-        Sid       = "PutUpdaterMetrics"
-        Effect    = "Allow"
-        Action    = "cloudwatch:PutMetricData"
-        Resource  = "*"
-        Condition = { StringEquals = { "cloudwatch:namespace" = var.metrics_namespace } }
-      },
-      {
         # X-Ray's write actions have no resource type.
         Sid      = "WriteTraces"
         Effect   = "Allow"
@@ -88,37 +76,17 @@ locals {
         Resource = aws_sqs_queue.dlq.arn
       },
       {
-        Sid      = "CodeArtifactToken"
-        Effect   = "Allow"
-        Action   = "codeartifact:GetAuthorizationToken"
-        Resource = local.ca.domain_arn
-      },
-      {
-        # GetServiceBearerToken has no resource type: the service-name condition narrows it.
-        Sid       = "CodeArtifactBearerToken"
-        Effect    = "Allow"
-        Action    = "sts:GetServiceBearerToken"
-        Resource  = "*"
-        Condition = { StringEquals = { "sts:AWSServiceName" = "codeartifact.amazonaws.com" } }
-      },
-      {
-        Sid      = "ReadStores"
-        Effect   = "Allow"
-        Action   = ["codeartifact:GetRepositoryEndpoint", "codeartifact:ListPackages", "codeartifact:ReadFromRepository"]
-        Resource = local.store_arns
-      },
-      {
-        Sid    = "ReadAndPublishPackages"
+        # The updater publishes release artifacts to generic-store's builder namespace only
+        # (Unfinished per asset, then Published); it never uses a repository endpoint, so it
+        # needs no token, and it may not write pip-store or npm-store, which every build reads.
+        Sid    = "MirrorArtifacts"
         Effect = "Allow"
         Action = [
-          "codeartifact:DescribePackageVersion",
           "codeartifact:ListPackageVersionAssets",
-          "codeartifact:ListPackageVersions",
           "codeartifact:PublishPackageVersion",
-          "codeartifact:PutPackageMetadata",
           "codeartifact:UpdatePackageVersionsStatus",
         ]
-        Resource = local.package_arns
+        Resource = local.ca.generic_package_arn
       },
     ]
   })
@@ -142,7 +110,7 @@ resource "aws_cloudwatch_log_group" "lambda" {
 
 resource "aws_iam_role" "lambda" {
   name               = "${local.function_name}-lambda"
-  description        = "Runs the builder updater: read/publish CodeArtifact stores, read the GitHub token."
+  description        = "Runs the builder updater: mirrors release artifacts into generic-store, reads the GitHub token."
   assume_role_policy = local.trust_policy_lambda
 }
 
@@ -159,7 +127,7 @@ resource "aws_secretsmanager_secret" "github_token" {
   name                    = "${var.name_prefix}/github-token"
   description             = "GitHub token the updater opens pull requests on ${var.github_repository} with. Value set outside Terraform."
   kms_key_id              = var.kms_key_arn
-  recovery_window_in_days = 7
+  recovery_window_in_days = var.secret_recovery_window_in_days
 }
 
 resource "aws_sqs_queue" "dlq" {
@@ -205,7 +173,7 @@ resource "aws_lambda_function" "updater" {
 
   timeout                        = var.timeout_seconds
   memory_size                    = var.memory_mb
-  reserved_concurrent_executions = 1 # two runs would race on the same PR and the same versions
+  reserved_concurrent_executions = var.reserved_concurrency
   code_signing_config_arn        = aws_lambda_code_signing_config.updater.arn
   kms_key_arn                    = var.kms_key_arn
 
@@ -219,8 +187,6 @@ resource "aws_lambda_function" "updater" {
       BUILDER_CODEARTIFACT_DOMAIN_OWNER = local.ca.domain_owner
       BUILDER_CODEARTIFACT_REGION       = local.ca.region
       BUILDER_GENERIC_REPOSITORY        = local.ca.generic_repository
-      BUILDER_PIP_REPOSITORY            = local.ca.pip_repository
-      BUILDER_NPM_REPOSITORY            = local.ca.npm_repository
       BUILDER_GITHUB_REPOSITORY         = var.github_repository
       BUILDER_GITHUB_TOKEN_SECRET_ARN   = local.secret_arn
     }

@@ -27,17 +27,23 @@ variable "github_token_secret_arn" {
 variable "codeartifact" {
   description = "The `store` output of the codeartifact module."
   type = object({
-    domain_name        = string
-    domain_owner       = string
-    domain_arn         = string
-    region             = string
-    generic_repository = string
-    pip_repository     = string
-    npm_repository     = string
-    publish_stores     = list(string)
-    repository_arns    = map(string)
-    package_arns       = map(string)
+    domain_name         = string
+    domain_owner        = string
+    region              = string
+    generic_repository  = string
+    generic_package_arn = string
   })
+}
+
+variable "secret_recovery_window_in_days" {
+  description = "Days a destroyed GitHub-token secret stays recoverable (0 or 7-30). Its name stays taken meanwhile, so destroying and re-applying within the window fails: use 0 for a deployment you tear down and re-create."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.secret_recovery_window_in_days == 0 || (var.secret_recovery_window_in_days >= 7 && var.secret_recovery_window_in_days <= 30 && floor(var.secret_recovery_window_in_days) == var.secret_recovery_window_in_days)
+    error_message = "secret_recovery_window_in_days must be 0 (delete at once) or a whole number of days from 7 to 30."
+  }
 }
 
 variable "alarm_topic_arn" {
@@ -79,6 +85,17 @@ variable "memory_mb" {
   default     = 1024
 }
 
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions of the updater: 1 keeps runs one at a time (two would race on the same pull request and versions). null reserves none, for accounts whose concurrency quota is 10 (Lambda keeps 10 unreserved, so those accounts cannot reserve any)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.reserved_concurrency == null || try(var.reserved_concurrency >= 1 && floor(var.reserved_concurrency) == var.reserved_concurrency, false)
+    error_message = "reserved_concurrency must be null or a whole number of at least 1 (0 would stop every run)."
+  }
+}
+
 variable "ephemeral_storage_mb" {
   description = "Size of /tmp, in MB."
   type        = number
@@ -107,9 +124,15 @@ variable "schedule" {
   })
   default = { expression = "cron(0 6 * * ? *)" }
 
+  # EventBridge Scheduler: rate(1 unit) singular, rate(N units) plural for N > 1; cron has six
+  # fields (minutes hours day-of-month month day-of-week year), and exactly one of day-of-month
+  # and day-of-week is "?".
   validation {
-    condition     = can(regex("^(rate\\((1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))\\)|cron\\(\\S+( \\S+){5}\\))$", var.schedule.expression))
-    error_message = "schedule.expression must be rate(N unit) or cron(min hour day-of-month month day-of-week year)."
+    condition = can(regex("^rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)$", var.schedule.expression)) || try(
+      length([for f in [regex("^cron\\(([0-9*,/-]+) ([0-9*,/-]+) (\\?|[0-9*,/LW-]+) ([0-9A-Za-z*,/-]+) (\\?|[0-9A-Za-z*,/L#-]+) ([0-9*,/-]+)\\)$", var.schedule.expression)] : f if(f[2] == "?") != (f[4] == "?")]) == 1,
+      false,
+    )
+    error_message = "schedule.expression must be rate(1 minute|hour|day), rate(N minutes|hours|days) with N > 1, or cron(minutes hours day-of-month month day-of-week year) with \"?\" in exactly one of day-of-month and day-of-week."
   }
 
   validation {
