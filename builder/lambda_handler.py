@@ -2,7 +2,7 @@
 
 Environment (Terraform sets these): BUILDER_GITHUB_REPOSITORY (owner/name), BUILDER_GITHUB_TOKEN_SECRET_ARN
 (or BUILDER_GITHUB_TOKEN), BUILDER_CODEARTIFACT_DOMAIN, BUILDER_CODEARTIFACT_DOMAIN_OWNER,
-BUILDER_CODEARTIFACT_REGION, BUILDER_GENERIC_REPOSITORY, BUILDER_PIP_REPOSITORY, BUILDER_NPM_REPOSITORY;
+BUILDER_CODEARTIFACT_REGION, BUILDER_GENERIC_REPOSITORY (it publishes generic artifacts only);
 optional BUILDER_GITHUB_API and BUILDER_CODEARTIFACT_ENDPOINT (another endpoint, e.g. a test double).
 The GitHub token is scoped to BUILDER_GITHUB_API: releases are read with it when builder.yaml's
 ``upstreams.github_api`` lies under that API, and anonymously (with a warning) when not.
