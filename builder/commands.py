@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from builder.build import BuildOptions, Built, Gate, build_images, image_tag
 from builder.context import assemble
@@ -28,6 +28,7 @@ from builder.platforms import Platform
 from builder.progress import Progress
 from builder.project import Project
 from builder.render import drift, plan_images, render_project, stale_files
+from builder.runtime import Runtime
 from builder.secrets import (
     BuildSecrets,
     Once,
@@ -37,11 +38,12 @@ from builder.secrets import (
     user_secrets,
 )
 from builder.smoke import CheckResult, smoke_image, table, write_junit
-from builder.sources import make_sources
-from builder.sources.base import SourceContext
-from builder.stores import STORES, cache_root
+from builder.stores import cache_root
 from builder.stores.base import ArtifactStore
 from builder.workdir import scratch
+
+if TYPE_CHECKING:
+    from builder.stores.codeartifact import CodeArtifactStore
 
 Echo = Callable[..., None]
 
@@ -83,13 +85,13 @@ def host_platform() -> Platform:
     return Platform("linux", arch)
 
 
+def runtime(project: Project) -> Runtime:
+    """The CLI's wiring: this process's environment, the user's cache folder."""
+    return Runtime(project, os.environ, cache_root(os.environ))
+
+
 def open_store(project: Project, env: Mapping[str, str]) -> ArtifactStore:
-    kind = project.settings.store.kind
-    if kind not in STORES:
-        raise UserError(
-            f"the '{kind}' store cannot fetch artifacts yet: set store.kind to local in builder.yaml"
-        )
-    return STORES[kind](project.settings, env)
+    return Runtime(project, env, cache_root(env)).store()
 
 
 def fetch_command(
@@ -239,9 +241,8 @@ def lock_command(project: Project, tools: tuple[str, ...], options: LockOptions,
     if options.check:
         return _report_stale(project, lock, tools, echo)
     with scratch("lock") as work:
-        ctx = _source_context(project, work)
-        wanted = {project.tools[n].source for n in (tools or tuple(project.tools))}
-        outcome = lock_tools(project, lock, tools, make_sources(ctx, wanted), datetime.now(UTC),
+        sources = runtime(project).sources(work, tools)
+        outcome = lock_tools(project, lock, tools, sources, datetime.now(UTC),
                              options.upgrade, options.jobs, lambda line: echo(line, err=True),
                              repin=options.repin)  # fmt: skip
     return _finish_lock(project, outcome, options.partial, echo)
@@ -267,21 +268,6 @@ def _report_stale(project: Project, lock: Lockfile, tools: tuple[str, ...], echo
     return 0
 
 
-def _source_context(project: Project, work: Path) -> SourceContext:
-    from builder.credentials import github_credentials
-    from builder.http import HttpClient, make_session
-
-    settings = project.settings
-    # GITHUB_TOKEN goes to the configured API and below it: not to other ports, paths or schemes of its host.
-    credentials = github_credentials(settings.upstreams["github_api"], os.environ.get("GITHUB_TOKEN"))
-    http = HttpClient(make_session(), cache_dir=cache_root(os.environ) / "http", credentials=credentials,
-                      limits=settings.http)  # fmt: skip
-    store = STORES["local"](settings, os.environ)  # verified downloads land here whatever the store
-    # BUILDER_KEYS_DIR: a folder laid out like builder/data/keys whose keys are trusted instead.
-    keys = Path(os.environ.get("BUILDER_KEYS_DIR") or Path(__file__).resolve().parent / "data" / "keys")
-    return SourceContext(http, settings, settings.upstreams, keys, work, store, dict(os.environ))
-
-
 def _finish_lock(project: Project, outcome: LockOutcome, partial: bool, echo: Echo) -> int:
     # Asked for by name, a tool that cannot be locked here (no npm) has failed, whatever the reason.
     failed = {**outcome.failures, **{name: str(d) for name, d in outcome.deferred.items()}}
@@ -304,27 +290,16 @@ def _finish_lock(project: Project, outcome: LockOutcome, partial: bool, echo: Ec
 
 
 def update_command(project: Project, publish: bool, repository: str | None, jobs: int, echo: Echo) -> int:
-    from builder.github import GitHubClient
-    from builder.http import make_session
-    from builder.updater import Mirror, run_update
+    from builder.updater import run_update
 
     lock = load_lockfile(project.root)
+    wiring = runtime(project)
+    if publish and project.settings.store.codeartifact is None:
+        raise UserError("--publish needs store.codeartifact in builder.yaml")
+    mirror = wiring.mirror() if publish else None
+    github = wiring.github(repository) if repository else None
     with scratch("update") as work:
-        ctx = _source_context(project, work)
-        sources = make_sources(ctx, {t.source for t in project.tools.values()})
-        mirror = (
-            Mirror(STORES["local"](project.settings, os.environ), _codeartifact_store(project))
-            if publish
-            else None
-        )
-        github = None
-        if repository:
-            token = os.environ.get("GITHUB_TOKEN") or ""
-            if not token:
-                raise UserError("--open-pr needs a GitHub token in GITHUB_TOKEN")
-            api, limits = project.settings.upstreams["github_api"], project.settings.http
-            github = GitHubClient(make_session(retries=limits.retries), api, repository, token, limits)
-        report = run_update(project, lock, sources, datetime.now(UTC), mirror, github,
+        report = run_update(project, lock, wiring.sources(work), datetime.now(UTC), mirror, github,
                             lambda line: echo(line, err=True), jobs)  # fmt: skip
     for change in report.changes:
         echo(f"{change.tool}: {change.old or '(new)'} -> {change.new}")
@@ -337,18 +312,12 @@ def update_command(project: Project, publish: bool, repository: str | None, jobs
     return 1 if report.failures else 0
 
 
-def _codeartifact_store(project: Project) -> ArtifactStore:
-    if project.settings.store.codeartifact is None:
-        raise UserError("--publish needs store.codeartifact in builder.yaml")
-    return STORES["codeartifact"](project.settings, os.environ)
-
-
-def _codeartifact(project: Project) -> Any:
+def _codeartifact(project: Project) -> CodeArtifactStore:
     if project.settings.store.kind != "codeartifact":
         raise UserError(
             "builder.yaml's store is local: `builder fetch` fills it (set store.kind: codeartifact)"
         )
-    return STORES["codeartifact"](project.settings, os.environ)
+    return runtime(project).codeartifact()
 
 
 def store_init_command(project: Project, echo: Echo) -> int:
@@ -360,7 +329,7 @@ def store_init_command(project: Project, echo: Echo) -> int:
         echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.role} repository {check.repository}"
              + (f": {check.problem}" if check.problem else ""))  # fmt: skip
         problems += 0 if check.ok else 1
-    local = STORES["local"](project.settings, os.environ)
+    local = runtime(project).local_store
     report = seed(project, load_lockfile(project.root), local, target, lambda line: echo(line, err=True))
     for ref, error in report.failed.items():
         echo(f"error: {ref}: {error}", err=True)
@@ -372,7 +341,7 @@ def store_init_command(project: Project, echo: Echo) -> int:
 def store_verify_command(project: Project, echo: Echo) -> int:
     from builder.mirror import locked_refs, verify
 
-    store = STORES[project.settings.store.kind](project.settings, os.environ)
+    store = runtime(project).store()
     lock = load_lockfile(project.root)
     problems = verify(project, lock, store)
     for ref, problem in problems:

@@ -21,13 +21,10 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 from builder.errors import UserError
 from builder.redact import redact
-
-if TYPE_CHECKING:
-    from builder.credentials import Credential
 
 NAMESPACE = "builder/updater"
 PROJECT_FILES = ("builder.yaml", "tools.yaml", "builder.lock", "images/", "templates/", "buildspecs/")
@@ -105,6 +102,16 @@ def _summary(report: Any) -> dict[str, Any]:
     }
 
 
+def github_token(env: Mapping[str, str]) -> str:
+    """The Lambda cannot work without one: it reads the project and opens the pull request with it."""
+    from builder import runtime
+
+    token = runtime.github_token({k: v for k, v in env.items() if k != "GITHUB_TOKEN"})
+    if not token:
+        raise UserError("environment variable BUILDER_GITHUB_TOKEN_SECRET_ARN is not set")
+    return token
+
+
 def _update(env: Mapping[str, str], log: JsonLog, secrets: list[str]) -> Any:
     from builder.workdir import scratch, sweep
 
@@ -118,81 +125,29 @@ def _update(env: Mapping[str, str], log: JsonLog, secrets: list[str]) -> Any:
 
 
 def _update_in(work: Path, env: Mapping[str, str], log: JsonLog, token: str) -> Any:
-    from builder.github import GitHubClient
-    from builder.http import make_session
+    """Read the project from the repository (a Lambda has no git), then exactly `builder update`."""
     from builder.lockfile import load_lockfile
     from builder.project import load_project, with_environment
-    from builder.settings import HttpSettings
+    from builder.runtime import Runtime, github_api, github_client
     from builder.updater import run_update
 
-    api = env.get("BUILDER_GITHUB_API", "https://api.github.com")
-    session = make_session(retries=HttpSettings.retries)  # the project (and its http:) is not read yet
-    github = GitHubClient(session, api, _required(env, "BUILDER_GITHUB_REPOSITORY"), token)
-    head = github.download(work / "project", lambda path: path.startswith(PROJECT_FILES))
+    repository, api = _required(env, "BUILDER_GITHUB_REPOSITORY"), github_api(None, env)
+    head = github_client(api, repository, token).download(
+        work / "project", lambda path: path.startswith(PROJECT_FILES)
+    )
     log("read the project", commit=head)
     project = with_environment(load_project(work / "project"), env)
-    sources, local = _sources(project, work, env, _credentials(api, token, project, log))
-    mirror = _mirror(project, local, env)
+    # The API the project came from is the one the token and the pull request are for.
+    wiring = Runtime(project, {**env, "BUILDER_GITHUB_TOKEN": token, "BUILDER_GITHUB_API": api}, cache=work)
+    if (warning := wiring.releases_without_token()) is not None:
+        log(warning, level="warning")
+    mirror = wiring.mirror() if project.settings.store.codeartifact else None
     lock = load_lockfile(project.root)
-    return run_update(project, lock, sources, datetime.now(UTC), mirror, github, lambda line: log(line))
-
-
-def _credentials(api: str, token: str, project: Any, log: JsonLog) -> tuple[Credential, ...]:
-    """The token, for BUILDER_GITHUB_API and below, and for nothing that builder.yaml alone names.
-
-    Releases read with it count against the token's limit, not the 60 an hour of Lambda's addresses.
-    """
-    from builder.credentials import github_credentials
-
-    credentials = github_credentials(api, token)
-    releases = project.settings.upstreams["github_api"]
-    if not any(c.scope.covers(releases) for c in credentials):
-        log(f"releases on {releases} are read without the token (it is for {api})", level="warning")
-    return credentials
-
-
-def github_token(env: Mapping[str, str]) -> str:
-    if env.get("BUILDER_GITHUB_TOKEN"):
-        return env["BUILDER_GITHUB_TOKEN"]
-    arn = _required(env, "BUILDER_GITHUB_TOKEN_SECRET_ARN")
-    from builder.aws import client as aws_client
-
-    client = aws_client("secretsmanager", env)
-    try:
-        return str(client.get_secret_value(SecretId=arn)["SecretString"]).strip()
-    except Exception as e:  # botocore errors: name the secret, never its value
-        raise UserError(f"cannot read the GitHub token from {arn}: {type(e).__name__}") from None
+    return run_update(project, lock, wiring.sources(work / "work"), datetime.now(UTC), mirror,
+                      wiring.github(repository), lambda line: log(line))  # fmt: skip
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
     if not env.get(name):
         raise UserError(f"environment variable {name} is not set")
     return env[name]
-
-
-def _sources(
-    project: Any, work: Path, env: Mapping[str, str], credentials: tuple[Credential, ...]
-) -> tuple[dict[str, Any], Any]:
-    from builder.http import HttpClient, make_session
-    from builder.sources import make_sources
-    from builder.sources.base import SourceContext
-    from builder.stores.local import LocalStore
-
-    local = LocalStore(work / "artifacts")
-    keys = Path(env.get("BUILDER_KEYS_DIR") or Path(__file__).resolve().parent / "data" / "keys")
-    http = HttpClient(make_session(), cache_dir=work / "http", credentials=credentials,
-                      limits=project.settings.http)  # fmt: skip
-    ctx = SourceContext(http, project.settings, project.settings.upstreams, keys, work / "work", local, env)
-    wanted = {tool.source for tool in project.tools.values()}
-    return make_sources(ctx, wanted), local
-
-
-def _mirror(project: Any, local: Any, env: Mapping[str, str]) -> Any:
-    ca = project.settings.store.codeartifact
-    if ca is None:
-        return None
-    from builder.aws import client
-    from builder.stores.codeartifact import CodeArtifactStore
-    from builder.updater import Mirror
-
-    return Mirror(local, CodeArtifactStore(client("codeartifact", env, ca.region), ca))

@@ -1,0 +1,146 @@
+"""One wiring for both fronts: (project, environment) -> every client a command needs.
+
+The CLI and the Lambda handler used to make their own HTTP clients, stores and boto3 clients,
+and drifted (the Lambda sent releases requests without the GitHub token; one boto3 client
+ignored BUILDER_CODEARTIFACT_ENDPOINT). Both now make one Runtime and ask it; it holds no
+global state and makes each client at most once.
+
+Environment it reads (every front): GITHUB_TOKEN, or BUILDER_GITHUB_TOKEN, or the Secrets
+Manager secret BUILDER_GITHUB_TOKEN_SECRET_ARN; BUILDER_GITHUB_API (the API the token is for;
+default builder.yaml's ``upstreams.github_api``); BUILDER_KEYS_DIR; BUILDER_*_ENDPOINT (builder/aws.py).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from builder import aws
+from builder.credentials import Credential, github_credentials
+from builder.errors import UserError
+from builder.project import Project
+from builder.settings import HttpSettings
+from builder.stores.local import LocalStore
+
+if TYPE_CHECKING:
+    from builder.github import GitHubClient
+    from builder.http import HttpClient
+    from builder.sources.base import Source, SourceContext
+    from builder.stores.base import ArtifactStore
+    from builder.stores.codeartifact import CodeArtifactStore
+    from builder.updater import Mirror
+
+PACKAGE_KEYS = Path(__file__).resolve().parent / "data" / "keys"
+
+
+def trusted_keys(env: Mapping[str, str]) -> Path:
+    """The OpenPGP keys signatures are checked against: BUILDER_KEYS_DIR, else those shipped."""
+    return Path(env.get("BUILDER_KEYS_DIR") or PACKAGE_KEYS)
+
+
+def github_token(env: Mapping[str, str]) -> str | None:
+    """The GitHub token, from the environment or the Secrets Manager secret it names."""
+    for name in ("BUILDER_GITHUB_TOKEN", "GITHUB_TOKEN"):
+        if env.get(name):
+            return env[name].strip()
+    arn = env.get("BUILDER_GITHUB_TOKEN_SECRET_ARN")
+    if not arn:
+        return None
+    client = aws.client("secretsmanager", env)
+    try:
+        return str(client.get_secret_value(SecretId=arn)["SecretString"]).strip()
+    except Exception as e:  # botocore's errors and worse: name the secret, never its value
+        raise UserError(f"cannot read the GitHub token from {arn}: {type(e).__name__}") from None
+
+
+def github_api(project: Project | None, env: Mapping[str, str]) -> str:
+    if env.get("BUILDER_GITHUB_API"):
+        return env["BUILDER_GITHUB_API"].rstrip("/")
+    return project.settings.upstreams["github_api"] if project else "https://api.github.com"
+
+
+def github_client(api: str, repository: str, token: str, limits: HttpSettings | None = None) -> GitHubClient:
+    """The pull-request client (the Lambda needs one before it has a project to read settings from)."""
+    from builder.github import GitHubClient
+    from builder.http import make_session
+
+    limits = limits or HttpSettings()
+    return GitHubClient(make_session(retries=limits.retries), api, repository, token, limits)
+
+
+class Runtime:
+    """The clients of one run of one project: made on first use, the same ones after."""
+
+    def __init__(self, project: Project, env: Mapping[str, str], cache: Path) -> None:
+        """``cache``: where HTTP revalidation data and (unless builder.yaml names a path) the local
+        store live: the user's cache folder for the CLI, the invocation's /tmp folder in a Lambda."""
+        self.project, self.env, self.cache = project, env, cache
+        self.settings = project.settings
+
+    @functools.cached_property
+    def token(self) -> str | None:
+        return github_token(self.env)
+
+    @functools.cached_property
+    def credentials(self) -> tuple[Credential, ...]:
+        """The GitHub token, for its API and below: no other port, path or scheme of its host."""
+        return github_credentials(github_api(self.project, self.env), self.token)
+
+    @functools.cached_property
+    def http(self) -> HttpClient:
+        from builder.http import HttpClient, make_session
+
+        return HttpClient(make_session(), cache_dir=self.cache / "http", credentials=self.credentials,
+                          limits=self.settings.http)  # fmt: skip
+
+    @functools.cached_property
+    def local_store(self) -> LocalStore:
+        """Verified downloads land here, whatever the store: builder.yaml's path, else the cache."""
+        path = self.settings.store.path
+        return LocalStore(Path(path).expanduser() if path else self.cache / "artifacts")
+
+    def store(self) -> ArtifactStore:
+        """The configured store."""
+        return self.codeartifact() if self.settings.store.kind == "codeartifact" else self.local_store
+
+    @functools.cache  # noqa: B019 - one per Runtime, which lives for one run
+    def codeartifact(self) -> CodeArtifactStore:
+        from builder.stores.codeartifact import CodeArtifactStore
+
+        ca = self.settings.store.codeartifact
+        if ca is None:
+            raise UserError("this needs store.codeartifact in builder.yaml (or BUILDER_CODEARTIFACT_*)")
+        return CodeArtifactStore(aws.client("codeartifact", self.env, ca.region), ca)
+
+    def source_context(self, work: Path) -> SourceContext:
+        from builder.sources.base import SourceContext
+
+        return SourceContext(self.http, self.settings, self.settings.upstreams, trusted_keys(self.env),
+                             work, self.local_store, dict(self.env))  # fmt: skip
+
+    def sources(self, work: Path, tools: tuple[str, ...] = ()) -> dict[str, Source]:
+        """One instance of each source the named tools (all, by default) come from; ``work``: scratch."""
+        from builder.sources import make_sources
+
+        wanted = {self.project.tools[name].source for name in (tools or tuple(self.project.tools))}
+        return make_sources(self.source_context(work), wanted)
+
+    def releases_without_token(self) -> str | None:
+        """Why releases are read anonymously although there is a token, if they are."""
+        releases = self.settings.upstreams["github_api"]
+        if self.token and not any(c.scope.covers(releases) for c in self.credentials):
+            api = github_api(self.project, self.env)
+            return f"releases on {releases} are read without the token (it is for {api})"
+        return None
+
+    def mirror(self) -> Mirror:
+        from builder.updater import Mirror
+
+        return Mirror(self.local_store, self.codeartifact())
+
+    def github(self, repository: str) -> GitHubClient:
+        if not self.token:
+            raise UserError("--open-pr needs a GitHub token in GITHUB_TOKEN")
+        return github_client(github_api(self.project, self.env), repository, self.token, self.settings.http)
