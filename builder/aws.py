@@ -23,6 +23,8 @@ def client(service: str, env: Mapping[str, str], region: str | None = None) -> A
 
     endpoint = env.get(ENDPOINTS.get(service, ""), "") or None
     try:
-        return boto3.client(service, region_name=region, endpoint_url=endpoint)
+        # A session of its own: boto3's default one lives for the process and keeps the
+        # credentials it first found, whatever the environment says later.
+        return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint)
     except (BotoCoreError, *SETUP_ERRORS) as e:
         raise UserError(f"cannot set up an AWS {service} client: {type(e).__name__}: {e}") from None

@@ -43,7 +43,7 @@ from builder.stores.base import ArtifactStore
 from builder.workdir import scratch
 
 if TYPE_CHECKING:
-    from builder.stores.codeartifact import CodeArtifactStore
+    from builder.stores.base import RepositoryStore
 
 Echo = Callable[..., None]
 
@@ -188,11 +188,8 @@ def _smoke_gate(project: Project, lock: Lockfile, echo: Echo, suites: dict[str, 
 
 
 def _secrets(project: Project, folder: Path) -> BuildSecrets:
-    ca = project.settings.store.codeartifact
-    if project.settings.store.kind == "codeartifact" and ca is not None:
-        from builder.aws import client
-
-        return codeartifact_secrets(client("codeartifact", os.environ, ca.region), ca, folder)
+    if project.settings.store.kind == "codeartifact":
+        return codeartifact_secrets(runtime(project).codeartifact(), folder)
     return user_secrets(project.settings, os.environ, folder)
 
 
@@ -312,7 +309,7 @@ def update_command(project: Project, publish: bool, repository: str | None, jobs
     return 1 if report.failures else 0
 
 
-def _codeartifact(project: Project) -> CodeArtifactStore:
+def _codeartifact(project: Project) -> RepositoryStore:
     if project.settings.store.kind != "codeartifact":
         raise UserError(
             "builder.yaml's store is local: `builder fetch` fills it (set store.kind: codeartifact)"

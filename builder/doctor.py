@@ -78,12 +78,13 @@ def _aws_credentials(env: Mapping[str, str]) -> str:
 
 
 def _codeartifact(project: Project, env: Mapping[str, str]) -> Iterator[Finding]:
-    from builder.stores import STORES
+    from builder.runtime import Runtime
+    from builder.stores import cache_root
 
     try:
-        store = STORES["codeartifact"](project.settings, env)
-        store.authorization_token()  # type: ignore[attr-defined]
-        checks = store.check_repositories()  # type: ignore[attr-defined]
+        store = Runtime(project, env, cache_root(env)).codeartifact()
+        store.authorization_token()
+        checks = store.check_repositories()
     except BuilderError as e:
         yield Finding("codeartifact", False, redact(str(e).splitlines()[0]))
         return

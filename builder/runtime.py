@@ -28,8 +28,7 @@ if TYPE_CHECKING:
     from builder.github import GitHubClient
     from builder.http import HttpClient
     from builder.sources.base import Source, SourceContext
-    from builder.stores.base import ArtifactStore
-    from builder.stores.codeartifact import CodeArtifactStore
+    from builder.stores.base import ArtifactStore, RepositoryStore
     from builder.updater import Mirror
 
 PACKAGE_KEYS = Path(__file__).resolve().parent / "data" / "keys"
@@ -106,7 +105,7 @@ class Runtime:
         return self.codeartifact() if self.settings.store.kind == "codeartifact" else self.local_store
 
     @functools.cache  # noqa: B019 - one per Runtime, which lives for one run
-    def codeartifact(self) -> CodeArtifactStore:
+    def codeartifact(self) -> RepositoryStore:
         from builder.stores.codeartifact import CodeArtifactStore
 
         ca = self.settings.store.codeartifact

@@ -14,14 +14,14 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from builder.graph import ancestors
 from builder.npmrc import build_npmrc, check_references, npmrc_path
 from builder.pipconf import pip_index_url
 from builder.project import Project
-from builder.settings import CodeArtifact, Settings
+from builder.settings import Settings
+from builder.stores.base import RepositoryStore
 from builder.workdir import scratch
 
 
@@ -39,15 +39,10 @@ def _write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
-def codeartifact_secrets(client: Any, ca: CodeArtifact, folder: Path) -> BuildSecrets:
-    """Token and endpoints from CodeArtifact (``client`` is a boto3 codeartifact client)."""
-    token = client.get_authorization_token(
-        domain=ca.domain, domainOwner=ca.domain_owner, durationSeconds=ca.token_duration
-    )["authorizationToken"]
-    common = {"domain": ca.domain, "domainOwner": ca.domain_owner}
-    pypi = client.get_repository_endpoint(**common, repository=ca.pypi_repository, format="pypi")
-    npm = client.get_repository_endpoint(**common, repository=ca.npm_repository, format="npm")
-    pip_url, npm_url = pypi["repositoryEndpoint"], npm["repositoryEndpoint"]
+def codeartifact_secrets(store: RepositoryStore, folder: Path) -> BuildSecrets:
+    """Token and endpoints from the store: its errors carry its advice (refresh expired credentials, ...)."""
+    token = store.authorization_token()
+    pip_url, npm_url = store.endpoint("pypi"), store.endpoint("npm")
     pip_parts, npm_parts = urlsplit(pip_url), urlsplit(npm_url)
     index = f"{pip_parts.scheme}://aws:{token}@{pip_parts.netloc}{pip_parts.path.rstrip('/')}/simple/"
     npmrc = f"registry={npm_url}\n//{npm_parts.netloc}{npm_parts.path}:_authToken={token}\n"

@@ -12,9 +12,12 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 
+from builder.errors import UserError
 from builder.redact import redact
 from builder.secrets import codeartifact_secrets, private_folder, user_secrets
 from builder.settings import CodeArtifact, Settings
+from builder.stores.codeartifact import CodeArtifactStore
+from tests.fakes.codeartifact import CodeArtifactState, codeartifact_double
 from tests.fakes.server import StateServer, running
 
 TOKEN = "eyJ2ZXIiOjEsImlzdSI6MTcwMDAwMDAwMH0.local-double-token"
@@ -76,7 +79,7 @@ def test_token_reaches_only_private_secret_files(
         token_duration=1800,
     )
     with private_folder() as folder:
-        secrets = codeartifact_secrets(client, ca, folder)
+        secrets = codeartifact_secrets(CodeArtifactStore(client, ca), folder)
         index = secrets.files["pip-index-url"].read_text()
         npmrc = secrets.files["npmrc"].read_text()
         modes = {stat.S_IMODE(p.stat().st_mode) for p in secrets.files.values()}
@@ -119,3 +122,22 @@ def test_the_users_own_npm_and_pip_configuration_become_the_build_secrets(tmp_pa
     assert {oct(p.stat().st_mode & 0o777) for p in found.files.values()} == {"0o600"}
     # Both credentials are known to the build-log redaction.
     assert {"npm-secret-9f8e7d", "pip-secret-1a2b"} <= set(found.values)
+
+
+def test_expired_credentials_while_making_build_secrets_get_the_store_s_advice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """secrets.py asks the store for the token: a 403 is the store's one line of advice, not a traceback."""
+    state = CodeArtifactState()
+    state.fail("GetAuthorizationToken", "expired")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with codeartifact_double(state) as (url, _):
+        client = boto3.client("codeartifact", region_name="eu-west-1", endpoint_url=url)
+        store = CodeArtifactStore(client, CodeArtifact("security-tools", "111122223333", "eu-west-1"))
+        with private_folder() as folder, pytest.raises(UserError) as caught:
+            codeartifact_secrets(store, folder)
+    assert "get_authorization_token for security-tools failed: the AWS credentials were rejected" in str(
+        caught.value
+    )
+    assert "refresh your AWS credentials" in str(caught.value)

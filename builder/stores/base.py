@@ -27,6 +27,17 @@ class ArtifactRef:
         return f"{self.tool} {self.version} ({self.platform}) {self.artifact.file}"
 
 
+@dataclass(frozen=True)
+class RepositoryCheck:
+    role: str  # generic, pypi, npm
+    repository: str
+    problem: str | None  # None: it answers
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
 class ArtifactStore(Protocol):
     """Stores never hold unverified bytes: ``put`` is given a file whose digest was checked."""
 
@@ -46,4 +57,23 @@ class ArtifactStore(Protocol):
 
     def finish(self, tool: str, version: str) -> bool:
         """Every platform of this version is in: seal it (CodeArtifact publishes the version)."""
+        ...
+
+
+class RepositoryStore(ArtifactStore, Protocol):
+    """A store that is also the team's package mirror (CodeArtifact): builds install pip and npm
+    packages through it with a short-lived token, and old tool versions can be pruned."""
+
+    def authorization_token(self) -> str:
+        """A token for pip and npm; errors carry the store's advice (expired credentials, ...)."""
+        ...
+
+    def endpoint(self, package_format: str) -> str:
+        """The URL of the repository serving ``package_format`` (pypi, npm)."""
+        ...
+
+    def check_repositories(self) -> list[RepositoryCheck]: ...
+
+    def prune(self, tool: str, keep: int, protect: tuple[str, ...] = ()) -> list[str]:
+        """Dispose of all but the newest ``keep`` versions of ``tool`` (never ``protect``); those gone."""
         ...

@@ -38,7 +38,7 @@ from builder.errors import ChecksumError, Mismatch, UserError
 from builder.fsutil import CHUNK, sha256_file
 from builder.redact import redact
 from builder.settings import CodeArtifact
-from builder.stores.base import ArtifactRef
+from builder.stores.base import ArtifactRef, RepositoryCheck
 from builder.versions import numeric
 
 FORMAT = "generic"
@@ -83,17 +83,6 @@ class StoreConflict(StoreError):
             f"CodeArtifact already holds {where} with sha256 {i.stored}, ours is {i.ours}: "
             "refusing to overwrite; find out which bytes are right before disposing of the stored version"
         )
-
-
-@dataclass(frozen=True)
-class RepositoryCheck:
-    role: str  # generic, pypi, npm
-    repository: str
-    problem: str | None  # None: it answers
-
-    @property
-    def ok(self) -> bool:
-        return self.problem is None
 
 
 class CodeArtifactStore:
