@@ -25,7 +25,7 @@ _NOT_IN_CONTEXT = ("buildspec.yml",)
 
 
 def context_dir(project: Project, image: str, platform: Platform) -> Path:
-    return project.root / ".builder" / "contexts" / f"{image}-{platform.arch}"
+    return within(project.root, project.root / ".builder" / "contexts" / f"{image}-{platform.arch}")
 
 
 @contextmanager

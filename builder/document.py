@@ -17,6 +17,7 @@ import yaml
 
 from builder import names
 from builder.errors import ConfigError
+from builder.fsutil import inside
 
 KeyPath = tuple[str | int, ...]
 
@@ -42,11 +43,15 @@ class Document:
 
 
 def load_yaml(path: Path, display: str) -> Document:
+    """A file of the project at ``path``: one that resolves outside the project is refused."""
     return parse_yaml(read_text(path, display), display)
 
 
 def read_text(path: Path, display: str, limit: int = MAX_BYTES) -> str:
-    """The file's text, refusing one too big to be a builder file (or a device, a FIFO, ...)."""
+    """The file's text, refusing one too big to be a builder file (or a device, a FIFO, ...), and
+    one that is a link out of its project (whose lines would be quoted in error messages)."""
+    if path.is_symlink():
+        inside(path.parent.resolve(), path, display)
     try:
         # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)

@@ -14,7 +14,7 @@ from typing import cast
 
 import pytest
 
-from builder.context import assemble
+from builder.context import assemble, context_dir
 from builder.document import MAX_DEPTH
 from builder.errors import UpstreamError, UserError
 from builder.fetch import fetch
@@ -389,3 +389,25 @@ def test_a_gzip_bomb_answer_is_refused_before_it_fills_memory(tmp_path: Path) ->
         files.gzipped.add("/releases.json")
         with pytest.raises(UpstreamError, match=r"the answer is over 64 MiB: refused"):
             HttpClient(make_session()).get_json(url)
+
+
+@pytest.mark.parametrize("name", ["tools.yaml", "builder.yaml", "builder.lock"])
+def test_a_project_file_linked_outside_the_project_is_refused_unread(
+    minimal_project: Path, tmp_path: Path, name: str
+) -> None:
+    """Its lines would otherwise be quoted in the error (``unknown key 'root:x:0:0:...'``)."""
+    outside = tmp_path / "shadow"
+    outside.write_text("root:x:0:0:secret-line\n")
+    (minimal_project / name).unlink()
+    (minimal_project / name).symlink_to(outside)
+    message = config_error(minimal_project, f"{name}: ")
+    assert "outside the project" in message and "secret-line" not in message
+
+
+def test_a_build_context_folder_linked_outside_the_project_is_refused(
+    minimal_project: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (minimal_project / ".builder").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    with pytest.raises(UserError, match="refusing to write"):
+        context_dir(load_project(minimal_project), "scanners", AMD64)
