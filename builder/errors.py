@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from builder.names import printable
 from builder.redact import redact
 
 
@@ -34,7 +35,8 @@ class ConfigError(UserError):
         self.where = where
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
+        # One line, always: the file, line and value it names come from files that may be hostile.
+        return printable(f"{self.where}: {self.message}")
 
 
 class ProgramMissing(UserError):

@@ -11,6 +11,7 @@ a Dockerfile and a POSIX shell even before the templates quote it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 # One path component: starts with a letter or digit (never '.', '..' or an option's '-').
@@ -31,7 +32,9 @@ _RELATIVE = re.compile(rf"{_COMPONENT}(/{_COMPONENT})*")
 _ABSOLUTE = re.compile(rf"(/{_COMPONENT})+/?|/")
 _NPM_PATH = re.compile(r"node_modules/((@[a-z0-9][a-z0-9._~-]*/)?[A-Za-z0-9][A-Za-z0-9._~-]*)")
 _PLACEHOLDER = "{version}"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Control, format (bidi overrides, zero-width) and line/paragraph separators: what can break a
+# line, hide text from a reviewer or reorder it on screen (Trojan Source).
+_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 def check(kind: str, value: str) -> str:
@@ -109,18 +112,24 @@ def check_text(value: str) -> str:
 def printable(text: str, keep: str = "") -> str:
     """``text`` with each control character escaped (but those in ``keep``), so a hostile value
     cannot break a message into lines (a forged second line in a log) or drive a terminal."""
-    return _CONTROL.sub(
-        lambda m: m[0] if m[0] in keep else m[0].encode("unicode_escape").decode("ascii"), text
-    )
+    return "".join(_escaped(c) if _is_control(c) and c not in keep else c for c in text)
+
+
+def _is_control(char: str) -> bool:
+    return unicodedata.category(char) in _CONTROL_CATEGORIES
+
+
+def _escaped(char: str) -> str:
+    return char.encode("unicode_escape").decode("ascii")
 
 
 def _bad_text(value: str) -> bool:
-    return bool(_CONTROL.search(value))
+    return any(_is_control(c) for c in value)
 
 
 def _shown(value: str) -> str:
     text = value if len(value) <= 60 else value[:57] + "..."
-    return repr(text) if _CONTROL.search(text) or "'" in text else f"'{text}'"
+    return repr(text) if _bad_text(text) or "'" in text else f"'{text}'"
 
 
 _DEFAULT_HINT = "letters, digits and '._+-', starting with a letter or digit"

@@ -21,7 +21,7 @@ from tests.helpers import edit, run_cli
 from tests.test_hadolint import hadolint
 
 # Mostly the characters a name is made of, with every character a shell or a path gives meaning to.
-HOSTILE = [*"$`;|&<>(){}[]'\"\\ \n\t\r./-_+~*?!#%^=:,@", "\x00", "\u2028", "é"]
+HOSTILE = [*"$`;|&<>(){}[]'\"\\ \n\t\r./-_+~*?!#%^=:,@", "\x00", "\u2028", "\u202e", "\u200b", "\ufeff", "é"]
 PIECES = st.sampled_from(["a", "b", "x", "0", "9", "..", "../", "$(id)", *HOSTILE])
 NAMES = st.lists(PIECES, max_size=12).map("".join)
 INERT = re.compile(r"[A-Za-z0-9@][A-Za-z0-9._+~@/-]*")
