@@ -281,9 +281,13 @@ class Node:
 
     def env_map(self) -> dict[str, str]:
         """Environment variables: names as a shell spells them, one-line values."""
+        return self.named_map("environment variable")
+
+    def named_map(self, kind: str) -> dict[str, str]:
+        """A mapping whose keys have the shape of a ``kind`` (builder.names) and whose values are texts."""
         out = {}
         for key, child in self.entries():
-            child.checked(lambda value: names.check("environment variable", value), key)
+            child.checked(lambda value: names.check(kind, value), key)
             out[key] = child.text()
         return out
 

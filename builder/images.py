@@ -87,21 +87,13 @@ def _image(name: str, node: Node, folder: Path) -> Image:
         tool_lines={t.text(): t.where() for t in tools},
         platforms=read_platforms(fields["platforms"]) if "platforms" in fields else (),
         description=fields["description"].text() if "description" in fields else "",
-        labels=_labels(fields["labels"]) if "labels" in fields else {},
+        labels=fields["labels"].named_map("label") if "labels" in fields else {},
         env=fields["env"].env_map() if "env" in fields else {},
         user=_user(fields["user"]) if "user" in fields else None,
         workdir=_workdir(fields["workdir"]) if "workdir" in fields else None,
         smoke=tuple(_smoke(n) for n in fields["smoke"].items()) if "smoke" in fields else (),
         template=_template(fields["template"], folder) if "template" in fields else None,
     )
-
-
-def _labels(node: Node) -> dict[str, str]:
-    out = {}
-    for key, child in node.entries():
-        child.checked(lambda value: names.check("label", value), key)
-        out[key] = child.text()
-    return out
 
 
 def _workdir(node: Node) -> str:

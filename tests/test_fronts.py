@@ -5,22 +5,17 @@ and proposes the same pull request."""
 from __future__ import annotations
 
 import io
-import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from builder.lambda_handler import handler
-from tests.conftest import REPO
 from tests.fakes.github import FakeGitHub
-from tests.fakes.github import serve as serve_github
 from tests.fakes.github_pulls import FakeRepo
-from tests.fakes.github_pulls import serve as serve_repo
 from tests.helpers import run_cli
-from tests.test_http_credentials import SCAN_TOOLS, release
+from tests.test_http_credentials import world
 
 BRANCH = "builder/tool-bumps"
 
@@ -33,30 +28,6 @@ class Seen:
     writes: list[tuple[str, str]]  # the pull-request API's non-GET calls
     branch: dict[str, bytes]  # the bump branch's files
     pull: tuple[str, str]  # title, body
-
-
-@contextmanager
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeRepo, FakeGitHub, Path]]:
-    """A repository holding a locked project, and a newer release of its one tool."""
-    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-    with serve_github(FakeGitHub()) as releases, serve_repo(FakeRepo(releases=releases)) as repo:
-        releases.link_base = repo.url
-        release(releases, "1.0.0")
-        root = tmp_path / "project"
-        shutil.copytree(REPO / "templates", root / "templates")
-        (root / "images/tools").mkdir(parents=True)
-        (root / "images/tools/image.yaml").write_text("base: {external: debian}\ntools: [scan]\n")
-        (root / "tools.yaml").write_text(SCAN_TOOLS)
-        (root / "builder.yaml").write_text(
-            f"base_images: {{debian: {{ref: 'x:1'}}}}\nupstreams: {{github_api: '{repo.url}'}}\n"
-        )
-        for args in (("lock",), ("render",)):
-            assert run_cli(root, *args).exit_code == 0
-        repo.seed({str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()})
-        release(releases, "1.1.0")
-        releases.requests.clear()
-        repo.calls.clear()
-        yield repo, releases, root
 
 
 def observe(repo: FakeRepo, releases: FakeGitHub) -> Seen:

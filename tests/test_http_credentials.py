@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -218,9 +219,10 @@ def release(fake: FakeGitHub, version: str) -> None:
     fake.release("acme/scan", f"v{version}", {**files, "checksums.txt": checksum_file(files)})
 
 
-@pytest.fixture
-def github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeRepo, FakeGitHub, Path]]:
-    """GitHub as the Lambda sees it: one API host for the repository and the releases; assets elsewhere."""
+@contextmanager
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeRepo, FakeGitHub, Path]]:
+    """GitHub as the Lambda sees it: one API host for the repository and the releases; assets elsewhere.
+    The repository holds a locked project, and its one tool has a newer release."""
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     with serve_github(FakeGitHub()) as releases, serve_repo(FakeRepo(releases=releases)) as repo:
         releases.link_base = repo.url  # the API's own pages name the API host
@@ -238,6 +240,13 @@ def github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Fa
         repo.seed({str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()})
         release(releases, "1.1.0")
         releases.requests.clear()
+        repo.calls.clear()
+        yield repo, releases, root
+
+
+@pytest.fixture
+def github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeRepo, FakeGitHub, Path]]:
+    with world(tmp_path, monkeypatch) as (repo, releases, root):
         monkeypatch.setenv("BUILDER_GITHUB_REPOSITORY", f"{repo.owner}/{repo.name}")
         monkeypatch.setenv("BUILDER_GITHUB_TOKEN", repo.token)
         monkeypatch.setenv("BUILDER_GITHUB_API", repo.url)
