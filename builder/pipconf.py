@@ -16,11 +16,21 @@ def pip_index_url(configured: str | None, env: Mapping[str, str], run: Runner = 
     """The index to resolve against: builder.yaml, else the user's own pip configuration."""
     if configured:
         return configured
-    if env.get("PIP_INDEX_URL"):
-        return env["PIP_INDEX_URL"]
+    return env.get("PIP_INDEX_URL") or _pip_config("global.index-url", run)
+
+
+def pip_cert(env: Mapping[str, str], run: Runner = subprocess.run) -> str | None:
+    """The CA bundle the user's pip trusts (``PIP_CERT``, then ``pip config``'s ``global.cert``).
+
+    A host behind a TLS-inspecting proxy trusts the proxy's CA only through this: the base image's
+    own bundle does not hold it, so an in-build pip needs the same file to reach the same index.
+    """
+    return env.get("PIP_CERT") or _pip_config("global.cert", run)
+
+
+def _pip_config(key: str, run: Runner) -> str | None:
     try:
-        argv = ["python3", "-m", "pip", "config", "get", "global.index-url"]
-        result = run(argv, capture_output=True, text=True)
+        result = run(["python3", "-m", "pip", "config", "get", key], capture_output=True, text=True)
     except OSError:  # no python3 on PATH: then no pip configuration either, and uv's default stands
         return None
     return result.stdout.strip() or None if result.returncode == 0 else None
