@@ -17,6 +17,7 @@ from typing import Any
 from builder.build import BuildOptions, Gate, build_images, image_tag
 from builder.build import table as build_table
 from builder.context import assemble
+from builder.docker import BuildError
 from builder.document import suggest
 from builder.engine import find_client
 from builder.errors import ConfigError, UserError
@@ -26,6 +27,7 @@ from builder.graph import ancestors
 from builder.lockfile import NAME, Lockfile, load_lockfile, write_lockfile
 from builder.locking import LockOutcome, lock_tools
 from builder.locking import stale as stale_tools
+from builder.names import printable
 from builder.platforms import Platform
 from builder.progress import Progress
 from builder.project import Project
@@ -156,6 +158,10 @@ def build_command(
             secrets = Once(lambda: _secrets(project, folder))
             gate = _smoke_gate(project, lock, echo, suites)
             built = build_images(project, lock, names, store, client, secrets, options, _prefixed(echo), gate)
+    except BuildError as e:
+        for line in e.tail_lines():  # above the one-line error, which stays the last line
+            echo(printable(line), err=True)
+        raise
     finally:
         if junit and suites:
             write_junit(junit, suites)

@@ -35,11 +35,13 @@ class BuildError(UserError):
         self.tag, self.step, self.reason, self.tail, self.stage = tag, step, reason, tail, stage
 
     def __str__(self) -> str:
-        tail = "\n".join(f"  | {line}" for line in self.tail)
-        stage = f"\n  stage {self.stage}, its last {len(self.tail)} lines:" if self.stage else ""
-        return (
-            f"build of {self.tag} failed at {_short(self.step)}: {_short_reason(self.reason)}{stage}\n{tail}"
-        )
+        stage = f" (stage {self.stage})" if self.stage else ""
+        return f"build of {self.tag} failed at {_short(self.step)}: {_short_reason(self.reason)}{stage}"
+
+    def tail_lines(self) -> list[str]:
+        """What the error line cannot hold: the failing step's own last lines, for a person to read."""
+        where = f"stage {self.stage}" if self.stage else "the build"
+        return [f"{where}, its last {len(self.tail)} lines:", *(f"  | {line}" for line in self.tail)]
 
 
 def _short(text: str, width: int = 120) -> str:

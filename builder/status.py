@@ -51,7 +51,10 @@ def _sha(data: bytes) -> str:
 
 
 def _definition(tool: Tool) -> str:
-    return _sha(repr(dataclasses.replace(tool, where="")).encode())
+    """What of a tool's tools.yaml entry goes into an image (not its constraint, cooldown or check)."""
+    shape = (tool.install, sorted(tool.assets.items()), sorted(tool.entry_points.items()),
+             tool.strip_components, sorted(tool.env.items()), tool.requires)  # fmt: skip
+    return _sha(repr(shape).encode())
 
 
 def dockerfile_sources(project: Project, name: str) -> list[str]:
