@@ -394,7 +394,10 @@ def test_a_failing_step_is_named_with_its_tail(
     assert error.endswith("exit code: 1 (stage tool-hello)") and len(error) < 300
     # The failing step's own tail, above the error, shows what went wrong, naming the tool and its entry point.
     tail = result.output[result.output.index("stage tool-hello, its last ") :]
-    assert "  | " in tail and "hello: entry point hello (bin/hello) is not in hello_0.4.2_linux_amd64.tar.gz" in tail
+    assert (
+        "  | " in tail
+        and "hello: entry point hello (bin/hello) is not in hello_0.4.2_linux_amd64.tar.gz" in tail
+    )
 
 
 def test_a_tampered_store_file_stops_the_build_before_docker_runs(
