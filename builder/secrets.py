@@ -69,8 +69,8 @@ def user_secrets(settings: Settings, env: Mapping[str, str], folder: Path) -> Bu
         files["npmrc"] = _write(folder, "npmrc", npmrc)
         values += tokens
     cert = user_pip_cert(env)
-    if cert:
-        files["pip-cert"] = cert
+    if cert:  # copied: like every secret file, 0600 in the run's private folder
+        files["pip-cert"] = _write(folder, "pip-cert", cert.read_text())
     return BuildSecrets(files, tuple(values))
 
 
