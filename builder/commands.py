@@ -146,10 +146,10 @@ def build_command(
 ) -> int:
     names = project.select(images)
     lock = load_lockfile(project.root)
-    check_rendered(project, lock, names, strict, echo)
     check_user_secrets(project, names, os.environ)  # an unset ${VAR} in the npmrc: before any docker work
     client = find_client(project.settings.docker_client, os.environ)  # before any download
     store = open_store(project, os.environ)
+    check_rendered(project, lock, names, strict, echo)  # after those: their one-line errors stay alone
     if not _fetched(project, lock, names, (options.platform,), store, echo, quiet=not options.verbose):
         return 1
     suites: dict[str, list[CheckResult]] = {}
