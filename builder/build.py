@@ -9,11 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from builder.context import assemble, context_dir, locked
-from builder.docker import BuildRequest, build, image_exists, push, registry_has
+from builder.docker import BuildRequest, build, image_exists, image_size, push, registry_has
 from builder.engine import DockerClient
 from builder.graph import ancestors, levels
 from builder.lockfile import Lockfile
 from builder.platforms import Platform
+from builder.progress import BuildKitLog, human
 from builder.project import Project
 from builder.render import ImagePlan, image_repository, plan_images
 from builder.secrets import BuildSecrets
@@ -31,6 +32,7 @@ class BuildOptions:
     no_cache: bool = False
     network: str | None = None
     rebuild: bool = False  # build even when the tag (which names the content) already exists
+    verbose: bool = False  # BuildKit's whole plain log; by default one line per finished stage
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Built:
     skipped: bool = False
     digest: str | None = None  # the registry's manifest digest, once pushed
     in_registry: bool = False  # already there before this run: nothing was built, tested or pushed
+    size: int | None = None  # bytes, as the engine reports the image (None: not on this engine)
 
 
 def image_tag(project: Project, plan: ImagePlan, platform: Platform) -> str:
@@ -65,7 +68,7 @@ def build_images(
     """
     plans = plan_images(project, lock)
     family = set(names).union(*(ancestors(name, project.images) for name in names))
-    present = _present(client, {image_tag(project, plans[n], options.platform) for n in family})
+    present = present_tags(client, {image_tag(project, plans[n], options.platform) for n in family})
     wanted = set(names) | {n for n in family if image_tag(project, plans[n], options.platform) not in present}
     run = _Run(project, lock, store, client, secrets, options, log, gate, present)
     built: list[Built] = []
@@ -84,7 +87,7 @@ def build_images(
     return built
 
 
-def _present(client: DockerClient, tags: set[str]) -> frozenset[str]:
+def present_tags(client: DockerClient, tags: set[str]) -> frozenset[str]:
     """The tags the engine already has, asked all at once (each answer is a docker CLI start)."""
     ordered = sorted(tags)
     with ThreadPoolExecutor(max_workers=max(1, len(ordered))) as pool:
@@ -112,19 +115,30 @@ def _build_one(run: _Run, plan: ImagePlan) -> Built:
     tag = image_tag(run.project, plan, options.platform)
     started, forced = time.monotonic(), options.rebuild or options.no_cache
     if options.push and not forced and registry_has(client, tag):
-        run.log(plan.name, f"{tag} is already in the registry (its tag names its content): nothing to do")
+        _verbose(
+            run, plan.name, f"{tag} is already in the registry (its tag names its content): nothing to do"
+        )
         return Built(plan.name, tag, time.monotonic() - started, skipped=True, in_registry=True)
     skipped = not forced and tag in run.present
     if skipped:
-        run.log(plan.name, f"{tag} is up to date (its tag names its content; --rebuild builds it anyway)")
+        _verbose(
+            run, plan.name, f"{tag} is up to date (its tag names its content; --rebuild builds it anyway)"
+        )
     else:
         _build_image(run, plan, tag)
-    seconds = time.monotonic() - started
+    seconds, size = time.monotonic() - started, image_size(client, tag)
     if not options.push:
-        return Built(plan.name, tag, seconds, skipped=skipped)
+        return Built(plan.name, tag, seconds, skipped=skipped, size=size)
     if run.gate:
         run.gate(plan.name, tag)
-    return Built(plan.name, tag, seconds, skipped=skipped, digest=_push(client, tag, plan.name, run.log))
+    digest = _push(run, tag, plan.name)
+    return Built(plan.name, tag, seconds, skipped=skipped, digest=digest, size=size)
+
+
+def _verbose(run: _Run, image: str, line: str) -> None:
+    """A line only `--progress plain` shows: the compact output says it in its final table."""
+    if run.options.verbose:
+        run.log(image, line)
 
 
 def _build_image(run: _Run, plan: ImagePlan, tag: str) -> None:
@@ -133,19 +147,26 @@ def _build_image(run: _Run, plan: ImagePlan, tag: str) -> None:
     if absent:
         run.log(plan.name, f"note: base image {absent} is not on this machine; the build will try to pull it "
                            f"(no registry here? make it with: builder base-image {absent})")  # fmt: skip
-    run.log(plan.name, f"building {tag}")
+    _verbose(run, plan.name, f"building {tag}")
     with locked(context_dir(run.project, plan.name, platform)) as folder:
         context = assemble(run.project, run.lock, plan.name, platform, run.store, folder)
         found = run.secrets()
         request = BuildRequest(context, tag, platform, found.files, run.options.network, run.options.no_cache)
-        build(run.client, request, lambda line: run.log(plan.name, line), found.values)
-    run.log(plan.name, f"built {tag} in {time.monotonic() - started:.1f} s")
+        stages = BuildKitLog(lambda done: run.log(plan.name, done.line()))
+        build(run.client, request, _raw_lines(run, plan.name), found.values, stages)
+    _verbose(run, plan.name, f"built {tag} in {time.monotonic() - started:.1f} s")
 
 
-def _push(client: DockerClient, tag: str, image: str, log: Log) -> str:
-    log(image, f"pushing {tag}")
-    digest = push(client, tag, lambda line: log(image, line))
-    log(image, f"pushed {tag}@{digest}")
+def _raw_lines(run: _Run, image: str) -> Callable[[str], None]:
+    if run.options.verbose:
+        return lambda line: run.log(image, line)
+    return lambda line: None
+
+
+def _push(run: _Run, tag: str, image: str) -> str:
+    _verbose(run, image, f"pushing {tag}")
+    digest = push(run.client, tag, _raw_lines(run, image))
+    run.log(image, f"pushed {tag}@{digest}")
     return digest
 
 
@@ -156,3 +177,21 @@ def _absent_base(run: _Run, name: str) -> str | None:
     if base is None or base.digest is not None or image_exists(run.client, base.ref):
         return None
     return base.ref
+
+
+def table(built: list[Built]) -> list[str]:
+    """The final table: one row per image (tag, size, built or up to date, seconds), no header."""
+    width = max((len(item.tag) for item in built), default=0)
+    return [f"{item.tag:<{width}}  {_size(item):>10}  {_state(item)}" for item in built]
+
+
+def _size(item: Built) -> str:
+    return human(item.size) if item.size is not None else "-"
+
+
+def _state(item: Built) -> str:
+    if item.in_registry:
+        return "already in the registry"
+    state = "up to date" if item.skipped else "built"
+    state = f"{state:<10} {item.seconds:6.1f} s"
+    return f"{state}  smoke-tested, pushed as {item.digest}" if item.digest else state

@@ -163,7 +163,12 @@ Examples:
   builder build container-scanners        fetch, render and build one image (and missing parents)
   builder build --all --jobs 2            the whole image graph, independent images in parallel
   builder build --all --push              smoke-test and push each image the registry lacks
-  builder build base --push --junit reports/smoke.xml   as the rendered CodeBuild buildspecs do
+  builder build base --push --junit reports/smoke.xml --strict
+                                          as the rendered CodeBuild buildspecs do
+  builder build python-scanners -v        with BuildKit's whole log (same as --progress plain)
+\b
+By default one line per stage as it finishes (cached or rebuilt, seconds), then one row per image
+(tag, size, built or up to date, seconds); a failing step shows its stage and its last 40 lines.
 """,
 )
 @click.argument("images", nargs=-1)
@@ -185,6 +190,17 @@ Examples:
 @click.option("--no-cache", is_flag=True, help="Do not use BuildKit's cache.")
 @click.option("--network", help="Build network, e.g. 'host' to reach an index on this machine.")
 @click.option("--rebuild", is_flag=True, help="Build even when the image's tag already exists.")
+@click.option(
+    "--progress",
+    type=click.Choice(["compact", "plain"]),
+    default="compact",
+    show_default=True,
+    help="plain: BuildKit's whole log, as it comes.",
+)
+@click.option("--verbose", "-v", is_flag=True, help="Same as --progress plain.")
+@click.option(
+    "--strict", is_flag=True, help="Fail when committed buildspecs/ differ from a fresh render (CI)."
+)
 @pass_context
 def build(
     ctx: Context,
@@ -197,8 +213,15 @@ def build(
     network: str | None,
     rebuild: bool,
     junit: Path | None,
+    progress: str,
+    verbose: bool,
+    strict: bool,
 ) -> None:
-    """Build images with BuildKit; tags are <registry>/<image>:<digest>-<arch>."""
+    """Build images with BuildKit; tags are <registry>/<image>:<digest>-<arch>.
+
+    The build always uses a fresh render; committed buildspecs/ that differ from it are a
+    warning, or with --strict an error.
+    """
     from builder.build import BuildOptions
     from builder.commands import build_command
 
@@ -210,8 +233,36 @@ def build(
     with error_handler(ctx.debug):
         project = ctx.project()
         network = network or project.settings.docker_network
-        options = BuildOptions(_platform(platform), jobs, push, no_cache, network, rebuild)
-        code = build_command(project, () if all_images else images, options, click.echo, junit)
+        plain = verbose or progress == "plain"
+        options = BuildOptions(_platform(platform), jobs, push, no_cache, network, rebuild, plain)
+        code = build_command(project, () if all_images else images, options, click.echo, junit, strict)
+    sys.exit(code)
+
+
+@command(
+    short_help="What a build would do now, and why; offline.",
+    epilog="""\b
+Examples:
+  builder status                          images, tools and buildspecs/, as text
+  builder status --format json            the same for scripts
+  builder status --platform linux/arm64   the tags of another platform
+\b
+Per image: up to date (its tag is on the engine) or would rebuild, and why (a tool's lock entry,
+a template or image file, its base), against what the last build here recorded. Per tool: the
+locked version, its age and the newest release its constraint allows, from the answers cached by
+`builder lock` (nothing is asked). Committed buildspecs/ that a fresh render would change, with
+the file and line of the first difference.
+""",
+)
+@click.option("--platform", type=_PLATFORM, help="Platform of the tags. Default: this machine's.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_context
+def status(ctx: Context, platform: str | None, fmt: str) -> None:
+    """Report what `builder build` would do now, without doing it (no build, no network)."""
+    from builder.commands import status_command
+
+    with error_handler(ctx.debug):
+        code = status_command(ctx.project(), _platform(platform), fmt == "json", click.echo)
     sys.exit(code)
 
 

@@ -5,6 +5,7 @@ The CLI and the Lambda handler are thin: they build arguments and call these.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform as platform_module
 import threading
@@ -14,16 +15,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from builder.build import BuildOptions, Built, Gate, build_images, image_tag
+from builder.build import BuildOptions, Gate, build_images, image_tag
+from builder.build import table as build_table
 from builder.context import assemble
+from builder.docker import BuildError
 from builder.document import suggest
 from builder.engine import find_client
 from builder.errors import ConfigError, UserError
 from builder.fetch import artifact_refs, fetch
 from builder.fsutil import within, write_all
+from builder.graph import ancestors
 from builder.lockfile import NAME, Lockfile, load_lockfile, write_lockfile
 from builder.locking import LockOutcome, lock_tools
 from builder.locking import stale as stale_tools
+from builder.names import printable
 from builder.platforms import Platform
 from builder.progress import Progress
 from builder.project import Project
@@ -38,6 +43,8 @@ from builder.secrets import (
     user_secrets,
 )
 from builder.smoke import CheckResult, smoke_image, table, write_junit
+from builder.sources import make_sources
+from builder.status import record_builds, render_drift
 from builder.stores import cache_root
 from builder.stores.base import ArtifactStore
 from builder.workdir import scratch
@@ -121,24 +128,33 @@ def _fetched(
     platforms: tuple[Platform, ...],
     store: ArtifactStore,
     echo: Echo,
+    quiet: bool = False,
 ) -> bool:
+    """``quiet``: a warm store prints nothing (a build's fetch speaks only when it downloads)."""
     refs = artifact_refs(project, lock, names, platforms or None)
-    report = fetch(refs, store, Progress(len(refs)), limits=project.settings.http)
-    echo(f"fetch: {report.summary()}", err=True)
+    report = fetch(refs, store, Progress(len(refs), quiet_cached=quiet), limits=project.settings.http)
+    if not quiet or report.downloaded or report.failed:
+        echo(f"fetch: {report.summary()}", err=True)
     for ref, error in report.failed:
         echo(f"error: {ref}: {error}", err=True)
     return not report.failed
 
 
 def build_command(
-    project: Project, images: tuple[str, ...], options: BuildOptions, echo: Echo, junit: Path | None = None
+    project: Project,
+    images: tuple[str, ...],
+    options: BuildOptions,
+    echo: Echo,
+    junit: Path | None = None,
+    strict: bool = False,
 ) -> int:
     names = project.select(images)
     lock = load_lockfile(project.root)
     check_user_secrets(project, names, os.environ)  # an unset ${VAR} in the npmrc: before any docker work
     client = find_client(project.settings.docker_client, os.environ)  # before any download
     store = open_store(project, os.environ)
-    if not _fetched(project, lock, names, (options.platform,), store, echo):
+    check_rendered(project, lock, names, strict, echo)  # after those: their one-line errors stay alone
+    if not _fetched(project, lock, names, (options.platform,), store, echo, quiet=not options.verbose):
         return 1
     suites: dict[str, list[CheckResult]] = {}
     try:
@@ -146,11 +162,57 @@ def build_command(
             secrets = Once(lambda: _secrets(project, folder))
             gate = _smoke_gate(project, lock, echo, suites)
             built = build_images(project, lock, names, store, client, secrets, options, _prefixed(echo), gate)
+    except BuildError as e:
+        for line in e.tail_lines():  # above the one-line error, which stays the last line
+            echo(printable(line), err=True)
+        raise
     finally:
         if junit and suites:
             write_junit(junit, suites)
-    for item in built:
-        echo(f"{item.tag}  ({_state(item)})")
+    record_builds(project, lock, [item.image for item in built if not item.in_registry], options.platform)
+    for row in build_table(built):
+        echo(row)
+    return 0
+
+
+def check_rendered(project: Project, lock: Lockfile, names: list[str], strict: bool, echo: Echo) -> None:
+    """The build renders afresh; committed buildspecs/ that differ are a warning (an error if strict)."""
+    family = sorted(set(names).union(*(ancestors(name, project.images) for name in names)))
+    found = render_drift(project, lock, tuple(family))
+    if not found:
+        return
+    first = found[0].text() + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
+    if strict:
+        raise UserError(f"committed {first}: --strict builds only what is committed; run `builder render`")
+    echo(
+        f"warning: committed {first}; building from a fresh render (`builder render` updates them)", err=True
+    )
+
+
+def status_command(project: Project, platform: Platform, as_json: bool, echo: Echo) -> int:
+    """`builder status`: what a build would do now; asks the engine and the HTTP cache, nothing else."""
+    import json
+
+    from builder import status
+    from builder.build import present_tags
+    from builder.engine import EngineError
+
+    lock, now = load_lockfile(project.root), datetime.now(UTC)
+    try:
+        client = find_client(project.settings.docker_client, os.environ)
+        present: frozenset[str] | None = present_tags(client, status.candidate_tags(project, lock, platform))
+    except EngineError:
+        present = None
+    wiring = runtime(project)
+    with scratch("lock") as work:  # the sources want a work folder; offline, nothing lands in it
+        online = wiring.source_context(work)
+        ctx = dataclasses.replace(online, http=status.offline_http(wiring.cache / "http"), store=None)
+        found = status.gather(project, lock, platform, present, make_sources(ctx), now)
+    if as_json:
+        echo(json.dumps(found.to_data(now), indent=2))
+    else:
+        for line in status.status_lines(found, now):
+            echo(line)
     return 0
 
 
@@ -162,13 +224,6 @@ def manifest_command(project: Project, images: tuple[str, ...], echo: Echo) -> i
     for item in publish_indexes(project, load_lockfile(project.root), names, client, _prefixed(echo)):
         echo(f"{item.index}  ({f'pushed as {item.digest}' if item.digest else 'already in the registry'})")
     return 0
-
-
-def _state(item: Built) -> str:
-    if item.in_registry:
-        return "already in the registry"
-    state = "up to date" if item.skipped else f"built in {item.seconds:.1f} s"
-    return f"{state}, smoke-tested, pushed as {item.digest}" if item.digest else state
 
 
 def _smoke_gate(project: Project, lock: Lockfile, echo: Echo, suites: dict[str, list[CheckResult]]) -> Gate:

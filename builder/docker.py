@@ -13,11 +13,10 @@ from pathlib import Path
 from builder.engine import DockerClient
 from builder.errors import UserError
 from builder.platforms import Platform
+from builder.progress import BuildKitLog
 from builder.redact import redact
 
-_STEP = re.compile(r"^#(\d+) (\[[^\]]+\] .*)$")
-_ERROR = re.compile(r"^#(\d+) ERROR: (.*)$")
-TAIL = 25
+TAIL = 40
 
 
 @dataclass(frozen=True)
@@ -31,13 +30,18 @@ class BuildRequest:
 
 
 class BuildError(UserError):
-    def __init__(self, tag: str, step: str, reason: str, tail: list[str]) -> None:
+    def __init__(self, tag: str, step: str, reason: str, tail: list[str], stage: str = "") -> None:
         super().__init__(f"build of {tag} failed")
-        self.tag, self.step, self.reason, self.tail = tag, step, reason, tail
+        self.tag, self.step, self.reason, self.tail, self.stage = tag, step, reason, tail, stage
 
     def __str__(self) -> str:
-        tail = "\n".join(f"  | {line}" for line in self.tail)
-        return f"build of {self.tag} failed at {_short(self.step)}: {_short_reason(self.reason)}\n{tail}"
+        stage = f" (stage {self.stage})" if self.stage else ""
+        return f"build of {self.tag} failed at {_short(self.step)}: {_short_reason(self.reason)}{stage}"
+
+    def tail_lines(self) -> list[str]:
+        """What the error line cannot hold: the failing step's own last lines, for a person to read."""
+        where = f"stage {self.stage}" if self.stage else "the build"
+        return [f"{where}, its last {len(self.tail)} lines:", *(f"  | {line}" for line in self.tail)]
 
 
 def _short(text: str, width: int = 120) -> str:
@@ -63,13 +67,20 @@ def build_argv(client: DockerClient, request: BuildRequest) -> list[str]:
 
 
 def build(
-    client: DockerClient, request: BuildRequest, on_line: Callable[[str], None], secrets: tuple[str, ...] = ()
+    client: DockerClient,
+    request: BuildRequest,
+    on_line: Callable[[str], None],
+    secrets: tuple[str, ...] = (),
+    log: BuildKitLog | None = None,
 ) -> None:
-    """Run one build, streaming each (redacted) line; BuildError names the failing step and its tail."""
+    """Run one build, streaming each (redacted) line; BuildError names the failing step and its tail.
+
+    ``log`` follows BuildKit's progress (each stage as it finishes); the tail is the failing
+    step's own last lines, not whatever a parallel stage printed meanwhile.
+    """
     env = client.build_env(os.environ)
+    log = log or BuildKitLog()
     tail: deque[str] = deque(maxlen=TAIL)
-    steps: dict[str, str] = {}
-    errors: list[tuple[str, str]] = []
     with subprocess.Popen(
         build_argv(client, request), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     ) as process:
@@ -78,18 +89,29 @@ def build(
             line = redact(raw.rstrip("\n"), secrets)
             on_line(line)
             tail.append(line)
-            if match := _STEP.match(line):
-                steps.setdefault(match.group(1), match.group(2))
-            elif match := _ERROR.match(line):
-                errors.append((match.group(1), match.group(2)))
+            log.feed(line)
     if process.returncode != 0:
-        step, reason = errors[-1] if errors else ("", f"exit status {process.returncode}")
-        raise BuildError(request.tag, steps.get(step, "the build"), reason, list(tail))
+        failed = log.failed()
+        if failed is None:
+            raise BuildError(request.tag, "the build", f"exit status {process.returncode}", list(tail))
+        raise BuildError(
+            request.tag, failed.step, failed.reason, list(failed.tail) or list(tail), failed.stage
+        )
 
 
 def image_exists(client: DockerClient, tag: str) -> bool:
     done = subprocess.run([client.path, "image", "inspect", tag], capture_output=True, check=False)
     return done.returncode == 0
+
+
+def image_size(client: DockerClient, tag: str) -> int | None:
+    done = subprocess.run(
+        [client.path, "image", "inspect", "--format", "{{.Size}}", tag],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return int(done.stdout.strip()) if done.returncode == 0 and done.stdout.strip().isdigit() else None
 
 
 _PUSHED = re.compile(r"digest: (sha256:[0-9a-f]{64})")

@@ -11,7 +11,7 @@ from builder.errors import BuilderError, ChecksumError, Mismatch
 from builder.fsutil import within
 from builder.lockfile import Lockfile
 from builder.platforms import Platform
-from builder.progress import Progress, human
+from builder.progress import Download, Progress, human
 from builder.project import Project
 from builder.redact import redact
 from builder.stores.base import ArtifactRef, ArtifactStore
@@ -73,7 +73,7 @@ def fetch(
     for ref in refs:
         if store.has(ref):
             report.cached.append(ref)
-            progress.item(f"cached      {ref}")
+            progress.item(f"cached      {ref}", cached=True)
         else:
             missing.append(ref)
     if missing:
@@ -81,29 +81,32 @@ def fetch(
 
         http = HttpClient(session or make_session(), limits=limits)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for ref, size, error in pool.map(lambda r: _fetch_one(r, store, http, progress), missing):
-                _record(report, progress, ref, size, error)
+            for ref, size, error, meter in pool.map(lambda r: _fetch_one(r, store, http, progress), missing):
+                _record(report, progress, ref, size, error, meter)
     progress.close()
     return report
 
 
-def _record(report: FetchReport, progress: Progress, ref: ArtifactRef, size: int, error: str | None) -> None:
+def _record(
+    report: FetchReport, progress: Progress, ref: ArtifactRef, size: int, error: str | None, meter: Download
+) -> None:
     if error:
         report.failed.append((ref, error))
-        progress.item(f"FAILED      {ref}")
+        progress.item(f"FAILED      {ref}", finished=meter)
     else:
         report.downloaded.append(ref)
         report.bytes += size
-        progress.item(f"downloaded  {ref} ({human(size)})")
+        progress.item(f"downloaded  {ref} ({human(size)}, {human(meter.rate())}/s)", finished=meter)
 
 
 def _fetch_one(
     ref: ArtifactRef, store: ArtifactStore, http: HttpClient, progress: Progress
-) -> tuple[ArtifactRef, int, str | None]:
+) -> tuple[ArtifactRef, int, str | None, Download]:
+    meter = progress.download(ref.artifact.size)
     with scratch("fetch") as tmp:
         try:
             got = http.download(
-                ref.artifact.url, within(tmp, tmp / ref.artifact.file), progress=progress.advance
+                ref.artifact.url, within(tmp, tmp / ref.artifact.file), progress=meter.advance
             )
             if got.sha256 != ref.sha256:
                 raise ChecksumError(
@@ -112,5 +115,5 @@ def _fetch_one(
                 )
             store.put(ref, got.path)
         except BuilderError as e:
-            return ref, 0, str(e)
-    return ref, got.size, None
+            return ref, 0, str(e), meter
+    return ref, got.size, None, meter

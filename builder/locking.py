@@ -8,7 +8,7 @@ when every requested tool resolved (or ``partial``, which keeps the failed tools
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -112,8 +112,13 @@ def lock_tools(
             return tool, None, str(e)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for tool, locked, problem in pool.map(one, todo):
-            _record(outcome, lock, tool, locked, problem, progress)
+        # Each tool's line as it resolves (a slow upstream holds back no other line); the outcome
+        # itself is ordered by name, whatever order the upstreams answered in.
+        for future in as_completed([pool.submit(one, tool) for tool in todo]):
+            _record(outcome, lock, *future.result(), progress)
+    outcome.changes.sort(key=lambda change: change.tool)
+    outcome.failures = dict(sorted(outcome.failures.items()))
+    outcome.deferred = dict(sorted(outcome.deferred.items()))
     if not names:
         outcome.removed = sorted(n for n in lock.tools if n not in project.tools)
         kept = {n: t for n, t in outcome.lock.tools.items() if n not in outcome.removed}

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from builder.errors import UserError
 from builder.graph import ancestors
 from builder.npmrc import build_npmrc, check_references, npmrc_path
-from builder.pipconf import pip_index_url
+from builder.pipconf import pip_cert, pip_index_url
 from builder.project import Project
 from builder.settings import Settings
 from builder.stores.base import RepositoryStore
@@ -62,7 +63,21 @@ def user_secrets(settings: Settings, env: Mapping[str, str], folder: Path) -> Bu
     if npmrc:
         files["npmrc"] = _write(folder, "npmrc", npmrc)
         values += tokens
+    cert = user_pip_cert(env)
+    if cert:  # copied: like every secret file, 0600 in the run's private folder
+        files["pip-cert"] = _write(folder, "pip-cert", cert.read_text())
     return BuildSecrets(files, tuple(values))
+
+
+def user_pip_cert(env: Mapping[str, str]) -> Path | None:
+    """The CA bundle of the user's pip configuration, for the in-build pip to trust the same index."""
+    named = pip_cert(env)
+    if not named:
+        return None
+    path = Path(named).expanduser().resolve()
+    if not path.is_file():
+        raise UserError(f"pip's cert setting (PIP_CERT or pip config global.cert) names {named}: not a file")
+    return path
 
 
 def check_user_secrets(project: Project, names: list[str], env: Mapping[str, str]) -> None:

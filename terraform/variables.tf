@@ -215,7 +215,7 @@ variable "alarm_email" {
 variable "images" {
   description = "Images built by CodeBuild: one ECR repository and one project each, using buildspecs/<image>/buildspec.yml."
   type        = list(string)
-  default     = ["base", "container-scanners", "iac-scanners", "code-scanners", "security-tools"]
+  default     = ["base", "container-scanners", "iac-scanners", "code-scanners", "python-scanners", "security-tools"]
 
   validation {
     condition     = length(var.images) > 0 && alltrue([for i in var.images : can(regex("^[a-z0-9][a-z0-9-]{0,40}$", i))])

@@ -387,15 +387,16 @@ def test_a_failing_step_is_named_with_its_tail(
     )
     result = with_index(project, "build", "scanners", "--platform", "linux/amd64")
     assert result.exit_code == 1
-    error = result.output[result.output.index("error: build of ") :]
+    error = result.output.splitlines()[-1]
     assert re.match(
         r"error: build of \S+/scanners:[0-9a-f]{12}-amd64 failed at \[tool-hello 2/2\] RUN set -eu;", error
     )
-    assert error.splitlines()[0].endswith("exit code: 1") and len(error.splitlines()[0]) < 300
-    # The tail shows what went wrong, naming the tool and its entry point.
+    assert error.endswith("exit code: 1 (stage tool-hello)") and len(error) < 300
+    # The failing step's own tail, above the error, shows what went wrong, naming the tool and its entry point.
+    tail = result.output[result.output.index("stage tool-hello, its last ") :]
     assert (
-        "  | " in error
-        and "hello: entry point hello (bin/hello) is not in hello_0.4.2_linux_amd64.tar.gz" in error
+        "  | " in tail
+        and "hello: entry point hello (bin/hello) is not in hello_0.4.2_linux_amd64.tar.gz" in tail
     )
 
 

@@ -141,6 +141,6 @@ def test_shipped_project_loads(tmp_path: Path) -> None:
     assert project.order[0] == "base"
     assert levels(project.images) == [
         ["base"],
-        ["code-scanners", "container-scanners", "iac-scanners", "security-tools"],
+        ["code-scanners", "container-scanners", "iac-scanners", "python-scanners", "security-tools"],
     ]
     assert {t.install for t in project.tools.values()} == {"archive", "python-app", "npm-package"}
