@@ -147,7 +147,7 @@ class _ProjectLoader(jinja2.FileSystemLoader):
 def _environment(root: Path, folder: Path | None) -> jinja2.Environment:
     search = [str(folder)] if folder else []
     loader = _ProjectLoader(root, [*search, str(root / "templates")])
-    env = jinja2.Environment(
+    env = jinja2.Environment(  # nosec B701 - Dockerfiles and YAML, not HTML: shell values are quoted (| sh)
         loader=loader,
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # noqa: S701 - output is Dockerfiles and YAML, not HTML
