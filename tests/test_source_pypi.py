@@ -22,7 +22,7 @@ from builder.catalogue import Tool, VersionCheck
 from builder.errors import UpstreamError, UserError
 from builder.http import HttpClient, make_session
 from builder.platforms import Platform
-from builder.settings import Settings
+from builder.settings import HttpSettings, Settings
 from builder.sources.base import Release, SourceContext, choose
 from builder.sources.pypi import PyPISource
 from builder.versions import Constraint
@@ -250,3 +250,15 @@ def test_uv_is_given_no_other_index_than_builder_s(monkeypatch: pytest.MonkeyPat
     helper = locked.requirements[AMD64][0]
     assert (helper.name, helper.version) == ("helper", "2.1.0")
     assert other.requests == []
+
+
+def test_uv_gives_up_on_a_silent_index_within_builder_s_read_timeout(tmp_path: Path) -> None:
+    """uv waits 30 s on a silent index by default; builder.yaml's http.read_timeout bounds it too.
+    The index answers after 4 s: within uv's own default, past the 1 s configured here."""
+    settings = Settings(http=HttpSettings(read_timeout=1.0))
+    with serve(fill(SimpleIndex(delay=4.0))) as index:
+        source = PyPISource(context(tmp_path, {"pypi": index.url}, settings))
+        with pytest.raises(
+            UserError, match=r"cannot resolve 'scanapp==1.1.0' for linux/amd64: .*Failed to fetch"
+        ):
+            source.lock(app(), Release("1.1.0"), [AMD64])

@@ -182,7 +182,9 @@ class NpmSource:
             raise UpstreamError(f"{tool.name}: the npm registry has no {package} {version}")
         self._check_tarball(tool, version, entry.get("dist") or {})
         # The npmrc this source read its token from, even when only the context's env names it.
-        options = (*self.npm_options, "--userconfig", str(self.auth.npmrc))
+        # npm's own requests: the same bound as builder's (its default waits 5 minutes per request).
+        fetch_timeout = f"--fetch-timeout={round(self.ctx.settings.http.request_timeout * 1000)}"
+        options = (*self.npm_options, fetch_timeout, "--userconfig", str(self.auth.npmrc))
         tree = resolve_tree(package, version, f"{self.registry}/", self.run, options)
         origin = (
             f"npm registry; every package pinned by sha512 integrity; tarball of {package} {version} checked"

@@ -39,6 +39,7 @@ from builder.lockfile import LockedTool, PackageFile, Requirement
 from builder.pipconf import pip_index_url
 from builder.platforms import Platform
 from builder.redact import redact
+from builder.settings import HttpSettings
 from builder.sources.base import Release
 from builder.workdir import scratch
 
@@ -76,15 +77,20 @@ def resolve_app(
     platform: Platform,
     index_url: str | None,
     run: Runner = subprocess.run,
+    timeout: float = HttpSettings.read_timeout,
 ) -> tuple[Requirement, ...]:
-    """Resolve one app (``name`` + specifier) for one platform; every pinned wheel with its hash."""
+    """Resolve one app (``name`` + specifier) for one platform; every pinned wheel with its hash.
+
+    ``timeout``: seconds uv waits on a silent index (builder.yaml's ``http.read_timeout``).
+    """
     with scratch("uv") as tmp:
         spec, out = tmp / "requirements.in", tmp / "pylock.toml"
         spec.write_text(requirement + "\n")
         argv = [uv_binary(), "pip", "compile", str(spec), "-o", str(out), "--format", "pylock.toml",
                 "--python-version", target.version, "--python-platform", target.uv_platform(platform),
                 "--only-binary", ":all:", "--no-header", "--quiet", "--no-config"]  # fmt: skip
-        result = run(argv, capture_output=True, text=True, env=uv_environment(os.environ, index_url))
+        env = {**uv_environment(os.environ, index_url), "UV_HTTP_TIMEOUT": str(max(1, round(timeout)))}
+        result = run(argv, capture_output=True, text=True, env=env)
         if result.returncode != 0:
             lines = [line.strip() for line in result.stderr.splitlines() if line.strip()] or ["no output"]
             detail = redact("; ".join(lines[:3]))
@@ -187,7 +193,10 @@ class PyPISource:
         settings = self.ctx.settings
         target = PythonTarget(settings.python_version, settings.glibc)
         requirement = f"{_project(tool)}=={release.version}"
-        requirements = {p: resolve_app(requirement, target, p, self.index.url, self.run) for p in platforms}
+        timeout = self.ctx.settings.http.read_timeout
+        requirements = {
+            p: resolve_app(requirement, target, p, self.index.url, self.run, timeout) for p in platforms
+        }
         origin = (
             f"resolved by uv {installed_version('uv')} for CPython {target.version} "
             f"manylinux {target.glibc} from {self.index.described}"
