@@ -33,7 +33,7 @@ run "outputs_describe_the_deployment" {
     error_message = "The updater's name and daily schedule must be in the outputs."
   }
   assert {
-    condition     = sort(keys(output.ecr_repository_urls)) == sort(["base", "code-scanners", "container-scanners", "iac-scanners", "security-tools"]) && output.codebuild_batch_project_name == "builder-batch"
+    condition     = sort(keys(output.ecr_repository_urls)) == sort(["base", "code-scanners", "container-scanners", "iac-scanners", "python-scanners", "security-tools"]) && output.codebuild_batch_project_name == "builder-batch"
     error_message = "Each default image must get a repository and a project, plus the batch project."
   }
   assert {
