@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from click.testing import CliRunner, Result
 
 from builder.cli import main
+from builder.engine import DockerClient
 
 
 def run_cli(project: Path, *args: str) -> Result:
@@ -24,3 +26,12 @@ def line_of(path: Path, needle: str) -> int:
         if needle in line:
             return number
     raise AssertionError(f"{needle!r} not in {path}")
+
+
+def remove_images(client: DockerClient, prefix: str) -> None:
+    """Remove the images a test tagged ``prefix...`` (nothing else of the engine's is touched)."""
+    images = subprocess.run([client.path, "images", "--format", "{{.Repository}}:{{.Tag}}"],
+                            capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+    mine = [i for i in images if i.startswith(prefix)]
+    if mine:
+        subprocess.run([client.path, "image", "rm", "-f", *mine], capture_output=True, check=False)

@@ -25,6 +25,7 @@ from builder.platforms import Platform
 from builder.project import load_project
 from builder.render import plan_images, render_project
 from tests.conftest import REPO
+from tests.helpers import remove_images
 
 pytestmark = pytest.mark.docker
 AMD64 = Platform("linux", "amd64")
@@ -112,11 +113,7 @@ def project(tmp_path: Path, base_image: str) -> Path:
 def client() -> Iterator[DockerClient]:
     found = find_client(None, os.environ)
     yield found
-    images = subprocess.run([found.path, "images", "--format", "{{.Repository}}:{{.Tag}}"],
-                            capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
-    mine = [i for i in images if i.startswith("builder-test-")]
-    if mine:
-        subprocess.run([found.path, "image", "rm", "-f", *mine], capture_output=True, check=False)
+    remove_images(found, "builder-test-")
 
 
 def build(

@@ -31,6 +31,7 @@ from builder.sources.base import Release, SourceContext
 from builder.sources.npm import NpmSource
 from tests.conftest import REPO
 from tests.fakes.npm_registry import NpmRegistry, make_tarball, serve
+from tests.helpers import remove_images
 
 pytestmark = pytest.mark.docker
 AMD64 = Platform("linux", "amd64")
@@ -128,11 +129,7 @@ def make_project(root: Path, base_image: str, node: tuple[str, bytes], registry:
 def client() -> Iterator[DockerClient]:
     found = find_client(None, os.environ)
     yield found
-    images = subprocess.run([found.path, "images", "--format", "{{.Repository}}:{{.Tag}}"],
-                            capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
-    mine = [i for i in images if i.startswith("builder-entry-")]
-    if mine:
-        subprocess.run([found.path, "image", "rm", "-f", *mine], capture_output=True, check=False)
+    remove_images(found, "builder-entry-")
 
 
 def build_stage(client: DockerClient, root: Path, tool: str) -> subprocess.CompletedProcess[str]:

@@ -25,6 +25,7 @@ from builder.lockfile import Artifact, LockedTool, Lockfile
 from builder.platforms import Platform
 from builder.project import Project, load_project
 from builder.render import render_project
+from tests.helpers import remove_images
 
 AMD64 = Platform("linux", "amd64")
 TOOLS = """\
@@ -181,11 +182,7 @@ PAYLOAD_ENTRY_POINTS = {"solo;touch pwned-command": "solo", "plain": "$(touch pw
 def client() -> Iterator[DockerClient]:
     found = find_client(None, os.environ)
     yield found
-    images = subprocess.run([found.path, "images", "--format", "{{.Repository}}:{{.Tag}}"],
-                            capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
-    mine = [i for i in images if i.startswith("builder-quoting-")]
-    if mine:
-        subprocess.run([found.path, "image", "rm", "-f", *mine], capture_output=True, check=False)
+    remove_images(found, "builder-quoting-")
 
 
 @pytest.mark.docker
