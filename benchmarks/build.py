@@ -29,11 +29,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from builder.engine import find_client  # noqa: E402
-from builder.lockfile import Artifact, LockedTool, Lockfile, load_lockfile, write_lockfile  # noqa: E402
-from builder.platforms import Platform  # noqa: E402
-from builder.project import load_project  # noqa: E402
-from builder.render import plan_images  # noqa: E402
+from builder.building.engine import find_client  # noqa: E402
+from builder.building.render import plan_images  # noqa: E402
+from builder.config.platforms import Platform  # noqa: E402
+from builder.config.project import load_project  # noqa: E402
+from builder.locking.lockfile import Artifact, LockedTool, Lockfile, load_lockfile, write_lockfile  # noqa: E402
 from builder.stores.base import ArtifactRef  # noqa: E402
 from builder.stores.local import LocalStore  # noqa: E402
 

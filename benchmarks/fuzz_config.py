@@ -33,10 +33,10 @@ from types import FrameType
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from builder.building.render import render_project  # noqa: E402
+from builder.config.project import load_project  # noqa: E402
 from builder.errors import BuilderError  # noqa: E402
-from builder.lockfile import load_lockfile  # noqa: E402
-from builder.project import load_project  # noqa: E402
-from builder.render import render_project  # noqa: E402
+from builder.locking.lockfile import load_lockfile  # noqa: E402
 
 FILES = ("builder.yaml", "tools.yaml", "images/container-scanners/image.yaml", "images/base/image.yaml",
          "builder.lock")  # fmt: skip

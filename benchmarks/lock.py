@@ -24,11 +24,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from builder.http import HttpClient, make_session  # noqa: E402
-from builder.lockfile import Lockfile  # noqa: E402
-from builder.locking import LockOutcome, lock_tools  # noqa: E402
-from builder.project import Project, load_project  # noqa: E402
-from builder.settings import Settings  # noqa: E402
+from builder.config.project import Project, load_project  # noqa: E402
+from builder.config.settings import Settings  # noqa: E402
+from builder.locking.lockfile import Lockfile  # noqa: E402
+from builder.locking.resolver import LockOutcome, lock_tools  # noqa: E402
+from builder.plumbing.http import HttpClient, make_session  # noqa: E402
 from builder.sources.base import Source, SourceContext  # noqa: E402
 from builder.sources.github import GitHubSource  # noqa: E402
 from builder.sources.hashicorp import HashiCorpSource  # noqa: E402

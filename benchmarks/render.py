@@ -22,9 +22,9 @@ from typing import TypeVar
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from builder.lockfile import load_lockfile  # noqa: E402
-from builder.project import load_project  # noqa: E402
-from builder.render import render_project  # noqa: E402
+from builder.building.render import render_project  # noqa: E402
+from builder.config.project import load_project  # noqa: E402
+from builder.locking.lockfile import load_lockfile  # noqa: E402
 
 BUDGET = 1.0  # seconds of CPU
 T = TypeVar("T")

@@ -1,6 +1,6 @@
 """`python -m builder` runs the CLI."""
 
-from builder.cli import main
+from builder.cli.main import main
 
 if __name__ == "__main__":
     main()

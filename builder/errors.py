@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from builder.names import printable
-from builder.redact import redact
+from builder.config.names import printable
+from builder.plumbing.redact import redact
 
 
 class BuilderError(Exception):

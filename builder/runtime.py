@@ -17,19 +17,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from builder import aws
-from builder.credentials import Credential, github_credentials
+from builder.config.project import Project
+from builder.config.settings import HttpSettings
 from builder.errors import UserError
-from builder.project import Project
-from builder.settings import HttpSettings
+from builder.plumbing import aws
+from builder.plumbing.credentials import Credential, github_credentials
 from builder.stores.local import LocalStore
 
 if TYPE_CHECKING:
-    from builder.github import GitHubClient
-    from builder.http import HttpClient
+    from builder.plumbing.http import HttpClient
     from builder.sources.base import Source, SourceContext
     from builder.stores.base import ArtifactStore, RepositoryStore
-    from builder.updater import Mirror
+    from builder.updating.pull_requests import GitHubClient
+    from builder.updating.updater import Mirror
 
 PACKAGE_KEYS = Path(__file__).resolve().parent / "data" / "keys"
 
@@ -62,8 +62,8 @@ def github_api(project: Project | None, env: Mapping[str, str]) -> str:
 
 def github_client(api: str, repository: str, token: str, limits: HttpSettings | None = None) -> GitHubClient:
     """The pull-request client (the Lambda needs one before it has a project to read settings from)."""
-    from builder.github import GitHubClient
-    from builder.http import make_session
+    from builder.plumbing.http import make_session
+    from builder.updating.pull_requests import GitHubClient
 
     limits = limits or HttpSettings()
     return GitHubClient(make_session(retries=limits.retries), api, repository, token, limits)
@@ -89,7 +89,7 @@ class Runtime:
 
     @functools.cached_property
     def http(self) -> HttpClient:
-        from builder.http import HttpClient, make_session
+        from builder.plumbing.http import HttpClient, make_session
 
         return HttpClient(make_session(), cache_dir=self.cache / "http", credentials=self.credentials,
                           limits=self.settings.http)  # fmt: skip
@@ -135,7 +135,7 @@ class Runtime:
         return None
 
     def mirror(self) -> Mirror:
-        from builder.updater import Mirror
+        from builder.updating.updater import Mirror
 
         return Mirror(self.local_store, self.codeartifact())
 

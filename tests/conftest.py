@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from builder.engine import DockerClient, find_client
+from builder.building.engine import DockerClient, find_client
 from tests.fakes.pgp import KeySet, Switchboard, session_keys, switchboard
 from tests.registry import Registry, remove_tagged, serve_registry
 

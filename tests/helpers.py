@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from builder.cli import main
-from builder.engine import DockerClient
+from builder.building.engine import DockerClient
+from builder.cli.main import main
 
 
 def run_cli(project: Path, *args: str) -> Result:

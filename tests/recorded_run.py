@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from builder.lambda_handler import handler
+from builder.updating.lambda_handler import handler
 from tests.aws_calls import AwsCall, child_environment, read_calls, recording
 from tests.conftest import REPO, _is_local
 from tests.deployment import Deployment

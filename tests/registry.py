@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from builder.engine import DockerClient
+from builder.building.engine import DockerClient
 from tests.helpers import run_cli
 
 MANIFEST_TYPES = ", ".join((

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from builder.baseimage import DEFAULT, local_base_images
-from builder.engine import find_client
-from builder.settings import load_settings
+from builder.building.baseimage import DEFAULT, local_base_images
+from builder.building.engine import find_client
+from builder.config.settings import load_settings
 from tests.helpers import edit, run_cli
 
 pytestmark = pytest.mark.docker

@@ -8,7 +8,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from builder.cli import main
+from builder.cli.main import main
 
 
 def commands(

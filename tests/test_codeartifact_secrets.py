@@ -12,10 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 
+from builder.building.secrets import codeartifact_secrets, private_folder, user_secrets
+from builder.config.settings import CodeArtifact, Settings
 from builder.errors import UserError
-from builder.redact import redact
-from builder.secrets import codeartifact_secrets, private_folder, user_secrets
-from builder.settings import CodeArtifact, Settings
+from builder.plumbing.redact import redact
 from builder.stores.codeartifact import CodeArtifactStore
 from tests.fakes.codeartifact import CodeArtifactState, codeartifact_double
 from tests.fakes.server import StateServer, running

@@ -187,7 +187,7 @@ def test_unknown_image_on_the_command_line(repo_project: Path) -> None:
 def test_no_project_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
-    from builder.cli import main
+    from builder.cli.main import main
 
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["render"])
@@ -199,7 +199,7 @@ def test_debug_shows_the_traceback(repo_project: Path) -> None:
     edit(repo_project / "builder.yaml", "registry: builder", "registry: [x]")
     from click.testing import CliRunner
 
-    from builder.cli import main
+    from builder.cli.main import main
 
     result = CliRunner().invoke(main, ["--project", str(repo_project), "--debug", "render"])
     assert result.exit_code == 2

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from builder.engine import DockerClient, find_client
-from builder.lockfile import Artifact, LockedTool, Lockfile, load_lockfile, write_lockfile
-from builder.platforms import Platform
-from builder.project import load_project
-from builder.render import plan_images, render_project
+from builder.building.engine import DockerClient, find_client
+from builder.building.render import plan_images, render_project
+from builder.config.platforms import Platform
+from builder.config.project import load_project
+from builder.locking.lockfile import Artifact, LockedTool, Lockfile, load_lockfile, write_lockfile
 from tests.conftest import REPO
 from tests.helpers import remove_images
 

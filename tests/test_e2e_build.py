@@ -25,11 +25,11 @@ import pytest
 from click.testing import Result
 from packaging.utils import canonicalize_name
 
-from builder.engine import DockerClient, find_client
-from builder.lockfile import Artifact, LockedTool, Lockfile, load_lockfile, write_lockfile
-from builder.platforms import Platform
-from builder.project import load_project
-from builder.render import plan_images
+from builder.building.engine import DockerClient, find_client
+from builder.building.render import plan_images
+from builder.config.platforms import Platform
+from builder.config.project import load_project
+from builder.locking.lockfile import Artifact, LockedTool, Lockfile, load_lockfile, write_lockfile
 from tests.conftest import REPO
 from tests.fakes.files import Files
 from tests.fakes.files import serve as serve_files

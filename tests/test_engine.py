@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from builder.engine import DockerClient, EngineError, find_client
+from builder.building.engine import DockerClient, EngineError, find_client
 
 ROOT = Path(__file__).resolve().parent.parent
 

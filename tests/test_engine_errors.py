@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from builder.commands import _smoke_gate
-from builder.engine import EngineError
-from builder.lockfile import load_lockfile
-from builder.project import load_project
+from builder.building.engine import EngineError
+from builder.cli.commands import _smoke_gate
+from builder.config.project import load_project
+from builder.locking.lockfile import load_lockfile
 from tests.helpers import run_cli
 
 MISSING = "unix:///nonexistent.sock"

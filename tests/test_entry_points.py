@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from builder.engine import DockerClient, find_client
-from builder.http import HttpClient, make_session
-from builder.lockfile import Artifact, LockedTool, Lockfile, load_lockfile, write_lockfile
-from builder.platforms import Platform
-from builder.project import load_project
-from builder.render import render_project
-from builder.settings import Settings
+from builder.building.engine import DockerClient, find_client
+from builder.building.render import render_project
+from builder.config.platforms import Platform
+from builder.config.project import load_project
+from builder.config.settings import Settings
+from builder.locking.lockfile import Artifact, LockedTool, Lockfile, load_lockfile, write_lockfile
+from builder.plumbing.http import HttpClient, make_session
 from builder.sources.base import Release, SourceContext
 from builder.sources.npm import NpmSource
 from tests.conftest import REPO

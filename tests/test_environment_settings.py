@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from builder.config.project import load_project, with_environment
+from builder.config.settings import CodeArtifact
 from builder.errors import ConfigError
-from builder.project import load_project, with_environment
-from builder.settings import CodeArtifact
 from tests.helpers import run_cli
 
 CODEBUILD = {  # what terraform/modules/codebuild sets on every project

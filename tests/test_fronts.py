@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.lambda_handler import handler
+from builder.updating.lambda_handler import handler
 from tests.fakes.github import FakeGitHub
 from tests.fakes.github_pulls import FakeRepo
 from tests.helpers import run_cli

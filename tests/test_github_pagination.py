@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from builder.catalogue import Tool, VersionCheck
-from builder.credentials import Credential
+from builder.config.catalogue import Tool, VersionCheck
+from builder.config.platforms import Platform
+from builder.config.settings import HttpSettings, Settings
+from builder.config.versions import Constraint
 from builder.errors import UpstreamError
-from builder.http import HttpClient, make_session
-from builder.platforms import Platform
-from builder.settings import HttpSettings, Settings
+from builder.plumbing.credentials import Credential
+from builder.plumbing.http import HttpClient, make_session
 from builder.sources.base import SourceContext
 from builder.sources.github import MAX_PAGES, PER_PAGE, GitHubSource
-from builder.versions import Constraint
 from tests.fakes.github import FakeGitHub, repo_id, serve
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)

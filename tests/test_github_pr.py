@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from builder.errors import UpstreamError
-from builder.github import GitHubClient, Proposal
-from builder.http import make_session
+from builder.plumbing.http import make_session
+from builder.updating.pull_requests import GitHubClient, Proposal
 from tests.fakes.github_pulls import FakeRepo, serve
 
 

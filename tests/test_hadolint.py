@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from builder.lockfile import load_lockfile
-from builder.project import load_project
-from builder.render import render_project
+from builder.building.render import render_project
+from builder.config.project import load_project
+from builder.locking.lockfile import load_lockfile
 
 
 def hadolint() -> str:

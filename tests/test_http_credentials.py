@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from builder.credentials import Credential, Scope, headers_for
 from builder.errors import UpstreamError
-from builder.github import GitHubClient
-from builder.http import HttpClient, make_session
-from builder.lambda_handler import handler
-from builder.lockfile import load_lockfile
+from builder.locking.lockfile import load_lockfile
+from builder.plumbing.credentials import Credential, Scope, headers_for
+from builder.plumbing.http import HttpClient, make_session
+from builder.updating.lambda_handler import handler
+from builder.updating.pull_requests import GitHubClient
 from tests.conftest import REPO
 from tests.fakes.github import Failure, FakeGitHub, checksum_file
 from tests.fakes.github import serve as serve_github

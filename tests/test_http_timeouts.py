@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from builder.config.settings import HttpSettings, load_settings
 from builder.errors import IncompleteAnswer, UpstreamError
-from builder.http import HttpClient, HttpStatusError, make_session
-from builder.settings import HttpSettings, load_settings
+from builder.plumbing.http import HttpClient, HttpStatusError, make_session
 from tests.fakes.files import Files
 from tests.fakes.files import serve as serve_files
 from tests.fakes.github import Failure, FakeGitHub, checksum_file, serve

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from builder.catalogue import Tool
+from builder.config.catalogue import Tool
+from builder.config.platforms import Platform
+from builder.config.project import load_project
 from builder.errors import ProgramMissing, UpstreamError
-from builder.lockfile import Artifact, LockedTool, Lockfile, load_lockfile
-from builder.locking import lock_tools, stale
-from builder.platforms import Platform
-from builder.project import load_project
+from builder.locking.lockfile import Artifact, LockedTool, Lockfile, load_lockfile
+from builder.locking.resolver import lock_tools, stale
 from builder.sources.base import Release
-from builder.updater import pr_body, run_update
+from builder.updating.updater import pr_body, run_update
 from tests.helpers import edit, run_cli
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from builder.lockfile import load_lockfile
-from builder.platforms import Platform
+from builder.config.platforms import Platform
+from builder.locking.lockfile import load_lockfile
 from tests.fakes.github import Failure, FakeGitHub, checksum_file, serve
 from tests.fakes.pgp import KeySet
 from tests.helpers import run_cli

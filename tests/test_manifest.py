@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from builder.engine import DockerClient
-from builder.lockfile import load_lockfile
-from builder.project import load_project
-from builder.render import plan_images
+from builder.building.engine import DockerClient
+from builder.building.render import plan_images
+from builder.config.project import load_project
+from builder.locking.lockfile import load_lockfile
 from tests.helpers import run_cli
 from tests.registry import Registry, project_for, run_buildspec
 

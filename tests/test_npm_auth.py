@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from builder.catalogue import Tool, VersionCheck
+from builder.config.catalogue import Tool, VersionCheck
+from builder.config.platforms import Platform
+from builder.config.settings import Settings
+from builder.config.versions import Constraint
 from builder.errors import UpstreamError
-from builder.http import HttpClient, make_session
-from builder.lockfile import load_lockfile
-from builder.platforms import Platform
-from builder.settings import Settings
+from builder.locking.lockfile import load_lockfile
+from builder.plumbing.http import HttpClient, make_session
 from builder.sources.base import Release, SourceContext
 from builder.sources.npm import NpmSource, read_npm_auth
-from builder.versions import Constraint
 from tests.fakes.npm_registry import NpmRegistry, make_tarball, serve
 from tests.helpers import run_cli
 

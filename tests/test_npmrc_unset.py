@@ -90,7 +90,7 @@ def test_the_codeartifact_store_never_reads_the_users_npmrc(
 
 
 def test_any_line_naming_an_unset_variable_is_refused_and_comments_are_not(tmp_path: Path) -> None:
-    from builder.npmrc import check_references
+    from builder.plumbing.npmrc import check_references
 
     path = tmp_path / "npmrc"
     path.write_text("# ${NOT_READ} in a comment\n; ${NOR_THIS}\ncache=${CACHE_DIR}/npm\n")

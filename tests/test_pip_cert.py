@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from builder.building.secrets import user_secrets
+from builder.config.settings import load_settings
 from builder.errors import UserError
-from builder.secrets import user_secrets
-from builder.settings import load_settings
 from tests.conftest import REPO
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from builder.fetch import fetch
-from builder.lockfile import Artifact
-from builder.platforms import Platform
-from builder.progress import Progress
+from builder.building.fetch import fetch
+from builder.config.platforms import Platform
+from builder.locking.lockfile import Artifact
+from builder.plumbing.progress import Progress
 from builder.stores.base import ArtifactRef
 from builder.stores.local import LocalStore
 from tests.fakes.files import Files, serve

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.engine import DockerClient
+from builder.building.engine import DockerClient
 from tests.helpers import run_cli
 from tests.registry import Registry, built_tag, free_port, inspect, project_for, run_buildspec
 

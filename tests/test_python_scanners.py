@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from builder.engine import DockerClient
-from builder.lockfile import load_lockfile
-from builder.platforms import Platform
-from builder.project import load_project
-from builder.render import plan_images
+from builder.building.engine import DockerClient
+from builder.building.render import plan_images
+from builder.config.platforms import Platform
+from builder.config.project import load_project
+from builder.locking.lockfile import load_lockfile
 from tests.conftest import REPO, copy_project
 from tests.fakes.pypi import SimpleIndex
 from tests.fakes.pypi import serve as serve_index

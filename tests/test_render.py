@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from builder.fsutil import write_all
-from builder.lockfile import load_lockfile
-from builder.project import load_project
-from builder.render import render_project
+from builder.building.render import render_project
+from builder.config.project import load_project
+from builder.locking.lockfile import load_lockfile
+from builder.plumbing.fsutil import write_all
 from tests.buildspec_schema import validate_batch, validate_buildspec
 from tests.conftest import REPO
 from tests.helpers import edit, run_cli

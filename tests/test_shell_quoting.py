@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from builder.engine import DockerClient, find_client
+from builder.building.engine import DockerClient, find_client
+from builder.building.render import render_project
+from builder.config.images import User
+from builder.config.platforms import Platform
+from builder.config.project import Project, load_project
 from builder.errors import TemplateError
-from builder.images import User
-from builder.lockfile import Artifact, LockedTool, Lockfile
-from builder.platforms import Platform
-from builder.project import Project, load_project
-from builder.render import render_project
+from builder.locking.lockfile import Artifact, LockedTool, Lockfile
 from tests.helpers import remove_images
 
 AMD64 = Platform("linux", "amd64")

@@ -10,18 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from builder.catalogue import Tool, VersionCheck
-from builder.credentials import Credential
+from builder.config.catalogue import Tool, VersionCheck
+from builder.config.platforms import Platform
+from builder.config.settings import HttpSettings, Settings
+from builder.config.versions import Constraint
 from builder.errors import ChecksumError, ConfigError, UpstreamError
-from builder.http import HttpClient, make_session
-from builder.lockfile import Artifact
-from builder.platforms import Platform
-from builder.settings import HttpSettings, Settings
+from builder.locking.lockfile import Artifact
+from builder.plumbing.credentials import Credential
+from builder.plumbing.http import HttpClient, make_session
 from builder.sources.base import Release, SourceContext, allow_prereleases, choose, sort_key
 from builder.sources.github import GitHubSource, parse_checksums
 from builder.stores.base import ArtifactRef
 from builder.stores.local import LocalStore
-from builder.versions import Constraint
 from tests.fakes.github import Failure, FakeGitHub, checksum_file, serve
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from builder.catalogue import Tool, VersionCheck
+from builder.config.catalogue import Tool, VersionCheck
+from builder.config.platforms import Platform
+from builder.config.settings import Settings
+from builder.config.versions import Constraint
 from builder.errors import ChecksumError, Mismatch, SignatureError, UpstreamError
-from builder.http import HttpClient, make_session
-from builder.platforms import Platform
-from builder.settings import Settings
+from builder.locking.openpgp import spaced
+from builder.plumbing.http import HttpClient, make_session
 from builder.sources.base import Release, SourceContext
 from builder.sources.hashicorp import DEFAULT_KEYS, FINGERPRINT, HashiCorpSource
 from builder.stores.local import LocalStore
-from builder.verify import spaced
-from builder.versions import Constraint
 from tests.fakes.hashicorp import HashiCorpReleases
 from tests.fakes.pgp import KeySet, Switchboard
 

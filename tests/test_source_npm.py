@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from builder.catalogue import Tool, VersionCheck
+from builder.config.catalogue import Tool, VersionCheck
+from builder.config.platforms import Platform
+from builder.config.settings import Settings
+from builder.config.versions import Constraint
 from builder.errors import ChecksumError, ProgramMissing, UpstreamError, UserError
-from builder.http import HttpClient, make_session
-from builder.lockfile import NpmPackage
-from builder.platforms import Platform
-from builder.settings import Settings
+from builder.locking.lockfile import NpmPackage
+from builder.plumbing.http import HttpClient, make_session
 from builder.sources.base import Release, SourceContext, choose
 from builder.sources.npm import NpmSource
-from builder.versions import Constraint
 from tests.fakes.npm_registry import NpmRegistry, integrity, make_tarball, serve
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)

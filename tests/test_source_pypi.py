@@ -18,14 +18,14 @@ from typing import Any
 import pytest
 from pip._internal.models.index import PyPI
 
-from builder.catalogue import Tool, VersionCheck
+from builder.config.catalogue import Tool, VersionCheck
+from builder.config.platforms import Platform
+from builder.config.settings import HttpSettings, Settings
+from builder.config.versions import Constraint
 from builder.errors import UpstreamError, UserError
-from builder.http import HttpClient, make_session
-from builder.platforms import Platform
-from builder.settings import HttpSettings, Settings
+from builder.plumbing.http import HttpClient, make_session
 from builder.sources.base import Release, SourceContext, choose
 from builder.sources.pypi import PyPISource
-from builder.versions import Constraint
 from tests.fakes.pypi import SimpleIndex, serve
 from tests.fakes.wheels import make_wheel
 

@@ -8,9 +8,9 @@ import subprocess
 
 import pytest
 
-from builder import pipconf
+from builder.config.platforms import Platform
 from builder.errors import UserError
-from builder.platforms import Platform
+from builder.plumbing import pipconf
 from builder.sources import npm, pypi
 from tests.fakes.pypi import SimpleIndex, serve
 from tests.fakes.wheels import make_wheel

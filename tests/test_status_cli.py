@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from builder.engine import DockerClient
+from builder.building.engine import DockerClient
 from tests.conftest import REPO
 from tests.fakes.github import FakeGitHub, checksum_file, serve
 from tests.helpers import edit, line_of, run_cli

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from builder.building.fetch import fetch
+from builder.config.platforms import Platform
 from builder.errors import ChecksumError
-from builder.fetch import fetch
-from builder.http import make_session
-from builder.lockfile import Artifact, LockedTool, Lockfile, write_lockfile
-from builder.platforms import Platform
-from builder.progress import Progress
+from builder.locking.lockfile import Artifact, LockedTool, Lockfile, write_lockfile
+from builder.plumbing.http import make_session
+from builder.plumbing.progress import Progress
 from builder.stores.base import ArtifactRef
 from builder.stores.local import LocalStore
 from tests.fakes.files import Files, serve

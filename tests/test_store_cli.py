@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from builder.lockfile import Artifact, LockedTool, Lockfile, load_lockfile, write_lockfile
-from builder.platforms import Platform
-from builder.settings import CodeArtifact
+from builder.config.platforms import Platform
+from builder.config.settings import CodeArtifact
+from builder.locking.lockfile import Artifact, LockedTool, Lockfile, load_lockfile, write_lockfile
 from builder.stores.base import ArtifactRef
 from builder.stores.codeartifact import CodeArtifactStore
 from tests.fakes.codeartifact import OWNER, REGION, CodeArtifactState, codeartifact_double, make_client

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from builder.config.platforms import Platform
+from builder.config.settings import CodeArtifact
 from builder.errors import ChecksumError
-from builder.lockfile import Artifact
-from builder.platforms import Platform
-from builder.settings import CodeArtifact
+from builder.locking.lockfile import Artifact
 from builder.stores.base import ArtifactRef, ArtifactStore
 from builder.stores.codeartifact import CodeArtifactStore, StoreConflict, StoreError
 from builder.stores.local import LocalStore

@@ -14,15 +14,15 @@ from typing import cast
 
 import pytest
 
-from builder.context import assemble, context_dir
-from builder.document import MAX_DEPTH
+from builder.building.build_context import assemble, context_dir
+from builder.building.fetch import fetch
+from builder.config.document import MAX_DEPTH
+from builder.config.platforms import Platform
+from builder.config.project import load_project
 from builder.errors import UpstreamError, UserError
-from builder.fetch import fetch
-from builder.http import HttpClient, make_session
-from builder.lockfile import load_lockfile
-from builder.platforms import Platform
-from builder.progress import Progress
-from builder.project import load_project
+from builder.locking.lockfile import load_lockfile
+from builder.plumbing.http import HttpClient, make_session
+from builder.plumbing.progress import Progress
 from builder.stores.base import ArtifactRef, ArtifactStore
 from builder.stores.local import LocalStore
 from tests.fakes.files import Files, serve
@@ -209,7 +209,7 @@ def test_an_alias_bomb_costs_no_memory(tmp_path: Path) -> None:
         f"  {line}\n" for line in BOMB.splitlines()))  # fmt: skip
     code = (
         "import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (512 << 20, 512 << 20));"
-        "from builder.cli import main; sys.argv = ['builder', '--project', sys.argv[1], 'render']; main()"
+        "from builder.cli.main import main; sys.argv = ['builder', '--project', sys.argv[1], 'render']; main()"
     )
     done = subprocess.run([sys.executable, "-c", code, str(project)], capture_output=True, text=True,
                           timeout=120, check=False)  # fmt: skip

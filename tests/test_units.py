@@ -11,17 +11,17 @@ from pathlib import Path
 import pytest
 
 import builder
-from builder.document import parse_yaml
+from builder.config.document import parse_yaml
+from builder.config.platforms import Platform
+from builder.config.versions import Constraint, parse_cooldown
 from builder.errors import ConfigError, LockfileError
-from builder.lockfile import SCHEMA, Artifact, LockedTool, Lockfile, digest_of, loads
-from builder.platforms import Platform
-from builder.redact import redact
-from builder.versions import Constraint, parse_cooldown
+from builder.locking.lockfile import SCHEMA, Artifact, LockedTool, Lockfile, digest_of, loads
+from builder.plumbing.redact import redact
 
 
 def test_every_module_imports_alone() -> None:
     names = [m.name for m in pkgutil.walk_packages(builder.__path__, "builder.")]
-    assert "builder.render" in names
+    assert "builder.building.render" in names
     for name in names:
         done = subprocess.run([sys.executable, "-c", f"import {name}"], capture_output=True, text=True)
         assert done.returncode == 0, f"{name}: {done.stderr}"
@@ -133,8 +133,8 @@ def test_redaction() -> None:
 
 
 def test_shipped_project_loads(tmp_path: Path) -> None:
-    from builder.graph import levels
-    from builder.project import load_project
+    from builder.config.graph import levels
+    from builder.config.project import load_project
     from tests.conftest import REPO
 
     project = load_project(REPO)

@@ -10,8 +10,8 @@ import pytest
 from moto import mock_aws
 
 from builder.errors import UserError
-from builder.lambda_handler import github_token
-from builder.lockfile import load_lockfile
+from builder.locking.lockfile import load_lockfile
+from builder.updating.lambda_handler import github_token
 from tests.fakes.codeartifact import OWNER, REGION, CodeArtifactState, codeartifact_double
 from tests.fakes.github import FakeGitHub, checksum_file, serve
 from tests.helpers import run_cli

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from builder.github import GitHubClient, Proposal
-from builder.http import make_session
-from builder.lambda_handler import handler
+from builder.plumbing.http import make_session
+from builder.updating.lambda_handler import handler
+from builder.updating.pull_requests import GitHubClient, Proposal
 from tests.conftest import REPO
 from tests.fakes.github_pulls import FakeRepo
 from tests.fakes.github_pulls import serve as serve_repo

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.package import build_zip
+from builder.updating.package import build_zip
 from tests.conftest import REPO
 from tests.fakes.codeartifact import OWNER, REGION, CodeArtifactState, codeartifact_double
 from tests.fakes.github import FakeGitHub, checksum_file
@@ -128,7 +128,7 @@ def run_handler(
         "BUILDER_CODEARTIFACT_REGION": REGION,
         "BUILDER_CODEARTIFACT_ENDPOINT": world.codeartifact_url,
     }
-    code = "import sys; sys.path.insert(0, sys.argv[1]); from builder.lambda_handler import handler; handler({}, None)"
+    code = "import sys; sys.path.insert(0, sys.argv[1]); from builder.updating.lambda_handler import handler; handler({}, None)"
     done = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(unpacked)], env=env,
                           capture_output=True, text=True, timeout=300)  # fmt: skip
     records = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]

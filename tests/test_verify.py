@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from builder import verify
 from builder.errors import SignatureError, UpstreamError
+from builder.locking import openpgp as verify
 from builder.sources.hashicorp import FINGERPRINT
 from tests.fakes.pgp import KeySet
 

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from builder.workdir import UNOWNED_AGE, scratch, sweep
+from builder.plumbing.workdir import UNOWNED_AGE, scratch, sweep
 from tests.fakes.pypi import SimpleIndex, serve
 from tests.test_source_pypi import fill
 
@@ -72,7 +72,7 @@ def test_the_folders_of_a_live_run_are_kept(tmp_path: Path) -> None:
     with scratch("secrets", tmp_path) as mine, scratch("lock", tmp_path) as other:
         (mine / "npmrc").write_text("token")
         swept = subprocess.run(
-            [sys.executable, "-c", f"from builder.workdir import sweep; print(sweep(__import__('pathlib').Path({str(tmp_path)!r})))"],
+            [sys.executable, "-c", f"from builder.plumbing.workdir import sweep; print(sweep(__import__('pathlib').Path({str(tmp_path)!r})))"],
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         assert swept.stdout.strip() == "[]"

@@ -10,17 +10,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from packaging.version import InvalidVersion, Version
 
-from builder.catalogue import Tool
+from builder.config.catalogue import Tool
+from builder.config.platforms import Platform
+from builder.config.settings import Settings
+from builder.config.versions import semver_key
 from builder.errors import ArtifactName, DownloadError, SignatureError, UpstreamError
-from builder.lockfile import LockedTool
-from builder.platforms import Platform
-from builder.settings import Settings
-from builder.versions import semver_key
+from builder.locking.lockfile import LockedTool
 
 __all__ = ["Release", "SignatureError", "Source", "SourceContext", "UpstreamError", "choose"]
 
 if TYPE_CHECKING:
-    from builder.http import Downloaded, HttpClient
+    from builder.plumbing.http import Downloaded, HttpClient
     from builder.stores.base import ArtifactStore
 
 

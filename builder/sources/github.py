@@ -15,19 +15,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from builder.catalogue import Tool
-from builder.credentials import Scope
+from builder.config.catalogue import Tool
+from builder.config.names import fill
+from builder.config.platforms import Platform
 from builder.errors import ArtifactName, ChecksumError, ConfigError, Mismatch, UpstreamError
-from builder.lockfile import Artifact, LockedTool
-from builder.names import fill
-from builder.platforms import Platform
-from builder.redact import redact
+from builder.locking.lockfile import Artifact, LockedTool
+from builder.locking.openpgp import parse_sums
+from builder.plumbing.credentials import Scope
+from builder.plumbing.redact import redact
 from builder.sources.base import Release, SourceContext
 from builder.stores.base import ArtifactRef
-from builder.verify import parse_sums
 
 if TYPE_CHECKING:
-    from builder.http import Page
+    from builder.plumbing.http import Page
 
 HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 PER_PAGE = 100  # the most GitHub returns per page

@@ -12,14 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from builder.catalogue import Tool
+from builder.config.catalogue import Tool
+from builder.config.names import fill
+from builder.config.platforms import Platform
+from builder.config.versions import numeric
 from builder.errors import UpstreamError
-from builder.lockfile import LockedTool
-from builder.names import fill
-from builder.platforms import Platform
+from builder.locking.lockfile import LockedTool
+from builder.locking.openpgp import download_verified, key_fingerprints, parse_sums, spaced, verify_detached
 from builder.sources.base import Release, SourceContext
-from builder.verify import download_verified, key_fingerprints, parse_sums, spaced, verify_detached
-from builder.versions import numeric
 
 KEY_FILE = "hashicorp.asc"
 FINGERPRINT = "C874011F0AB405110D02105534365D9472D7468F"  # HashiCorp Security, FACTS 3

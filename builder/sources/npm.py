@@ -26,19 +26,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from builder.config.platforms import Platform
+from builder.config.versions import numeric
 from builder.errors import ChecksumError, Mismatch, ProgramMissing, UpstreamError, UserError
-from builder.fsutil import CHUNK
-from builder.http import HttpStatusError
-from builder.lockfile import LockedTool, NpmPackage
-from builder.npmrc import TOKEN_KEY, NpmAuth, nerf_darts, npmrc_path, read_npm_auth
-from builder.platforms import Platform
-from builder.redact import redact
+from builder.locking.lockfile import LockedTool, NpmPackage
+from builder.plumbing.fsutil import CHUNK
+from builder.plumbing.http import HttpStatusError
+from builder.plumbing.npmrc import TOKEN_KEY, NpmAuth, nerf_darts, npmrc_path, read_npm_auth
+from builder.plumbing.redact import redact
+from builder.plumbing.workdir import scratch
 from builder.sources.base import Release
-from builder.versions import numeric
-from builder.workdir import scratch
 
 if TYPE_CHECKING:
-    from builder.catalogue import Tool
+    from builder.config.catalogue import Tool
     from builder.sources.base import SourceContext
 
 Runner = Callable[..., subprocess.CompletedProcess[str]]

@@ -34,17 +34,17 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from builder.config.platforms import Platform
+from builder.config.settings import HttpSettings
 from builder.errors import UpstreamError, UserError
-from builder.lockfile import LockedTool, PackageFile, Requirement
-from builder.pipconf import pip_index_url
-from builder.platforms import Platform
-from builder.redact import redact
-from builder.settings import HttpSettings
+from builder.locking.lockfile import LockedTool, PackageFile, Requirement
+from builder.plumbing.pipconf import pip_index_url
+from builder.plumbing.redact import redact
+from builder.plumbing.workdir import scratch
 from builder.sources.base import Release
-from builder.workdir import scratch
 
 if TYPE_CHECKING:
-    from builder.catalogue import Tool
+    from builder.config.catalogue import Tool
     from builder.sources.base import SourceContext
 
 Runner = Callable[..., subprocess.CompletedProcess[str]]

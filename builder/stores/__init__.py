@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from builder.config.settings import Settings
 from builder.errors import ConfigError
-from builder.settings import Settings
 from builder.stores.base import ArtifactStore
 from builder.stores.local import LocalStore
 
@@ -28,7 +28,7 @@ def _codeartifact(settings: Settings, env: Mapping[str, str]) -> ArtifactStore:
     ca = settings.store.codeartifact
     if ca is None:
         raise ConfigError("builder.yaml", "store kind 'codeartifact' needs a 'codeartifact' section")
-    from builder.aws import client
+    from builder.plumbing.aws import client
     from builder.stores.codeartifact import CodeArtifactStore
 
     return CodeArtifactStore(client("codeartifact", env, ca.region), ca)

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from builder.lockfile import Artifact
-from builder.platforms import Platform
+from builder.config.platforms import Platform
+from builder.locking.lockfile import Artifact
 
 
 @dataclass(frozen=True)

@@ -33,13 +33,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from builder.aws import SETUP_ERRORS
+from builder.config.settings import CodeArtifact
+from builder.config.versions import numeric
 from builder.errors import ChecksumError, Mismatch, UserError
-from builder.fsutil import CHUNK, sha256_file
-from builder.redact import redact
-from builder.settings import CodeArtifact
+from builder.plumbing.aws import SETUP_ERRORS
+from builder.plumbing.fsutil import CHUNK, sha256_file
+from builder.plumbing.redact import redact
 from builder.stores.base import ArtifactRef, RepositoryCheck
-from builder.versions import numeric
 
 FORMAT = "generic"
 NAMESPACE = "builder"

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from builder.errors import ChecksumError, Mismatch, UserError
-from builder.fsutil import atomic_write, sha256_file
+from builder.plumbing.fsutil import atomic_write, sha256_file
 from builder.stores.base import ArtifactRef
 
 

@@ -25,8 +25,8 @@ run "lambda_runs_the_builder_handler_one_at_a_time" {
   }
 
   assert {
-    condition     = aws_lambda_function.updater.runtime == "python3.11" && aws_lambda_function.updater.handler == "builder.lambda_handler.handler"
-    error_message = "The updater must run builder.lambda_handler.handler on python3.11."
+    condition     = aws_lambda_function.updater.runtime == "python3.11" && aws_lambda_function.updater.handler == "builder.updating.lambda_handler.handler"
+    error_message = "The updater must run builder.updating.lambda_handler.handler on python3.11."
   }
   assert {
     condition     = aws_lambda_function.updater.reserved_concurrent_executions == 1

@@ -168,7 +168,7 @@ resource "aws_lambda_function" "updater" {
   filename         = var.lambda_zip_path
   source_code_hash = filebase64sha256(var.lambda_zip_path)
   runtime          = "python3.11"
-  handler          = "builder.lambda_handler.handler"
+  handler          = "builder.updating.lambda_handler.handler"
   architectures    = ["x86_64"]
 
   timeout                        = var.timeout_seconds

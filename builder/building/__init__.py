@@ -1,0 +1,1 @@
+"""Images: rendering, build contexts, the Docker engine and BuildKit, smoke tests, manifests."""

@@ -1,0 +1,1 @@
+"""What every part uses: HTTP with scoped credentials, files, redaction, progress, AWS clients."""

@@ -1,0 +1,1 @@
+"""The daily update: lockfile-bump pull requests, from the CLI or the Lambda."""
