@@ -33,9 +33,13 @@ from builder.building.engine import find_client  # noqa: E402
 from builder.building.render import plan_images  # noqa: E402
 from builder.config.platforms import Platform  # noqa: E402
 from builder.config.project import load_project  # noqa: E402
-from builder.locking.lockfile import Artifact, LockedTool, Lockfile, load_lockfile, write_lockfile  # noqa: E402
+from builder.kinds.release_files import Artifact, Artifacts  # noqa: E402
+from builder.locking.lockfile import LockedTool, Lockfile, load_lockfile, write_lockfile  # noqa: E402
 from builder.stores.base import ArtifactRef  # noqa: E402
 from builder.stores.local import LocalStore  # noqa: E402
+from builder.locking.evidence import Published  # noqa: E402
+
+TESTED = (Published("the benchmark's own files"),)
 
 TOOLS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot")
 AMD64 = Platform("linux", "amd64")
@@ -98,12 +102,16 @@ class Bench:
         data = tarball(name, version, f"{self.nonce} {version}".encode() + self.sample[:size])
         file = f"{name}_{version}.tar.gz"
         artifact = Artifact(
-            file, f"https://bench.invalid/{file}", hashlib.sha256(data).hexdigest(), len(data)
+            file,
+            f"https://bench.invalid/{file}",
+            hashlib.sha256(data).hexdigest(),
+            len(data),
+            evidence=TESTED,
         )
         (self.root / "incoming").mkdir(exist_ok=True)
         (self.root / "incoming" / file).write_bytes(data)
         self.store.put(ArtifactRef(name, version, AMD64, artifact), self.root / "incoming" / file)
-        self.lock = self.lock.with_tool(LockedTool(name, version, "benchmark", artifacts={AMD64: artifact}))
+        self.lock = self.lock.with_tool(LockedTool(name, version, Artifacts({AMD64: artifact})))
         write_lockfile(self.root, self.lock)
 
     def builder(self, *args: str) -> float:
@@ -137,7 +145,7 @@ class Bench:
 def payload_bytes(bench: Bench) -> int:
     total = 0
     for name in TOOLS:
-        artifact = bench.lock.tools[name].artifacts[AMD64]
+        artifact = bench.lock.tools[name].payload.files[AMD64]
         with tarfile.open(bench.store.path_of(artifact.sha256)) as tar:
             total += sum(m.size for m in tar.getmembers())
     return total

@@ -29,7 +29,7 @@ from builder.config.settings import Settings  # noqa: E402
 from builder.locking.lockfile import Lockfile  # noqa: E402
 from builder.locking.resolver import LockOutcome, lock_tools  # noqa: E402
 from builder.plumbing.http import HttpClient, make_session  # noqa: E402
-from builder.sources.base import Source, SourceContext  # noqa: E402
+from builder.sources.base import Source, SourceDeps  # noqa: E402
 from builder.sources.github import GitHubSource  # noqa: E402
 from builder.sources.hashicorp import HashiCorpSource  # noqa: E402
 from builder.sources.nodejs import NodeSource  # noqa: E402
@@ -100,7 +100,7 @@ class Bench:
         self.runs += 1
         http = HttpClient(make_session(), cache_dir=cache)
         work = self.root / f"work{self.runs}"
-        ctx = SourceContext(http, Settings(), self.urls, self.keys.keys_dir, work)
+        ctx = SourceDeps(http, Settings(), self.urls, self.keys.keys_dir, work)
         fingerprints = [self.keys.release.fingerprint]
         made: dict[str, Source] = {"github": GitHubSource(ctx), "hashicorp": HashiCorpSource(ctx, fingerprints),
                                    "nodejs": NodeSource(ctx, fingerprints)}  # fmt: skip

@@ -26,7 +26,7 @@ from builder.stores.local import LocalStore
 
 if TYPE_CHECKING:
     from builder.plumbing.http import HttpClient
-    from builder.sources.base import Source, SourceContext
+    from builder.sources.base import Source, SourceDeps
     from builder.stores.base import ArtifactStore, RepositoryStore
     from builder.updating.pull_requests import GitHubClient
     from builder.updating.updater import Mirror
@@ -113,10 +113,10 @@ class Runtime:
             raise UserError("this needs store.codeartifact in builder.yaml (or BUILDER_CODEARTIFACT_*)")
         return CodeArtifactStore(aws.client("codeartifact", self.env, ca.region), ca)
 
-    def source_context(self, work: Path) -> SourceContext:
-        from builder.sources.base import SourceContext
+    def source_deps(self, work: Path) -> SourceDeps:
+        from builder.sources.base import SourceDeps
 
-        return SourceContext(self.http, self.settings, self.settings.upstreams, trusted_keys(self.env),
+        return SourceDeps(self.http, self.settings, self.settings.upstreams, trusted_keys(self.env),
                              work, self.local_store, dict(self.env))  # fmt: skip
 
     def sources(self, work: Path, tools: tuple[str, ...] = ()) -> dict[str, Source]:
@@ -124,7 +124,7 @@ class Runtime:
         from builder.sources import make_sources
 
         wanted = {self.project.tools[name].source for name in (tools or tuple(self.project.tools))}
-        return make_sources(self.source_context(work), wanted)
+        return make_sources(self.source_deps(work), wanted)
 
     def releases_without_token(self) -> str | None:
         """Why releases are read anonymously although there is a token, if they are."""

@@ -23,8 +23,10 @@ from builder.building.engine import DockerClient, find_client
 from builder.building.render import plan_images, render_project
 from builder.config.platforms import Platform
 from builder.config.project import load_project
-from builder.locking.lockfile import Artifact, LockedTool, Lockfile, load_lockfile, write_lockfile
+from builder.kinds.release_files import Artifact, Artifacts
+from builder.locking.lockfile import LockedTool, Lockfile, load_lockfile, write_lockfile
 from tests.conftest import REPO
+from tests.fakes.evidence import TESTED
 from tests.helpers import remove_images
 
 pytestmark = pytest.mark.docker
@@ -103,8 +105,10 @@ def project(tmp_path: Path, base_image: str) -> Path:
     )
     lock = Lockfile()
     for name, (version, file, data) in ARTIFACTS.items():
-        artifact = Artifact(file, f"https://example.test/{file}", hashlib.sha256(data).hexdigest(), len(data))
-        lock = lock.with_tool(LockedTool(name, version, "test", artifacts={AMD64: artifact}))
+        artifact = Artifact(
+            file, f"https://example.test/{file}", hashlib.sha256(data).hexdigest(), len(data), evidence=TESTED
+        )
+        lock = lock.with_tool(LockedTool(name, version, Artifacts({AMD64: artifact})))
     write_lockfile(root, lock)
     return root
 
@@ -124,7 +128,7 @@ def build(
     context = root / "context" / image
     shutil.copytree(root / "buildspecs" / image, context)
     for tool in project.images[image].tools:
-        locked = lock.tools[tool].artifacts[AMD64]
+        locked = lock.tools[tool].payload.files[AMD64]
         (context / "artifacts" / tool).mkdir(parents=True, exist_ok=True)
         (context / "artifacts" / tool / locked.file).write_bytes(artifacts[tool])
     tag = f"{project.settings.registry}/{image}:{plan_images(project, lock)[image].tag}-amd64"

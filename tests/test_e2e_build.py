@@ -29,8 +29,11 @@ from builder.building.engine import DockerClient, find_client
 from builder.building.render import plan_images
 from builder.config.platforms import Platform
 from builder.config.project import load_project
-from builder.locking.lockfile import Artifact, LockedTool, Lockfile, load_lockfile, write_lockfile
+from builder.kinds.python_app import Requirements
+from builder.kinds.release_files import Artifact, Artifacts
+from builder.locking.lockfile import LockedTool, Lockfile, load_lockfile, write_lockfile
 from tests.conftest import REPO
+from tests.fakes.evidence import TESTED
 from tests.fakes.files import Files
 from tests.fakes.files import serve as serve_files
 from tests.fakes.pypi import SimpleIndex
@@ -157,11 +160,11 @@ def make_project(root: Path, up: Upstreams, base_image: str) -> Path:
     bandit = load_lockfile(REPO).tools["bandit"]
     tf = f"terraform_{up.terraform_version}_linux_amd64.zip"
     lock = Lockfile({
-        "bandit": LockedTool("bandit", bandit.version, bandit.origin, requirements={AMD64: bandit.requirements[AMD64]}),
-        "hello": LockedTool("hello", "0.4.2", "fake GitHub releases", artifacts={AMD64: Artifact(
-            "hello_0.4.2_linux_amd64.tar.gz", up.hello_url, sha256(up.hello), len(up.hello))}),
-        "terraform": LockedTool("terraform", up.terraform_version, "this machine's terraform", artifacts={AMD64: Artifact(
-            tf, up.terraform_url, sha256(up.terraform), len(up.terraform))}),
+        "bandit": LockedTool("bandit", bandit.version, Requirements({AMD64: bandit.requirements[AMD64]}, TESTED)),
+        "hello": LockedTool("hello", "0.4.2", Artifacts({AMD64: Artifact(
+            "hello_0.4.2_linux_amd64.tar.gz", up.hello_url, sha256(up.hello), len(up.hello), evidence=TESTED)})),
+        "terraform": LockedTool("terraform", up.terraform_version, Artifacts({AMD64: Artifact(
+            tf, up.terraform_url, sha256(up.terraform), len(up.terraform), evidence=TESTED)})),
     })  # fmt: skip
     write_lockfile(root, lock)
     assert run_cli(root, "render").exit_code == 0
@@ -228,7 +231,7 @@ def test_build_then_smoke_passes_with_the_locked_versions(
             result.output,
         )
     assert "bandit scans an empty folder" in result.output
-    count = len(lock.tools["bandit"].requirements[AMD64])
+    count = len(lock.tools["bandit"].payload.platforms[AMD64])
     assert re.search(rf"bandit venv\s+the {count} locked distributions\s+exactly those\s+ok", result.output)
     xml = report.read_text()
     assert '<testsuite name="smoke.scanners" tests="7" failures="0">' in xml
@@ -247,7 +250,7 @@ def test_a_python_apps_venv_holds_exactly_its_locked_distributions(
                            "/opt/tools/bandit/bin/python", "-I", "-c", LIST_DISTRIBUTIONS],
                           capture_output=True, text=True, check=True)  # fmt: skip
     found = {(canonicalize_name(name), version) for name, version in json.loads(done.stdout)}
-    locked = load_lockfile(project).tools["bandit"].requirements[AMD64]
+    locked = load_lockfile(project).tools["bandit"].payload.platforms[AMD64]
     assert found == {(canonicalize_name(r.name), r.version) for r in locked}  # no pip, no setuptools
 
 
@@ -281,7 +284,7 @@ def test_smoke_fails_when_a_version_differs(built: tuple[Path, str, Result], tmp
         tools.replace('"hello_{version}_linux_amd64.tar.gz"', "hello_0.4.2_linux_amd64.tar.gz")
     )
     write_lockfile(
-        copy, lock.with_tool(LockedTool("hello", "0.5.0", "bumped", artifacts=lock.tools["hello"].artifacts))
+        copy, lock.with_tool(LockedTool("hello", "0.5.0", Artifacts(lock.tools["hello"].payload.files)))
     )
     report = tmp_path / "smoke.xml"
     result = run_cli(copy, "smoke", "scanners", "--image", tag, "--junit", str(report))
@@ -412,7 +415,7 @@ def test_a_tampered_store_file_is_moved_aside_and_fetched_again_before_docker_ru
         (copy / "builder.yaml").read_text().replace(str(project / "cache"), str(copy / "cache"))
     )
     locked = load_lockfile(copy).tools["hello"]
-    hello = locked.artifacts[AMD64]
+    hello = locked.payload.files[AMD64]
     stored = copy / "cache" / "sha256" / hello.sha256[:2] / hello.sha256
     stored.chmod(0o644)
     tampered = stored.read_bytes() + b"\0"

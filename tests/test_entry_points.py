@@ -25,11 +25,14 @@ from builder.building.render import render_project
 from builder.config.platforms import Platform
 from builder.config.project import load_project
 from builder.config.settings import Settings
-from builder.locking.lockfile import Artifact, LockedTool, Lockfile, load_lockfile, write_lockfile
+from builder.kinds.npm_package import NpmTree
+from builder.kinds.release_files import Artifact, Artifacts
+from builder.locking.lockfile import LockedTool, Lockfile, load_lockfile, write_lockfile
 from builder.plumbing.http import HttpClient, make_session
-from builder.sources.base import Release, SourceContext
+from builder.sources.base import Release, SourceDeps
 from builder.sources.npm import NpmSource
 from tests.conftest import REPO
+from tests.fakes.evidence import TESTED
 from tests.fakes.npm_registry import NpmRegistry, make_tarball, serve
 from tests.helpers import remove_images
 
@@ -88,7 +91,7 @@ def registry() -> Iterator[NpmRegistry]:
 def locked_npm(root: Path, registry: NpmRegistry) -> LockedTool:
     """What `builder lock` pins for scanjs 1.1.0: real npm resolves the tree against the registry."""
     http = HttpClient(make_session(retries=1, backoff=0.01), cache_dir=root / "etags")
-    ctx = SourceContext(http, Settings(), {"npm": registry.url}, REPO / "builder/data/keys", root / "work",
+    ctx = SourceDeps(http, Settings(), {"npm": registry.url}, REPO / "builder/data/keys", root / "work",
                         env={"HOME": os.environ["HOME"], "PATH": os.environ["PATH"]})  # fmt: skip
     tool = load_project(root).tools["scanjs"]
     return NpmSource(ctx, npm_options=("--fetch-retries=0",)).lock(tool, Release("1.1.0"), [AMD64])
@@ -109,10 +112,10 @@ def make_project(root: Path, base_image: str, node: tuple[str, bytes], registry:
     file = f"node-v{version}-linux-x64.tar.gz"
     scanjs = locked_npm(root, registry)
     write_lockfile(root, Lockfile({
-        "runtime": LockedTool("runtime", version, "this machine's node", artifacts={AMD64: Artifact(
-            file, f"https://example.test/{file}", hashlib.sha256(data).hexdigest(), len(data))}),
+        "runtime": LockedTool("runtime", version, Artifacts({AMD64: Artifact(
+            file, f"https://example.test/{file}", hashlib.sha256(data).hexdigest(), len(data), evidence=TESTED)})),
         "scanjs": scanjs,
-        "badjs": LockedTool("badjs", scanjs.version, scanjs.origin, npm=scanjs.npm),
+        "badjs": LockedTool("badjs", scanjs.version, NpmTree(scanjs.npm, TESTED)),
     }))  # fmt: skip
     context = root / "context"
     for path, rendered in render_project(load_project(root), load_lockfile(root)).items():

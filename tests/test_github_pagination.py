@@ -14,9 +14,10 @@ from builder.config.platforms import Platform
 from builder.config.settings import HttpSettings, Settings
 from builder.config.versions import Constraint
 from builder.errors import UpstreamError
+from builder.kinds.base import Install
 from builder.plumbing.credentials import Credential
 from builder.plumbing.http import HttpClient, make_session
-from builder.sources.base import SourceContext
+from builder.sources.base import SourceDeps
 from builder.sources.github import MAX_PAGES, PER_PAGE, GitHubSource
 from tests.fakes.github import FakeGitHub, repo_id, serve
 
@@ -28,10 +29,9 @@ TOOL = Tool(
     source="github",
     upstream={"repository": REPO},
     constraint=Constraint.parse(">=0.1", "semver"),
-    install="binary",
+    install=Install("binary", {}, {Platform("linux", "amd64"): "scan-amd64"}),
     check=VersionCheck(("scan", "--version"), r"(\S+)"),
     where="tools.yaml:1",
-    assets={Platform("linux", "amd64"): "scan-amd64"},
 )
 FIRST = f"/repos/{REPO}/releases?per_page={PER_PAGE}"
 
@@ -51,7 +51,7 @@ def fake(server: FakeGitHub) -> FakeGitHub:
 def source(tmp_path: Path, fake: FakeGitHub, api: str = "") -> GitHubSource:
     http = HttpClient(make_session(), cache_dir=tmp_path / "etags", credentials=[Credential.bearer(fake.url, TOKEN)],
                       limits=HttpSettings(retries=1), sleep=lambda _: None, clock=NOW.timestamp)  # fmt: skip
-    ctx = SourceContext(http=http, settings=Settings(), base_urls={"github_api": api or fake.url},
+    ctx = SourceDeps(http=http, settings=Settings(), base_urls={"github_api": api or fake.url},
                         keys_dir=Path("builder/data/keys"), work_dir=tmp_path / "work")  # fmt: skip
     return GitHubSource(ctx)
 

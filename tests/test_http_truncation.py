@@ -16,11 +16,13 @@ import pytest
 from builder.building.fetch import fetch
 from builder.config.platforms import Platform
 from builder.config.settings import HttpSettings
-from builder.locking.lockfile import Artifact, LockedTool, Lockfile, load_lockfile, write_lockfile
+from builder.kinds.release_files import Artifact, Artifacts
+from builder.locking.lockfile import LockedTool, Lockfile, load_lockfile, write_lockfile
 from builder.plumbing.http import make_session
 from builder.plumbing.progress import Progress
 from builder.stores.base import ArtifactRef
 from builder.stores.local import LocalStore
+from tests.fakes.evidence import TESTED
 from tests.fakes.files import Files
 from tests.fakes.files import serve as serve_files
 from tests.fakes.github import Failure, FakeGitHub, checksum_file, serve
@@ -41,7 +43,10 @@ def served_ref(files: Files, name: str, url_prefix: str = "") -> ArtifactRef:
     if url_prefix:
         url = url.replace("http://", url_prefix)
     return ArtifactRef(
-        "solo", "0.9.0", AMD64, Artifact(name, url, hashlib.sha256(DATA).hexdigest(), len(DATA))
+        "solo",
+        "0.9.0",
+        AMD64,
+        Artifact(name, url, hashlib.sha256(DATA).hexdigest(), len(DATA), evidence=TESTED),
     )
 
 
@@ -62,7 +67,7 @@ def test_fetch_names_the_artifact_and_the_bytes_of_a_download_that_stays_short(
     files.cuts["/dl/solo-linux-amd64"] = [226] * 5
     write_lockfile(
         minimal_project,
-        Lockfile().with_tool(LockedTool("solo", "0.9.0", "test", artifacts={AMD64: ref.artifact})),
+        Lockfile().with_tool(LockedTool("solo", "0.9.0", Artifacts({AMD64: ref.artifact}))),
     )
     (minimal_project / "images/scanners/image.yaml").write_text(
         "base: {image: base}\ntools: [solo]\nplatforms: [linux/amd64]\n"
@@ -115,7 +120,7 @@ def test_lock_retries_a_release_asset_cut_short(project: tuple[Path, FakeGitHub]
     fake.fail("/download/acme/scan/v1.0.0/scan-arm64", Failure.truncated(226))
     result = run_cli(root, "lock")
     assert result.exit_code == 0, result.output
-    locked = load_lockfile(root).tools["scan"].artifacts[Platform("linux", "arm64")]
+    locked = load_lockfile(root).tools["scan"].payload.files[Platform("linux", "arm64")]
     assert locked.sha256 == hashlib.sha256(DATA[::-1]).hexdigest()
     assert [r.status for r in fake.requests if r.path.endswith("/scan-arm64")] == [200, 200]
 

@@ -14,10 +14,12 @@ from builder.config.catalogue import Tool
 from builder.config.platforms import Platform
 from builder.config.project import load_project
 from builder.errors import ProgramMissing, UpstreamError
-from builder.locking.lockfile import Artifact, LockedTool, Lockfile, load_lockfile
+from builder.kinds.release_files import Artifact, Artifacts
+from builder.locking.lockfile import LockedTool, Lockfile, load_lockfile
 from builder.locking.resolver import lock_tools, stale
 from builder.sources.base import Release
 from builder.updating.updater import pr_body, run_update
+from tests.fakes.evidence import TESTED
 from tests.helpers import edit, run_cli
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
@@ -45,10 +47,12 @@ class FakeSource:
         self.locked.append((tool.name, release.version))
         artifacts = {}
         for p in platforms:
-            name = tool.asset_name(p, release.version) if p in tool.assets else f"{tool.name}-{p.arch}"
+            name = (
+                tool.asset_name(p, release.version) if p in tool.install.assets else f"{tool.name}-{p.arch}"
+            )
             digest = hashlib.sha256(f"{tool.name}{release.version}{p}".encode()).hexdigest()
-            artifacts[p] = Artifact(name, f"https://example.test/{name}", digest, 1)
-        return LockedTool(tool.name, release.version, "fake upstream", artifacts=artifacts)
+            artifacts[p] = Artifact(name, f"https://example.test/{name}", digest, 1, evidence=TESTED)
+        return LockedTool(tool.name, release.version, Artifacts(artifacts))
 
 
 def days_ago(n: int) -> datetime:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from builder.config.platforms import Platform
+from builder.locking.evidence import ChecksumFile
 from builder.locking.lockfile import load_lockfile
 from tests.fakes.github import Failure, FakeGitHub, checksum_file, serve
 from tests.fakes.pgp import KeySet
@@ -70,7 +71,8 @@ def test_lock_writes_verified_entries_then_has_nothing_to_do(project: Path, fake
     assert result.exit_code == 0, result.output
     lock = load_lockfile(project)
     assert lock.tools["scan"].version == "1.1.0" and lock.tools["lint"].version == "0.3.0"
-    assert "sha256 matched scan_1.1.0_checksums.txt" in lock.tools["scan"].origin
+    records = {r for artifact in lock.tools["scan"].payload.files.values() for r in artifact.evidence}
+    assert (ChecksumFile, "scan_1.1.0_checksums.txt") in {(type(r), getattr(r, "file", "")) for r in records}
     assert run_cli(project, "lock", "--check").exit_code == 0
     before, asked = (project / "builder.lock").read_bytes(), len(fake.requests)
     result = run_cli(project, "lock")
@@ -192,7 +194,7 @@ def test_a_released_version_whose_bytes_changed_is_never_repinned_silently(
     image = project / "images/tools/image.yaml"
     image.write_text(image.read_text() + "platforms: [linux/amd64]\n")
     assert run_cli(project, "lock").exit_code == 0
-    locked = load_lockfile(project).tools["scan"].artifacts
+    locked = load_lockfile(project).tools["scan"].payload.files
     before = (project / "builder.lock").read_bytes()
     names = ["scan_1.1.0_amd64.tar.gz", "scan_1.1.0_arm64.tar.gz"]
     replaced = {name: f"replaced {name}".encode() for name in names}
@@ -209,11 +211,11 @@ def test_a_released_version_whose_bytes_changed_is_never_repinned_silently(
     assert (project / "builder.lock").read_bytes() == before
     assert run_cli(project, "lock", "--upgrade").exit_code == 1  # the same, asked to upgrade
     assert run_cli(project, "lock", "--partial").exit_code == 1
-    assert load_lockfile(project).tools["scan"].artifacts == locked  # --partial kept the old entry
+    assert load_lockfile(project).tools["scan"].payload.files == locked  # --partial kept the old entry
 
     result = run_cli(project, "lock", "--repin", "scan")
     assert result.exit_code == 0, result.output
-    assert load_lockfile(project).tools["scan"].artifacts[AMD64].sha256 == new_digest
+    assert load_lockfile(project).tools["scan"].payload.files[AMD64].sha256 == new_digest
 
 
 def test_repin_re_reads_a_current_entry_and_changes_nothing_when_bytes_are_the_same(

@@ -13,9 +13,10 @@ from builder.config.platforms import Platform
 from builder.config.settings import Settings
 from builder.config.versions import Constraint
 from builder.errors import UpstreamError
+from builder.kinds.base import Install
 from builder.locking.lockfile import load_lockfile
 from builder.plumbing.http import HttpClient, make_session
-from builder.sources.base import Release, SourceContext
+from builder.sources.base import Release, SourceDeps
 from builder.sources.npm import NpmSource, read_npm_auth
 from tests.fakes.npm_registry import NpmRegistry, make_tarball, serve
 from tests.helpers import run_cli
@@ -23,7 +24,7 @@ from tests.helpers import run_cli
 NPM = ("--fetch-retries=0",)  # npm retries a failing registry for minutes otherwise
 PLATFORMS = [Platform("linux", "amd64")]
 SCANJS = Tool(name="scanjs", source="npm", upstream={"package": "scanjs"},
-              constraint=Constraint.parse("^1", "semver"), install="npm-package",
+              constraint=Constraint.parse("^1", "semver"), install=Install("npm-package", {}),
               check=VersionCheck(("scanjs",), r"(\S+)$"), where="tools.yaml:1")  # fmt: skip
 TOOLS = """\
 tools:
@@ -69,7 +70,7 @@ def project(tmp_path: Path, registry: NpmRegistry) -> Path:
 
 def source(tmp_path: Path, registry: NpmRegistry, env: dict[str, str]) -> NpmSource:
     http = HttpClient(make_session(retries=1, backoff=0.01), cache_dir=tmp_path / "etags")
-    ctx = SourceContext(http, Settings(), {"npm": registry.url}, Path("builder/data/keys"), tmp_path / "work",
+    ctx = SourceDeps(http, Settings(), {"npm": registry.url}, Path("builder/data/keys"), tmp_path / "work",
                         env=env)  # fmt: skip
     return NpmSource(ctx, npm_options=NPM)
 
@@ -163,7 +164,7 @@ def test_a_tarball_on_another_host_gets_no_authorization(tmp_path: Path, registr
     locked = source(tmp_path, registry, {"NPM_CONFIG_USERCONFIG": str(npmrc)}).lock(
         SCANJS, Release("1.1.0"), PLATFORMS
     )
-    assert [p.path for p in locked.npm] == ["node_modules/scanjs", "node_modules/tinydep"]
+    assert [p.path for p in locked.payload.packages] == ["node_modules/scanjs", "node_modules/tinydep"]
     other = registry.other_host.removeprefix("http://")
     tarballs = [(seen.host, seen.authorization) for seen in registry.seen if "/-/" in seen.path]
     assert tarballs == [(other, None)]

@@ -13,10 +13,11 @@ import pytest
 
 from builder.building.fetch import fetch
 from builder.config.platforms import Platform
-from builder.locking.lockfile import Artifact
+from builder.kinds.release_files import Artifact
 from builder.plumbing.progress import Progress
 from builder.stores.base import ArtifactRef
 from builder.stores.local import LocalStore
+from tests.fakes.evidence import TESTED
 from tests.fakes.files import Files, serve
 from tests.fakes.github import Failure, FakeGitHub
 from tests.fakes.github import serve as serve_github
@@ -36,7 +37,9 @@ class Terminal(io.StringIO):
 def served() -> Iterator[ArtifactRef]:
     with serve(Files()) as files:
         url = files.add("/big/tool_1.0.0_linux_amd64.tar.gz", BIG)
-        artifact = Artifact("tool_1.0.0_linux_amd64.tar.gz", url, hashlib.sha256(BIG).hexdigest(), len(BIG))
+        artifact = Artifact(
+            "tool_1.0.0_linux_amd64.tar.gz", url, hashlib.sha256(BIG).hexdigest(), len(BIG), evidence=TESTED
+        )
         yield ArtifactRef("tool", "1.0.0", AMD64, artifact)
 
 

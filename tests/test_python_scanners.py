@@ -110,7 +110,7 @@ def test_python_scanners_smoke_test_passes_with_every_locked_version(built: tupl
     for app in APPS:
         version = re.escape(lock.tools[app].version)
         assert re.search(rf"{app} version\s+{version}\s+{version}\s+ok", result.output), result.output
-        count = len(lock.tools[app].requirements[AMD64])
+        count = len(lock.tools[app].payload.platforms[AMD64])
         assert re.search(
             rf"{app} venv\s+the {count} locked distributions\s+exactly those\s+ok", result.output
         )

@@ -112,7 +112,7 @@ def test_dockerfile_verifies_every_artifact_before_unpacking(minimal_project: Pa
     lock = load_lockfile(minimal_project)
     for name in ("hello", "zippy", "solo", "runtime"):
         stage = text.split(f"AS tool-{name}\n", 1)[1].split("\nFROM ", 1)[0]
-        for artifact in lock.tools[name].artifacts.values():
+        for artifact in lock.tools[name].payload.files.values():
             assert f"file={artifact.file}; sum={artifact.sha256}" in stage
         assert stage.index("sha256sum --check --strict") < stage.index("/out/opt/tools")
 
@@ -133,7 +133,7 @@ def test_python_apps_install_with_hashes_from_a_secret_index(minimal_project: Pa
     assert "--require-hashes --only-binary :all: --no-deps" in text
     requirements = files["buildspecs/scanners/requirements/pyapp-arm64.txt"].decode()
     assert "dep==2.0 \\\n    --hash=sha256:" in requirements
-    locked = load_lockfile(minimal_project).tools["pyapp"].requirements
+    locked = load_lockfile(minimal_project).tools["pyapp"].payload.platforms
     arm, amd = (
         next(r for r in reqs if r.name == "dep").files[0].sha256
         for reqs in (
@@ -184,7 +184,7 @@ def _stages(text: str) -> dict[str, str]:
 
 def test_a_tool_bump_changes_only_that_tools_stage(minimal_project: Path) -> None:
     before = _stages(rendered(minimal_project)["buildspecs/scanners/Dockerfile"].decode())
-    old = next(iter(load_lockfile(minimal_project).tools["zippy"].artifacts.values())).sha256
+    old = next(iter(load_lockfile(minimal_project).tools["zippy"].payload.files.values())).sha256
     edit(minimal_project / "builder.lock", f"sha256: {old}", "sha256: " + "e" * 64)
     after = _stages(rendered(minimal_project)["buildspecs/scanners/Dockerfile"].decode())
     assert before.keys() == after.keys()

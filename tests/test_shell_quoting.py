@@ -24,7 +24,9 @@ from builder.config.images import User
 from builder.config.platforms import Platform
 from builder.config.project import Project, load_project
 from builder.errors import TemplateError
-from builder.locking.lockfile import Artifact, LockedTool, Lockfile
+from builder.kinds.release_files import Artifact, Artifacts
+from builder.locking.lockfile import LockedTool, Lockfile
+from tests.fakes.evidence import TESTED
 from tests.helpers import remove_images
 
 AMD64 = Platform("linux", "amd64")
@@ -76,15 +78,17 @@ def hostile(
 ) -> tuple[Project, Lockfile]:
     """``solo`` with these values, made directly (as no loader would let them through)."""
     asset = file  # '{version}' is the only placeholder, filled by plain replacement
-    solo = dataclasses.replace(
-        loaded.tools["solo"], assets={AMD64: asset}, entry_points=entry_points or {"solo": "solo"}, **fields
+    tool = loaded.tools["solo"]
+    install = dataclasses.replace(
+        tool.install, assets={AMD64: asset}, entry_points=entry_points or {"solo": "solo"}
     )
+    solo = dataclasses.replace(tool, install=install, **fields)
     tools = {**loaded.tools, "solo": solo}
-    artifact = Artifact(file, "https://example.test/solo", "0" * 64, 1)
+    artifact = Artifact(file, "https://example.test/solo", "0" * 64, 1, evidence=TESTED)
     lock = Lockfile({
-        "solo": LockedTool("solo", "0.9.0", "test", artifacts={AMD64: artifact}),
-        "packed": LockedTool("packed", "1.0.0", "test", artifacts={AMD64: Artifact(
-            "packed.tar.gz", "https://example.test/packed", "1" * 64, 1)}),
+        "solo": LockedTool("solo", "0.9.0", Artifacts({AMD64: artifact})),
+        "packed": LockedTool("packed", "1.0.0", Artifacts({AMD64: Artifact(
+            "packed.tar.gz", "https://example.test/packed", "1" * 64, 1, evidence=TESTED)})),
     })  # fmt: skip
     return dataclasses.replace(loaded, tools=tools), lock
 
@@ -117,10 +121,13 @@ def test_the_other_shell_values_are_quoted_too(tmp_path: Path) -> None:
     loaded = load_project(project(tmp_path / "p"))
     image = dataclasses.replace(loaded.images["tools"], user=User("we b$(id)", 10001), workdir="/my work")
     loaded = dataclasses.replace(loaded, images={**loaded.images, "tools": image})
-    packed = dataclasses.replace(loaded.tools["packed"], entry_points={"a;b": "bin/$(x)"})
+    packed = loaded.tools["packed"]
+    packed = dataclasses.replace(
+        packed, install=dataclasses.replace(packed.install, entry_points={"a;b": "bin/$(x)"})
+    )
     loaded, lock = hostile(dataclasses.replace(loaded, tools={**loaded.tools, "packed": packed}))
-    lock = lock.with_tool(dataclasses.replace(lock.tools["solo"], artifacts={AMD64: dataclasses.replace(
-        lock.tools["solo"].artifacts[AMD64], sha256="$(touch /tmp/pwned)")}))  # fmt: skip
+    lock = lock.with_tool(dataclasses.replace(lock.tools["solo"], payload=Artifacts({AMD64: dataclasses.replace(
+        lock.tools["solo"].payload.files[AMD64], sha256="$(touch /tmp/pwned)")})))  # fmt: skip
     text = dockerfile(loaded, lock)
     assert "sum='$(touch /tmp/pwned)' ;;" in text
     assert "--user-group --create-home --shell /bin/bash 'we b$(id)'" in text
@@ -148,9 +155,8 @@ def test_a_new_line_in_a_non_shell_instruction_is_refused(tmp_path: Path) -> Non
         dockerfile(*hostile(dataclasses.replace(loaded, images={**loaded.images, "tools": image})))
     assert str(caught.value).startswith("templates/Dockerfile.j2:")
     assert "{{ image.workdir }}" in str(caught.value)
-    solo, lock = hostile(loaded)
-    lock = lock.with_tool(dataclasses.replace(lock.tools["solo"], origin="x\nRUN touch /tmp/pwned"))
-    with pytest.raises(TemplateError, match=r"^templates/partials/binary.j2:1: .*tool.origin"):
+    solo, lock = hostile(loaded, upstream={"repository": "x\nRUN touch /tmp/pwned"})
+    with pytest.raises(TemplateError, match=r"^templates/partials/binary.j2:1: .*tool.about"):
         dockerfile(solo, lock)
 
 
@@ -194,7 +200,7 @@ def test_a_real_build_of_hostile_names_runs_none_of_them(
     data = b"#!/bin/sh\necho 0.9.0\n"
     loaded, lock = hostile(loaded, file=PAYLOAD_FILE, entry_points=PAYLOAD_ENTRY_POINTS)
     lock = lock.with_tool(dataclasses.replace(lock.tools["solo"], artifacts={AMD64: Artifact(
-        PAYLOAD_FILE, "https://example.test/solo", hashlib.sha256(data).hexdigest(), len(data))}))  # fmt: skip
+        PAYLOAD_FILE, "https://example.test/solo", hashlib.sha256(data).hexdigest(), len(data), evidence=TESTED)}))  # fmt: skip
     context = tmp_path / "context"
     context.mkdir()
     (context / "Dockerfile").write_text(dockerfile(loaded, lock))

@@ -15,13 +15,16 @@ from builder.config.platforms import Platform
 from builder.config.settings import HttpSettings, Settings
 from builder.config.versions import Constraint
 from builder.errors import ChecksumError, ConfigError, UpstreamError
-from builder.locking.lockfile import Artifact
+from builder.kinds.archive import ArchiveInstall
+from builder.kinds.release_files import Artifact
+from builder.locking.evidence import AssetDigest, ChecksumFile
 from builder.plumbing.credentials import Credential
 from builder.plumbing.http import HttpClient, make_session
-from builder.sources.base import Release, SourceContext, allow_prereleases, choose, sort_key
+from builder.sources.base import Release, SourceDeps, allow_prereleases, choose, sort_key
 from builder.sources.github import GitHubSource, parse_checksums
 from builder.stores.base import ArtifactRef
 from builder.stores.local import LocalStore
+from tests.fakes.evidence import TESTED
 from tests.fakes.github import Failure, FakeGitHub, checksum_file, serve
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -33,10 +36,13 @@ TRIVY = Tool(
     source="github",
     upstream={"repository": REPO, "checksums": "trivy_{version}_checksums.txt"},
     constraint=Constraint.parse(">=0.1", "semver"),
-    install="archive",
+    install=ArchiveInstall(
+        "archive",
+        {},
+        {AMD64: "trivy_{version}_Linux-64bit.tar.gz", ARM64: "trivy_{version}_Linux-ARM64.tar.gz"},
+    ),
     check=VersionCheck(("trivy", "--version"), r"Version: (\S+)"),
     where="tools.yaml:3",
-    assets={AMD64: "trivy_{version}_Linux-64bit.tar.gz", ARM64: "trivy_{version}_Linux-ARM64.tar.gz"},
 )
 V = "0.74.0"
 AMD64_FILE, ARM64_FILE, SUMS = (
@@ -51,7 +57,7 @@ RELEASE = Release(V)
 class GitHub:
     fake: FakeGitHub
     source: GitHubSource
-    ctx: SourceContext
+    ctx: SourceDeps
     store: LocalStore
     sleeps: list[float]
 
@@ -61,10 +67,10 @@ RETRYING = HttpSettings(retries=4)
 
 def make_context(
     tmp_path: Path, api: str, sleeps: list[float], limits: HttpSettings = RETRYING
-) -> SourceContext:
+) -> SourceDeps:
     http = HttpClient(make_session(), cache_dir=tmp_path / "etags", credentials=[Credential.bearer(api, TOKEN)],
                       limits=limits, sleep=sleeps.append, clock=NOW.timestamp)  # fmt: skip
-    return SourceContext(http=http, settings=Settings(), base_urls={"github_api": api},
+    return SourceDeps(http=http, settings=Settings(), base_urls={"github_api": api},
                          keys_dir=Path("builder/data/keys"), work_dir=tmp_path / "work",
                          store=LocalStore(tmp_path / "store"))  # fmt: skip
 
@@ -104,7 +110,7 @@ def sha(data: bytes) -> str:
 
 
 def ref(platform: Platform, name: str, data: bytes) -> ArtifactRef:
-    return ArtifactRef("trivy", V, platform, Artifact(name, "", sha(data), len(data)))
+    return ArtifactRef("trivy", V, platform, Artifact(name, "", sha(data), len(data), evidence=TESTED))
 
 
 # --- the happy path -------------------------------------------------------------------------------------
@@ -114,9 +120,14 @@ def test_lock_verifies_both_platforms_against_file_and_digest_and_fills_the_stor
     files = publish(github.fake)
     locked = github.source.lock(TRIVY, RELEASE, [AMD64, ARM64])
     assert (locked.name, locked.version) == ("trivy", V)
-    assert locked.origin == f"GitHub release v{V} of {REPO}; sha256 matched {SUMS} and the asset digest"
+    sums_url = f"{github.fake.download_url}/download/{REPO}/v{V}/{SUMS}"
     for platform, name in ((AMD64, AMD64_FILE), (ARM64, ARM64_FILE)):
-        artifact = locked.artifacts[platform]
+        artifact = locked.payload.files[platform]
+        # What was checked, as records: the checksum file (itself pinned) and GitHub's asset digest.
+        assert artifact.evidence == (
+            ChecksumFile(SUMS, sums_url, sha(checksum_file(files))),
+            AssetDigest("github"),
+        )
         assert (artifact.file, artifact.sha256, artifact.size) == (name, sha(files[name]), len(files[name]))
         assert artifact.url == f"{github.fake.download_url}/download/{REPO}/v{V}/{name}"
         assert github.store.has(ref(platform, name, files[name]))
@@ -128,11 +139,11 @@ def test_lock_with_only_a_checksum_file_or_only_a_digest_says_which(github: GitH
     for name in (AMD64_FILE, ARM64_FILE):
         github.fake.asset(REPO, f"v{V}", name).digest = None  # an asset uploaded before GitHub listed digests
     locked = github.source.lock(TRIVY, RELEASE, [AMD64, ARM64])
-    assert locked.origin == f"GitHub release v{V} of {REPO}; sha256 matched {SUMS}"
+    assert {type(r) for a in locked.payload.files.values() for r in a.evidence} == {ChecksumFile}
     no_sums = dataclasses.replace(TRIVY, upstream={"repository": REPO})
     publish(github.fake, "0.75.0", sums=b"")
     locked = github.source.lock(no_sums, Release("0.75.0"), [ARM64])
-    assert locked.origin == f"GitHub release v0.75.0 of {REPO}; sha256 matched the asset digest"
+    assert locked.payload.files[ARM64].evidence == (AssetDigest("github"),)
 
 
 def test_checksum_lines_in_text_and_binary_mode() -> None:
@@ -201,7 +212,7 @@ def test_releases_skip_drafts_and_odd_tags_and_mark_prereleases(github: GitHub) 
 def test_prereleases_are_taken_in_semver_order_only_when_the_catalogue_allows_them() -> None:
     releases = [Release(v, prerelease="-" in v) for v in
                 ("0.74.0", "0.75.0-rc.1", "0.75.0-rc.10", "0.75.0-rc.2", "0.75.0-beta.3", "0.73.9")]  # fmt: skip
-    eager = dataclasses.replace(TRIVY, upstream={"repository": REPO, "prereleases": "true"})
+    eager = dataclasses.replace(TRIVY, upstream={"repository": REPO, "prereleases": True})
     assert choose(TRIVY, releases, NOW, "semver", allow_prereleases(TRIVY)).version == "0.74.0"
     assert choose(eager, releases, NOW, "semver", allow_prereleases(eager)).version == "0.75.0-rc.10"
     final = [*releases, Release("0.75.0")]  # the release outranks every one of its candidates
@@ -214,7 +225,7 @@ def test_prereleases_are_taken_in_semver_order_only_when_the_catalogue_allows_th
 
 def test_prereleases_key_reads_the_catalogue() -> None:
     assert not allow_prereleases(TRIVY)
-    assert allow_prereleases(dataclasses.replace(TRIVY, upstream={"repository": REPO, "prereleases": "true"}))
+    assert allow_prereleases(dataclasses.replace(TRIVY, upstream={"repository": REPO, "prereleases": True}))
 
 
 def test_a_custom_tag_template_reads_and_writes_tags(github: GitHub) -> None:
@@ -222,9 +233,8 @@ def test_a_custom_tag_template_reads_and_writes_tags(github: GitHub) -> None:
     github.fake.release(REPO, "cli-1.2.3", {"trivy_1.2.3_Linux-64bit.tar.gz": b"x"})
     github.fake.release(REPO, "v1.2.4")
     assert [r.version for r in github.source.releases(tool)] == ["1.2.3"]
-    assert github.source.lock(tool, Release("1.2.3"), [AMD64]).origin.startswith(
-        "GitHub release cli-1.2.3 of"
-    )
+    locked = github.source.lock(tool, Release("1.2.3"), [AMD64]).payload.files[AMD64]
+    assert locked.url.endswith("/cli-1.2.3/trivy_1.2.3_Linux-64bit.tar.gz")
     broken = dataclasses.replace(TRIVY, upstream={"repository": REPO, "tag": "latest"})
     with pytest.raises(ConfigError) as caught:
         github.source.releases(broken)
@@ -322,7 +332,10 @@ def test_checksum_file_without_our_entry(github: GitHub) -> None:
 
 def test_missing_asset_lists_what_the_release_has(github: GitHub) -> None:
     publish(github.fake)
-    tool = dataclasses.replace(TRIVY, assets={AMD64: "trivy_{version}_Linux-x86_64.tar.gz"})
+    tool = dataclasses.replace(
+        TRIVY,
+        install=dataclasses.replace(TRIVY.install, assets={AMD64: "trivy_{version}_Linux-x86_64.tar.gz"}),
+    )
     with pytest.raises(UpstreamError) as caught:
         github.source.lock(tool, RELEASE, [AMD64])
     assert str(caught.value) == (
@@ -389,7 +402,7 @@ def test_server_errors_are_retried_until_github_recovers(github: GitHub) -> None
     github.fake.fail(f"/repos/{REPO}/releases/tags/v{V}", Failure(500), Failure(502))
     github.fake.fail(f"/download/{REPO}/v{V}/{AMD64_FILE}", Failure(503))
     locked = github.source.lock(TRIVY, RELEASE, [AMD64])
-    assert locked.artifacts[AMD64].file == AMD64_FILE
+    assert locked.payload.files[AMD64].file == AMD64_FILE
     statuses = [(r.path.rsplit("/", 1)[-1], r.status) for r in github.fake.requests]
     assert statuses[:3] == [(f"v{V}", 500), (f"v{V}", 502), (f"v{V}", 200)]
     assert (AMD64_FILE, 503) in statuses and (AMD64_FILE, 200) in statuses
@@ -448,7 +461,7 @@ def test_a_rate_limit_longer_than_the_run_waits_is_an_error(github: GitHub) -> N
 def test_a_slow_answer_within_the_timeout_is_awaited(github: GitHub) -> None:
     publish(github.fake)
     github.fake.fail(f"/download/{REPO}/v{V}/{AMD64_FILE}", Failure.slow(0.2))
-    assert github.source.lock(TRIVY, RELEASE, [AMD64]).artifacts[AMD64].file == AMD64_FILE
+    assert github.source.lock(TRIVY, RELEASE, [AMD64]).payload.files[AMD64].file == AMD64_FILE
 
 
 def test_an_answer_slower_than_the_timeout_is_retried_then_reported(tmp_path: Path, fake: FakeGitHub) -> None:

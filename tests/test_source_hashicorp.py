@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,9 +14,11 @@ from builder.config.platforms import Platform
 from builder.config.settings import Settings
 from builder.config.versions import Constraint
 from builder.errors import ChecksumError, Mismatch, SignatureError, UpstreamError
+from builder.kinds.archive import ArchiveInstall
+from builder.locking.evidence import ChecksumFile, OpenPGPSignature
 from builder.locking.openpgp import spaced
 from builder.plumbing.http import HttpClient, make_session
-from builder.sources.base import Release, SourceContext
+from builder.sources.base import Release, SourceDeps
 from builder.sources.hashicorp import DEFAULT_KEYS, FINGERPRINT, HashiCorpSource
 from builder.stores.local import LocalStore
 from tests.fakes.hashicorp import HashiCorpReleases
@@ -29,10 +32,13 @@ TOOL = Tool(
     source="hashicorp",
     upstream={"product": "terraform"},
     constraint=Constraint.parse(">=1.0", "semver"),
-    install="archive",
+    install=ArchiveInstall(
+        "archive",
+        {},
+        {AMD64: "terraform_{version}_linux_amd64.zip", ARM64: "terraform_{version}_linux_arm64.zip"},
+    ),
     check=VersionCheck(("terraform", "version"), r"v(\S+)"),
     where="tools.yaml:1",
-    assets={AMD64: "terraform_{version}_linux_amd64.zip", ARM64: "terraform_{version}_linux_arm64.zip"},
     release_notes="https://github.com/hashicorp/terraform/releases/tag/v{version}",
 )
 V = "1.15.8"
@@ -48,8 +54,8 @@ def upstream(board: Switchboard, keys: KeySet) -> HashiCorpReleases:
 
 
 @pytest.fixture
-def ctx(upstream: HashiCorpReleases, keys: KeySet, tmp_path: Path) -> SourceContext:
-    return SourceContext(
+def ctx(upstream: HashiCorpReleases, keys: KeySet, tmp_path: Path) -> SourceDeps:
+    return SourceDeps(
         http=HttpClient(make_session(), cache_dir=tmp_path / "etags", backoff=0.01),
         settings=Settings(),
         base_urls={"hashicorp_releases": upstream.url, "hashicorp_checkpoint": upstream.url + "/"},
@@ -60,11 +66,11 @@ def ctx(upstream: HashiCorpReleases, keys: KeySet, tmp_path: Path) -> SourceCont
 
 
 @pytest.fixture
-def source(ctx: SourceContext, keys: KeySet) -> HashiCorpSource:
+def source(ctx: SourceDeps, keys: KeySet) -> HashiCorpSource:
     return HashiCorpSource(ctx, fingerprints=[keys.release.fingerprint])
 
 
-def _stored(ctx: SourceContext) -> list[Path]:
+def _stored(ctx: SourceDeps) -> list[Path]:
     assert isinstance(ctx.store, LocalStore)
     return sorted(p for p in ctx.store.root.rglob("*") if p.is_file())
 
@@ -102,13 +108,20 @@ def test_releases_index_is_revalidated_with_its_etag(
 
 
 def test_lock_verifies_the_signed_sums_then_each_archive(
-    source: HashiCorpSource, upstream: HashiCorpReleases, ctx: SourceContext, keys: KeySet
+    source: HashiCorpSource, upstream: HashiCorpReleases, ctx: SourceDeps, keys: KeySet
 ) -> None:
     locked = source.lock(TOOL, Release(V), BOTH)
     fpr = keys.release.fingerprint
-    assert locked.origin == f"HashiCorp release {V}; terraform_{V}_SHA256SUMS signed by {spaced(fpr)}"
+    sums, signature = locked.payload.files[AMD64].evidence
+    assert isinstance(sums, ChecksumFile) and sums.url == f"{upstream.url}{SUMS}"
+    assert (sums.file, sums.sha256) == (
+        f"terraform_{V}_SHA256SUMS",
+        hashlib.sha256(upstream.body(SUMS) or b"").hexdigest(),
+    )
+    assert signature == OpenPGPSignature(f"terraform_{V}_SHA256SUMS", fpr.upper())
+    assert locked.payload.files[ARM64].evidence == (sums, signature)
     for platform, arch in ((AMD64, "amd64"), (ARM64, "arm64")):
-        artifact = locked.artifacts[platform]
+        artifact = locked.payload.files[platform]
         assert artifact.file == f"terraform_{V}_linux_{arch}.zip"
         assert artifact.url == f"{upstream.url}/terraform/{V}/{artifact.file}"
         assert (artifact.sha256, artifact.size) == (hashlib.sha256(_zip(upstream, arch)).hexdigest(),
@@ -134,7 +147,7 @@ def test_lock_uses_the_plain_signature_when_no_key_id_one_is_listed(
     ],
 )
 def test_bad_signature_stops_before_any_archive_is_fetched(
-    source: HashiCorpSource, upstream: HashiCorpReleases, ctx: SourceContext, keys: KeySet,
+    source: HashiCorpSource, upstream: HashiCorpReleases, ctx: SourceDeps, keys: KeySet,
     signature: str, reason: str,
 ) -> None:  # fmt: skip
     upstream.signature = signature
@@ -150,12 +163,13 @@ def test_bad_signature_stops_before_any_archive_is_fetched(
     assert _stored(ctx) == []
 
 
-def test_a_keys_folder_of_ones_own_trusts_its_own_keys(ctx: SourceContext, keys: KeySet) -> None:
+def test_a_keys_folder_of_ones_own_trusts_its_own_keys(ctx: SourceDeps, keys: KeySet) -> None:
     locked = HashiCorpSource(ctx).lock(TOOL, Release(V), BOTH)  # ctx.keys_dir is the test's folder
-    assert spaced(keys.release.fingerprint) in locked.origin
+    signature = locked.payload.files[AMD64].evidence[-1]
+    assert signature == OpenPGPSignature(f"terraform_{V}_SHA256SUMS", keys.release.fingerprint.upper())
 
 
-def test_production_default_accepts_only_hashicorps_key(ctx: SourceContext, keys: KeySet) -> None:
+def test_production_default_accepts_only_hashicorps_key(ctx: SourceDeps, keys: KeySet) -> None:
     with pytest.raises(SignatureError) as caught:
         HashiCorpSource(ctx, fingerprints=[FINGERPRINT]).lock(TOOL, Release(V), BOTH)
     assert str(caught.value) == (
@@ -166,7 +180,7 @@ def test_production_default_accepts_only_hashicorps_key(ctx: SourceContext, keys
 
 
 def test_archive_disagreeing_with_the_signed_sums_is_refused_and_not_stored(
-    source: HashiCorpSource, upstream: HashiCorpReleases, ctx: SourceContext
+    source: HashiCorpSource, upstream: HashiCorpReleases, ctx: SourceDeps
 ) -> None:
     upstream.wrong_bytes = {f"terraform_{V}_linux_arm64.zip"}
     with pytest.raises(ChecksumError) as caught:
@@ -226,7 +240,9 @@ def test_a_passing_server_error_is_retried(source: HashiCorpSource, upstream: Ha
 
 
 def test_a_platform_without_a_build_is_named(source: HashiCorpSource, upstream: HashiCorpReleases) -> None:
-    tool = Tool(**{**TOOL.__dict__, "assets": {AMD64: "terraform_{version}_linux_s390x.zip"}})
+    tool = dataclasses.replace(
+        TOOL, install=dataclasses.replace(TOOL.install, assets={AMD64: "terraform_{version}_linux_s390x.zip"})
+    )
     with pytest.raises(UpstreamError) as caught:
         source.lock(tool, Release(V), (AMD64,))
     assert str(caught.value) == (
@@ -244,7 +260,7 @@ def test_checkpoint_answer_without_a_version_is_refused(
     assert str(caught.value) == f"GET {upstream.url}/v1/check/terraform: the answer names no current_version"
 
 
-def test_the_committed_keys_mean_hashicorps_key_only(ctx: SourceContext) -> None:
+def test_the_committed_keys_mean_hashicorps_key_only(ctx: SourceDeps) -> None:
     import dataclasses
 
     source = HashiCorpSource(dataclasses.replace(ctx, keys_dir=DEFAULT_KEYS))

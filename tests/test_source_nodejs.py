@@ -13,9 +13,11 @@ from builder.config.platforms import Platform
 from builder.config.settings import Settings
 from builder.config.versions import Constraint
 from builder.errors import ChecksumError, Mismatch, SignatureError, UpstreamError
+from builder.kinds.archive import ArchiveInstall
+from builder.locking.evidence import ChecksumFile, OpenPGPSignature
 from builder.locking.openpgp import spaced
 from builder.plumbing.http import HttpClient, make_session
-from builder.sources.base import Release, SourceContext
+from builder.sources.base import Release, SourceDeps
 from builder.sources.nodejs import NodeSource
 from builder.stores.local import LocalStore
 from tests.fakes.nodejs import NodeDist
@@ -28,11 +30,14 @@ TOOL = Tool(
     source="nodejs",
     upstream={},
     constraint=Constraint.parse("^24", "semver"),
-    install="archive",
+    install=ArchiveInstall(
+        "archive",
+        {},
+        {AMD64: "node-v{version}-linux-x64.tar.gz", ARM64: "node-v{version}-linux-arm64.tar.gz"},
+        strip_components=1,
+    ),
     check=VersionCheck(("node", "--version"), r"^v(\S+)"),
     where="tools.yaml:1",
-    assets={AMD64: "node-v{version}-linux-x64.tar.gz", ARM64: "node-v{version}-linux-arm64.tar.gz"},
-    strip_components=1,
     release_notes="https://github.com/nodejs/node/releases/tag/v{version}",
 )
 V = "24.15.0"
@@ -49,8 +54,8 @@ def upstream(board: Switchboard, keys: KeySet) -> NodeDist:
 
 
 @pytest.fixture
-def ctx(upstream: NodeDist, keys: KeySet, tmp_path: Path) -> SourceContext:
-    return SourceContext(
+def ctx(upstream: NodeDist, keys: KeySet, tmp_path: Path) -> SourceDeps:
+    return SourceDeps(
         http=HttpClient(make_session(), cache_dir=tmp_path / "etags", backoff=0.01),
         settings=Settings(),
         base_urls={"nodejs": upstream.url},
@@ -61,7 +66,7 @@ def ctx(upstream: NodeDist, keys: KeySet, tmp_path: Path) -> SourceContext:
 
 
 @pytest.fixture
-def source(ctx: SourceContext) -> NodeSource:
+def source(ctx: SourceDeps) -> NodeSource:
     return NodeSource(ctx)
 
 
@@ -99,15 +104,16 @@ def test_malformed_release_entry_is_named(source: NodeSource, upstream: NodeDist
 
 
 def test_lock_verifies_the_signed_sums_then_each_tarball(
-    source: NodeSource, upstream: NodeDist, ctx: SourceContext, keys: KeySet
+    source: NodeSource, upstream: NodeDist, ctx: SourceDeps, keys: KeySet
 ) -> None:
     locked = source.lock(TOOL, Release(V), BOTH)
-    assert (
-        locked.origin == f"Node.js release {V}; SHASUMS256.txt signed by {spaced(keys.release.fingerprint)}"
-    )
+    for artifact in locked.payload.files.values():
+        sums, signature = artifact.evidence
+        assert isinstance(sums, ChecksumFile) and sums.url == f"{upstream.url}/dist/v{V}/SHASUMS256.txt"
+        assert signature == OpenPGPSignature("SHASUMS256.txt", keys.release.fingerprint.upper())
     assert isinstance(ctx.store, LocalStore)
     for platform, arch in ((AMD64, "x64"), (ARM64, "arm64")):
-        artifact = locked.artifacts[platform]
+        artifact = locked.payload.files[platform]
         data = _tarball(upstream, arch)
         assert artifact.file == f"node-v{V}-linux-{arch}.tar.gz"
         assert artifact.url == f"{upstream.url}{DIST}/{artifact.file}"
@@ -124,7 +130,7 @@ def test_lock_verifies_the_signed_sums_then_each_tarball(
     ],
 )
 def test_bad_signature_stops_before_any_tarball_is_fetched(
-    source: NodeSource, upstream: NodeDist, ctx: SourceContext, keys: KeySet, signature: str, reason: str
+    source: NodeSource, upstream: NodeDist, ctx: SourceDeps, keys: KeySet, signature: str, reason: str
 ) -> None:
     upstream.signature = signature
     with pytest.raises(SignatureError) as caught:
@@ -139,7 +145,7 @@ def test_bad_signature_stops_before_any_tarball_is_fetched(
     assert not ctx.store.root.exists()
 
 
-def test_only_the_allowed_releasers_may_sign(ctx: SourceContext, keys: KeySet) -> None:
+def test_only_the_allowed_releasers_may_sign(ctx: SourceDeps, keys: KeySet) -> None:
     other = "0" * 40
     with pytest.raises(SignatureError) as caught:
         NodeSource(ctx, fingerprints=[other]).lock(TOOL, Release(V), BOTH)
@@ -151,7 +157,7 @@ def test_only_the_allowed_releasers_may_sign(ctx: SourceContext, keys: KeySet) -
 
 
 def test_tarball_disagreeing_with_the_signed_sums_is_refused_and_not_stored(
-    source: NodeSource, upstream: NodeDist, ctx: SourceContext
+    source: NodeSource, upstream: NodeDist, ctx: SourceDeps
 ) -> None:
     upstream.wrong_bytes = {f"node-v{V}-linux-x64.tar.gz"}
     with pytest.raises(ChecksumError) as caught:
@@ -190,7 +196,9 @@ def test_failures_name_the_url(
 
 def test_slow_answers_are_waited_for(source: NodeSource, upstream: NodeDist) -> None:
     upstream.delays[f"{DIST}/SHASUMS256.txt"] = 0.3
-    assert source.lock(TOOL, Release(V), (ARM64,)).artifacts[ARM64].file == f"node-v{V}-linux-arm64.tar.gz"
+    assert (
+        source.lock(TOOL, Release(V), (ARM64,)).payload.files[ARM64].file == f"node-v{V}-linux-arm64.tar.gz"
+    )
 
 
 def test_tarball_missing_from_the_signed_sums_is_never_downloaded(

@@ -15,9 +15,11 @@ from builder.config.platforms import Platform
 from builder.config.settings import Settings
 from builder.config.versions import Constraint
 from builder.errors import ChecksumError, ProgramMissing, UpstreamError, UserError
-from builder.locking.lockfile import NpmPackage
+from builder.kinds.base import Install
+from builder.kinds.npm_package import NpmPackage
+from builder.locking.evidence import NpmIntegrity
 from builder.plumbing.http import HttpClient, make_session
-from builder.sources.base import Release, SourceContext, choose
+from builder.sources.base import Release, SourceDeps, choose
 from builder.sources.npm import NpmSource
 from tests.fakes.npm_registry import NpmRegistry, integrity, make_tarball, serve
 
@@ -28,13 +30,13 @@ PLATFORMS = [Platform("linux", "amd64"), Platform("linux", "arm64")]
 
 def cli(package: str = "scanjs", constraint: str = "^1") -> Tool:
     return Tool(name=package.rsplit("/", 1)[-1], source="npm", upstream={"package": package},
-                constraint=Constraint.parse(constraint, "semver"), install="npm-package",
+                constraint=Constraint.parse(constraint, "semver"), install=Install("npm-package", {}),
                 check=VersionCheck((package,), r"(\S+)$"), where="tools.yaml:1")  # fmt: skip
 
 
-def context(tmp_path: Path, base_urls: dict[str, str], settings: Settings | None = None) -> SourceContext:
+def context(tmp_path: Path, base_urls: dict[str, str], settings: Settings | None = None) -> SourceDeps:
     http = HttpClient(make_session(), cache_dir=tmp_path / "etags", backoff=0.01)
-    return SourceContext(
+    return SourceDeps(
         http, settings or Settings(), base_urls, Path("builder/data/keys"), tmp_path / "work", env={}
     )
 
@@ -78,15 +80,12 @@ def test_lock_checks_the_tarball_and_pins_the_whole_tree_without_urls(
     source = NpmSource(context(tmp_path, {"npm": registry.url}), npm_options=NPM)
     locked = source.lock(cli(), Release("1.1.0"), PLATFORMS)
     scanjs, tinydep = registry.packages["scanjs"]["1.1.0"], registry.packages["tinydep"]["1.0.1"]
-    assert locked.npm == (
+    assert locked.payload.packages == (
         NpmPackage("node_modules/scanjs", "1.1.0", scanjs.integrity,
                    {"dependencies": {"tinydep": "^1.0.0"}, "bin": {"scanjs": "bin/cli.js"}}),
         NpmPackage("node_modules/tinydep", "1.0.1", tinydep.integrity, {"bin": {"tinydep": "bin/cli.js"}}),
     )  # fmt: skip
-    assert (
-        locked.origin
-        == "npm registry; every package pinned by sha512 integrity; tarball of scanjs 1.1.0 checked"
-    )
+    assert locked.payload.proof == (NpmIntegrity("npm ci"),)
     assert "/scanjs/-/scanjs-1.1.0.tgz" in registry.requests
     assert "://" not in str(locked.to_data())
     assert list((tmp_path / "work").iterdir()) == []

@@ -23,8 +23,10 @@ from builder.config.platforms import Platform
 from builder.config.settings import HttpSettings, Settings
 from builder.config.versions import Constraint
 from builder.errors import UpstreamError, UserError
+from builder.kinds.base import Install
+from builder.locking.evidence import IndexHash
 from builder.plumbing.http import HttpClient, make_session
-from builder.sources.base import Release, SourceContext, choose
+from builder.sources.base import Release, SourceDeps, choose
 from builder.sources.pypi import PyPISource
 from tests.fakes.pypi import SimpleIndex, serve
 from tests.fakes.wheels import make_wheel
@@ -35,14 +37,15 @@ NOW = datetime(2024, 6, 1, tzinfo=UTC)
 
 
 def app(constraint: str = ">=1", package: str = "scanapp", extras: str | None = None) -> Tool:
-    upstream = {"package": package} | ({"extras": extras} if extras else {})
+    words = tuple(e.strip() for e in (extras or "").split(",") if e.strip())
+    upstream = {"package": package} | ({"extras": words} if words else {})
     return Tool(name=package, source="pypi", upstream=upstream, constraint=Constraint.parse(constraint, "pep440"),
-                install="python-app", check=VersionCheck((package,), r"(\S+)$"), where="tools.yaml:1")  # fmt: skip
+                install=Install("python-app", {}), check=VersionCheck((package,), r"(\S+)$"), where="tools.yaml:1")  # fmt: skip
 
 
-def context(tmp_path: Path, base_urls: dict[str, str], settings: Settings | None = None) -> SourceContext:
+def context(tmp_path: Path, base_urls: dict[str, str], settings: Settings | None = None) -> SourceDeps:
     http = HttpClient(make_session(), cache_dir=tmp_path / "etags", backoff=0.01)
-    return SourceContext(
+    return SourceDeps(
         http, settings or Settings(), base_urls, Path("builder/data/keys"), tmp_path / "work", env={}
     )
 
@@ -95,10 +98,12 @@ def test_lock_resolves_the_app_with_uv_for_each_platform_pinned_by_hash(
     digests = {name: hashlib.sha256(data).hexdigest() for name, data in index.files.items()}
     assert locked.name == "scanapp"
     assert locked.version == "1.1.0"
-    assert locked.origin == (f"resolved by uv {installed_version('uv')} for CPython 3.11 manylinux 2.36 "
-                             "from the configured pip index")  # fmt: skip
+    uv = f"uv {installed_version('uv')}"
+    assert locked.payload.proof == (
+        IndexHash(uv, "CPython 3.11, manylinux 2.36", "the configured pip index"),
+    )
     for platform, machine in ((AMD64, "x86_64"), (ARM64, "aarch64")):
-        helper, scanapp = locked.requirements[platform]
+        helper, scanapp = locked.payload.platforms[platform]
         assert (helper.name, helper.version, scanapp.name, scanapp.version) == (
             "helper",
             "2.1.0",
@@ -234,7 +239,7 @@ def test_the_index_token_is_never_on_uv_s_command_line(tmp_path: Path) -> None:
         finally:
             stop.set()
             watcher.join()
-    assert [r.name for r in locked.requirements[AMD64]] == ["helper", "scanapp"]  # uv did authenticate
+    assert [r.name for r in locked.payload.platforms[AMD64]] == ["helper", "scanapp"]  # uv did authenticate
     assert seen, "uv was never seen running"
     assert not [line for line in seen if TOKEN in line or index.url.rstrip("/") in line], seen
 
@@ -247,7 +252,7 @@ def test_uv_is_given_no_other_index_than_builder_s(monkeypatch: pytest.MonkeyPat
         monkeypatch.setenv("UV_EXTRA_INDEX_URL", other.url)
         monkeypatch.setenv("UV_INDEX", f"evil={other.url}")
         locked = PyPISource(context(tmp_path, {"pypi": index.url})).lock(app(), Release("1.1.0"), [AMD64])
-    helper = locked.requirements[AMD64][0]
+    helper = locked.payload.platforms[AMD64][0]
     assert (helper.name, helper.version) == ("helper", "2.1.0")
     assert other.requests == []
 

@@ -12,11 +12,13 @@ import pytest
 from builder.building.fetch import fetch
 from builder.config.platforms import Platform
 from builder.errors import ChecksumError
-from builder.locking.lockfile import Artifact, LockedTool, Lockfile, write_lockfile
+from builder.kinds.release_files import Artifact, Artifacts
+from builder.locking.lockfile import LockedTool, Lockfile, write_lockfile
 from builder.plumbing.http import make_session
 from builder.plumbing.progress import Progress
 from builder.stores.base import ArtifactRef
 from builder.stores.local import LocalStore
+from tests.fakes.evidence import TESTED
 from tests.fakes.files import Files, serve
 from tests.helpers import run_cli
 
@@ -25,7 +27,10 @@ AMD64, ARM64 = Platform("linux", "amd64"), Platform("linux", "arm64")
 
 def ref_for(data: bytes, name: str = "tool.tar.gz", url: str = "http://127.0.0.1:1/x") -> ArtifactRef:
     return ArtifactRef(
-        "tool", "1.0.0", AMD64, Artifact(name, url, hashlib.sha256(data).hexdigest(), len(data))
+        "tool",
+        "1.0.0",
+        AMD64,
+        Artifact(name, url, hashlib.sha256(data).hexdigest(), len(data), evidence=TESTED),
     )
 
 
@@ -130,10 +135,14 @@ def test_fetch_command_summary_and_exit_status(tmp_path: Path, minimal_project: 
                 data = f"{name}-{p.arch}".encode()
                 file = {"hello": f"hello_1.2.3_linux_{p.arch}.tar.gz", "solo": f"solo-linux-{p.arch}"}[name]
                 artifacts[p] = Artifact(
-                    file, files.add(f"/{file}", data), hashlib.sha256(data).hexdigest(), len(data)
+                    file,
+                    files.add(f"/{file}", data),
+                    hashlib.sha256(data).hexdigest(),
+                    len(data),
+                    evidence=TESTED,
                 )
             lock = lock.with_tool(
-                LockedTool(name, "1.2.3" if name == "hello" else "0.9.0", "test", artifacts=artifacts)
+                LockedTool(name, "1.2.3" if name == "hello" else "0.9.0", Artifacts(artifacts))
             )
         (minimal_project / "images/scanners/image.yaml").write_text(
             "base: {image: base}\ntools: [solo, hello]\nplatforms: [linux/amd64]\n"

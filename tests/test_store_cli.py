@@ -11,10 +11,12 @@ import pytest
 
 from builder.config.platforms import Platform
 from builder.config.settings import CodeArtifact
-from builder.locking.lockfile import Artifact, LockedTool, Lockfile, load_lockfile, write_lockfile
+from builder.kinds.release_files import Artifact, Artifacts
+from builder.locking.lockfile import LockedTool, Lockfile, load_lockfile, write_lockfile
 from builder.stores.base import ArtifactRef
 from builder.stores.codeartifact import CodeArtifactStore
 from tests.fakes.codeartifact import OWNER, REGION, CodeArtifactState, codeartifact_double, make_client
+from tests.fakes.evidence import TESTED
 from tests.fakes.files import Files, serve
 from tests.helpers import run_cli
 
@@ -54,9 +56,13 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
             data = f"scan 1.2.0 {platform}".encode()
             name = f"scan-{platform.arch}"
             artifacts[platform] = Artifact(
-                name, files.add(f"/{name}", data), hashlib.sha256(data).hexdigest(), len(data)
+                name,
+                files.add(f"/{name}", data),
+                hashlib.sha256(data).hexdigest(),
+                len(data),
+                evidence=TESTED,
             )
-        write_lockfile(root, Lockfile({"scan": LockedTool("scan", "1.2.0", "test", artifacts=artifacts)}))
+        write_lockfile(root, Lockfile({"scan": LockedTool("scan", "1.2.0", Artifacts(artifacts))}))
         yield World(root, files, ca, url)
 
 
@@ -77,13 +83,16 @@ def test_verify_names_what_is_missing_and_what_differs(world: World) -> None:
     assert run_cli(world.root, "store", "init").exit_code == 0
     lock = load_lockfile(world.root)
     scan = lock.tools["scan"]
-    changed = {**scan.artifacts, AMD64: Artifact("scan-amd64", scan.artifacts[AMD64].url, "a" * 64, 1)}
-    extra = LockedTool("scan", "1.2.0", "test", artifacts=changed)
+    changed = {
+        **scan.payload.files,
+        AMD64: Artifact("scan-amd64", scan.payload.files[AMD64].url, "a" * 64, 1, evidence=TESTED),
+    }
+    extra = LockedTool("scan", "1.2.0", Artifacts(changed))
     write_lockfile(world.root, lock.with_tool(extra))
     result = run_cli(world.root, "store", "verify")
     assert result.exit_code == 1
     assert (
-        f"scan 1.2.0 (linux/amd64) scan-amd64: differs: the store has sha256 {scan.artifacts[AMD64].sha256}"
+        f"scan 1.2.0 (linux/amd64) scan-amd64: differs: the store has sha256 {scan.payload.files[AMD64].sha256}"
         in result.output
     )
     assert "store verify: 1 of 2 locked artifacts" in result.output
@@ -102,7 +111,10 @@ def test_prune_keeps_the_newest_and_the_locked_version(world: World, tmp_path: P
         path = tmp_path / version
         path.write_bytes(data)
         ref = ArtifactRef(
-            "scan", version, AMD64, Artifact("scan-amd64", "x", hashlib.sha256(data).hexdigest(), len(data))
+            "scan",
+            version,
+            AMD64,
+            Artifact("scan-amd64", "x", hashlib.sha256(data).hexdigest(), len(data), evidence=TESTED),
         )
         store.put(ref, path)
         store.finish("scan", version)

@@ -18,7 +18,7 @@ import pytest
 from builder.config.platforms import Platform
 from builder.config.settings import CodeArtifact
 from builder.errors import ChecksumError
-from builder.locking.lockfile import Artifact
+from builder.kinds.release_files import Artifact
 from builder.stores.base import ArtifactRef, ArtifactStore
 from builder.stores.codeartifact import CodeArtifactStore, StoreConflict, StoreError
 from builder.stores.local import LocalStore
@@ -30,6 +30,7 @@ from tests.fakes.codeartifact import (
     codeartifact_double,
     make_client,
 )
+from tests.fakes.evidence import TESTED
 
 AMD64, ARM64 = Platform("linux", "amd64"), Platform("linux", "arm64")
 DOMAIN = "security-tools"
@@ -43,7 +44,10 @@ def ref_for(
     name = f"{tool}_{version}_linux_{platform.arch}.tar.gz"
     digest = hashlib.sha256(data).hexdigest()
     return ArtifactRef(
-        tool, version, platform, Artifact(name, f"http://127.0.0.1:1/{name}", digest, len(data))
+        tool,
+        version,
+        platform,
+        Artifact(name, f"http://127.0.0.1:1/{name}", digest, len(data), evidence=TESTED),
     )
 
 

@@ -15,8 +15,10 @@ from builder.config.document import parse_yaml
 from builder.config.platforms import Platform
 from builder.config.versions import Constraint, parse_cooldown
 from builder.errors import ConfigError, LockfileError
-from builder.locking.lockfile import SCHEMA, Artifact, LockedTool, Lockfile, digest_of, loads
+from builder.kinds.release_files import Artifact, Artifacts
+from builder.locking.lockfile import SCHEMA, LockedTool, Lockfile, digest_of, loads
 from builder.plumbing.redact import redact
+from tests.fakes.evidence import TESTED
 
 
 def test_every_module_imports_alone() -> None:
@@ -89,7 +91,9 @@ AMD64 = Platform("linux", "amd64")
 
 def locked(version: str = "1.0.0", sha: str = "a" * 64) -> LockedTool:
     return LockedTool(
-        "t", version, "test", artifacts={AMD64: Artifact("t.tgz", "https://example.test/t.tgz", sha, 3)}
+        "t",
+        version,
+        Artifacts({AMD64: Artifact("t.tgz", "https://example.test/t.tgz", sha, 3, evidence=TESTED)}),
     )
 
 
@@ -107,7 +111,7 @@ def test_lockfile_errors_name_the_line() -> None:
     ):
         loads(good.replace("a" * 64, "A" * 64))
     with pytest.raises(
-        LockfileError, match=r"builder.lock:3: schema: unknown schema version 9 \(expected 1\)"
+        LockfileError, match=r"builder.lock:3: schema: unknown schema version 9 \(expected 2\)"
     ):
         loads(good.replace(f"schema: {SCHEMA}", "schema: 9"))
     with pytest.raises(LockfileError, match=r"unsupported platform 'linux/mips'"):
@@ -143,4 +147,4 @@ def test_shipped_project_loads(tmp_path: Path) -> None:
         ["base"],
         ["code-scanners", "container-scanners", "iac-scanners", "python-scanners", "security-tools"],
     ]
-    assert {t.install for t in project.tools.values()} == {"archive", "python-app", "npm-package"}
+    assert {t.install.kind for t in project.tools.values()} == {"archive", "python-app", "npm-package"}

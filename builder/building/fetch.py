@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from builder.config.platforms import Platform
 from builder.config.project import Project
 from builder.errors import BuilderError, ChecksumError, Mismatch
+from builder.kinds.release_files import Artifacts
 from builder.locking.lockfile import Lockfile
 from builder.plumbing.fsutil import within
 from builder.plumbing.progress import Download, Progress, human
@@ -48,7 +49,8 @@ def artifact_refs(
         image = project.images[name]
         for tool in project.image_tools(name):
             locked = lock.get(tool.name, image.tool_lines[tool.name])
-            for platform, artifact in sorted(locked.artifacts.items()):
+            files = locked.payload.files if isinstance(locked.payload, Artifacts) else {}
+            for platform, artifact in sorted(files.items()):
                 if platform in image.platforms and (wanted is None or platform in wanted):
                     refs.setdefault(
                         artifact.sha256, ArtifactRef(tool.name, locked.version, platform, artifact)

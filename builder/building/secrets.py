@@ -20,6 +20,7 @@ from builder.config.graph import ancestors
 from builder.config.project import Project
 from builder.config.settings import Settings
 from builder.errors import UserError
+from builder.kinds import KINDS
 from builder.plumbing.npmrc import build_npmrc, check_references, npmrc_path
 from builder.plumbing.pipconf import pip_cert, pip_index_url
 from builder.plumbing.workdir import scratch
@@ -90,7 +91,9 @@ def check_user_secrets(project: Project, names: list[str], env: Mapping[str, str
     if store.kind == "codeartifact" and store.codeartifact is not None:
         return
     family = set(names).union(*(ancestors(name, project.images) for name in names))
-    if any(tool.install == "npm-package" for name in family for tool in project.image_tools(name)):
+    if any(
+        "npmrc" in KINDS[tool.install.kind].secrets for name in family for tool in project.image_tools(name)
+    ):
         check_references(npmrc_path(env), env)
 
 

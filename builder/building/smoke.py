@@ -7,7 +7,6 @@ goes through ``engine_calls``, so an engine that is not there is one line, not a
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import xml.etree.ElementTree as ET
@@ -17,16 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
-
 from builder.building.engine import engine_calls
-from builder.config.catalogue import Tool
 from builder.config.graph import ancestors
 from builder.config.images import SmokeCheck
 from builder.config.platforms import Platform
 from builder.config.project import Project
-from builder.locking.lockfile import Lockfile, Requirement
+from builder.kinds import KINDS
+from builder.locking.lockfile import Lockfile
 
 
 @dataclass(frozen=True)
@@ -73,71 +69,35 @@ def smoke_image(project: Project, lock: Lockfile, name: str, image: str) -> list
             results.append(
                 CheckResult(f"{tool.name} version", expected, actual, ok, output, time.monotonic() - started)
             )
-        results += _venv_checks(container, project, lock, name)
+        results += _kind_checks(container, project, lock, name)
         for check in _checks(project, name):
             results.append(_run_check(container, check))
     return results
 
 
-# What a Python app's virtualenv holds, as its own interpreter sees it (-I: no PYTHON* variable,
-# no user site, no current folder): every distribution it could import code from.
-_DISTRIBUTIONS = (
-    "import importlib.metadata as m, json; "
-    "print(json.dumps(sorted([str(d.metadata['Name']), d.version] for d in m.distributions())))"
-)
-
-
-def _venv_checks(container: Any, project: Project, lock: Lockfile, name: str) -> list[CheckResult]:
-    """Each Python app's virtualenv holds exactly its locked distributions: no pip, no setuptools."""
-    apps = [tool for tool in project.image_tools(name) if tool.install == "python-app"]
-    if not apps:
-        return []
-    platform = _platform(container)
-    lines = project.images[name].tool_lines
-    return [
-        _venv_check(container, t, lock.get(t.name, lines[t.name]).requirements.get(platform)) for t in apps
-    ]
+def _kind_checks(container: Any, project: Project, lock: Lockfile, name: str) -> list[CheckResult]:
+    """What each tool's install kind checks beyond its version (a Python app: its virtualenv's contents)."""
+    platform: Platform | None = None
+    results = []
+    for tool in project.image_tools(name):
+        locked = lock.get(tool.name, project.images[name].tool_lines[tool.name])
+        platform = platform or _platform(container)
+        started = time.monotonic()
+        for found in KINDS[tool.install.kind].smoke(
+            lambda command: _exec(container, command), tool, locked.payload, platform
+        ):
+            seconds = time.monotonic() - started
+            results.append(
+                CheckResult(found.name, found.expected, found.actual, found.ok, found.output, seconds)
+            )
+            started = time.monotonic()
+    return results
 
 
 def _platform(container: Any) -> Platform:
     with engine_calls("inspect the smoke-test image"):
         attrs = container.get_wrapped_container().image.attrs
     return Platform(str(attrs.get("Os", "")), str(attrs.get("Architecture", "")))
-
-
-def _venv_check(container: Any, tool: Tool, locked: tuple[Requirement, ...] | None) -> CheckResult:
-    started, name = time.monotonic(), f"{tool.name} venv"
-    if locked is None:
-        return CheckResult(name, "its locked distributions", "none locked for this platform", False, "", 0.0)
-    wanted = {_key(r.name): r.version for r in locked}
-    code, output = _exec(container, (f"/opt/tools/{tool.name}/bin/python", "-I", "-c", _DISTRIBUTIONS))
-    try:
-        found = {_key(n): str(v) for n, v in json.loads(output.splitlines()[-1])}
-    except (ValueError, IndexError, TypeError):
-        found, code = {}, code or 1
-    actual = f"(exit {code})" if code else _difference(wanted, found) or "exactly those"
-    expected = f"the {len(wanted)} locked distributions"
-    return CheckResult(name, expected, actual, actual == "exactly those", output, time.monotonic() - started)
-
-
-def _key(name: str) -> str:
-    return str(canonicalize_name(name))
-
-
-def _difference(wanted: dict[str, str], found: dict[str, str]) -> str:
-    extra = [f"{n} {v}" for n, v in sorted(found.items()) if n not in wanted]
-    missing = [f"{n} {v}" for n, v in sorted(wanted.items()) if n not in found]
-    other = [f"{n} {found[n]} (locked {v})" for n, v in sorted(wanted.items())
-             if n in found and not _same_version(found[n], v)]  # fmt: skip
-    parts = [("unlocked", extra), ("missing", missing), ("other version", other)]
-    return "; ".join(f"{label}: {', '.join(items)}" for label, items in parts if items)
-
-
-def _same_version(a: str, b: str) -> bool:
-    try:
-        return Version(a) == Version(b)
-    except InvalidVersion:
-        return a == b
 
 
 def _checks(project: Project, name: str) -> list[SmokeCheck]:

@@ -37,7 +37,7 @@ from builder.config.names import printable
 from builder.config.platforms import Platform
 from builder.config.project import Project
 from builder.errors import ConfigError, UserError
-from builder.locking.lockfile import NAME, Lockfile, load_lockfile, write_lockfile
+from builder.locking.lockfile import NAME, SCHEMA, Lockfile, load_lockfile, write_lockfile
 from builder.locking.resolver import LockOutcome, lock_tools
 from builder.locking.resolver import stale as stale_tools
 from builder.plumbing.fsutil import within, write_all
@@ -196,7 +196,7 @@ def status_command(project: Project, platform: Platform, as_json: bool, echo: Ec
         present = None
     wiring = runtime(project)
     with scratch("lock") as work:  # the sources want a work folder; offline, nothing lands in it
-        online = wiring.source_context(work)
+        online = wiring.source_deps(work)
         ctx = dataclasses.replace(online, http=status.offline_http(wiring.cache / "http"), store=None)
         found = status.gather(project, lock, platform, present, make_sources(ctx), now)
     if as_json:
@@ -304,6 +304,9 @@ def _report_stale(project: Project, lock: Lockfile, tools: tuple[str, ...], echo
     reasons = {n: r for n, r in stale_tools(project, lock).items() if not tools or n in tools}
     for name, reason in reasons.items():
         echo(f"stale: {name}: {reason}")
+    if lock.schema != SCHEMA:
+        echo(f"{NAME} is schema {lock.schema}: run `builder lock` to migrate it to schema {SCHEMA}", err=True)
+        return 1
     if reasons:
         echo(f"{NAME} is stale for {len(reasons)} tool(s): run `builder lock`", err=True)
         return 1
@@ -315,7 +318,7 @@ def _finish_lock(project: Project, outcome: LockOutcome, partial: bool, echo: Ec
     # Asked for by name, a tool that cannot be locked here (no npm) has failed, whatever the reason.
     failed = {**outcome.failures, **{name: str(d) for name, d in outcome.deferred.items()}}
     for change in outcome.changes:
-        echo(f"{change.tool}: {change.old or '(new)'} -> {change.new}   {change.origin}")
+        echo(f"{change.tool}: {change.old or '(new)'} -> {change.new}   {change.verified}")
     for name in outcome.removed:
         echo(f"{name}: removed (not in tools.yaml)")
     for name, error in failed.items():
@@ -323,10 +326,15 @@ def _finish_lock(project: Project, outcome: LockOutcome, partial: bool, echo: Ec
     if failed and not partial:
         echo(f"{NAME} left unchanged: {len(failed)} tool(s) failed (--partial keeps the others)", err=True)
         return 1
-    if outcome.changed:
+    migrated = outcome.lock.schema != SCHEMA
+    if outcome.changed or migrated:
         write_lockfile(project.root, outcome.lock)
         kept = f"; kept the old entries of {', '.join(failed)}" if failed else ""
-        echo(f"wrote {NAME}: {len(outcome.changes)} locked, {len(outcome.removed)} removed{kept}", err=True)
+        schema = f"; migrated from schema {outcome.lock.schema} to {SCHEMA}" if migrated else ""
+        echo(
+            f"wrote {NAME}: {len(outcome.changes)} locked, {len(outcome.removed)} removed{kept}{schema}",
+            err=True,
+        )
     else:
         echo(f"{NAME} is up to date", err=True)
     return 1 if failed else 0

@@ -52,8 +52,7 @@ def _sha(data: bytes) -> str:
 
 def _definition(tool: Tool) -> str:
     """What of a tool's tools.yaml entry goes into an image (not its constraint, cooldown or check)."""
-    shape = (tool.install, sorted(tool.assets.items()), sorted(tool.entry_points.items()),
-             tool.strip_components, sorted(tool.env.items()), tool.requires)  # fmt: skip
+    shape = (tool.install, sorted(tool.env.items()), tool.requires)
     return _sha(repr(shape).encode())
 
 
@@ -61,7 +60,7 @@ def dockerfile_sources(project: Project, name: str) -> list[str]:
     """The templates and image files an image's Dockerfile is rendered from (project-relative)."""
     image = project.images[name]
     templates = [image.template or "Dockerfile.j2"]
-    templates += sorted({f"partials/{t.install}.j2" for t in project.image_tools(name)})
+    templates += sorted({f"partials/{t.install.kind}.j2" for t in project.image_tools(name)})
     found = [f"images/{name}/image.yaml"]
     for template in templates:
         own = project.root / "images" / name / template

@@ -7,12 +7,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder.config.catalogue import Tool, load_catalogue
+from builder.config.catalogue import Plugins, Tool, load_catalogue
 from builder.config.document import suggest
 from builder.config.graph import ancestors, build_order
 from builder.config.images import Image, load_images
 from builder.config.settings import Settings, load_settings, store_from_environment
 from builder.errors import ConfigError
+from builder.kinds import KINDS
+from builder.sources import SOURCES
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,10 @@ def find_root(start: Path) -> Path:
     raise ConfigError(str(start), "no builder.yaml here or in any parent folder (use --project DIR)")
 
 
-def load_project(root: Path) -> Project:
+def load_project(root: Path, plugins: Plugins | None = None) -> Project:
+    """The project at ``root``, its catalogue read against the registered sources and install kinds."""
     settings = load_settings(root)
-    tools = load_catalogue(root)
+    tools = load_catalogue(root, plugins or Plugins(SOURCES, KINDS))
     images = load_images(root)
     order = build_order(images)
     completed: dict[str, Image] = {}
@@ -89,7 +92,9 @@ def _check_tool(image: Image, name: str, tools: dict[str, Tool], available: set[
     for needed in tool.requires:
         if needed not in available:
             raise ConfigError(where, f"tool '{name}' needs '{needed}' listed before it (or in a base image)")
-    missing = [str(p) for p in image.platforms if not tool.platform_independent and p not in tool.assets]
+    missing = [
+        str(p) for p in image.platforms if not tool.platform_independent and p not in tool.install.assets
+    ]
     if missing:
         raise ConfigError(where, f"tool '{name}' has no asset for {', '.join(missing)} (tools.yaml)")
 

@@ -1,14 +1,15 @@
 """The lockfile (builder.lock): every tool version, and a digest for every byte an image takes in.
 
 Stable ordering, no timestamps, one block per tool and one digest per line, so that a bump
-reads as a small diff. Python apps are pinned by name, version and file hash, npm packages by
-their registry integrity string: never by download URL, so any mirror can serve them.
+reads as a small diff. Each tool's payload belongs to its install kind (builder.kinds), and each
+digest carries typed evidence records (builder.locking.evidence) saying how it was established.
+Python apps are pinned by name, version and file hash, npm packages by their registry integrity
+string: never by download URL, so any mirror can serve them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,91 +23,46 @@ from builder.config.catalogue import Tool
 from builder.config.document import Node, parse_yaml, read_text
 from builder.config.platforms import Platform
 from builder.errors import ConfigError, LockfileError
+from builder.kinds import KINDS
+from builder.kinds.base import InstallKind, Payload
+from builder.locking.evidence import Evidence, IndexHash, NpmIntegrity, OpenPGPSignature, Published, Recorded
 from builder.plumbing.fsutil import atomic_write
 
-SCHEMA = 1
+SCHEMA = 2
 NAME = "builder.lock"
 HEADER = """\
 # builder.lock: the exact version of every tool and the sha256 of every artifact that enters an image.
 # Generated: do not edit by hand. Regenerate with `builder lock` (newer versions: `builder lock --upgrade`).
 """
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_INTEGRITY = re.compile(r"^sha512-[A-Za-z0-9+/]{86}==$")
-_NPM_KEEP = ("version", "integrity", "dependencies", "optionalDependencies", "peerDependencies",
-             "bin", "optional", "os", "cpu")  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """A file downloaded from the upstream: a release archive or binary."""
-
-    file: str
-    url: str
-    sha256: str
-    size: int | None = None
-
-
-@dataclass(frozen=True)
-class PackageFile:
-    """One distribution file of a Python package (a wheel)."""
-
-    file: str
-    sha256: str
-    size: int | None = None
-
-
-@dataclass(frozen=True)
-class Requirement:
-    name: str
-    version: str
-    files: tuple[PackageFile, ...]
-
-    def requirement_line(self) -> str:
-        hashes = " ".join(f"--hash=sha256:{f.sha256}" for f in self.files)
-        return f"{self.name}=={self.version} {hashes}"
-
-
-@dataclass(frozen=True)
-class NpmPackage:
-    """One entry of an npm tool's installed tree, as package-lock.json records it."""
-
-    path: str
-    version: str
-    integrity: str
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class LockedTool:
     name: str
     version: str
-    origin: str
-    artifacts: dict[Platform, Artifact] = field(default_factory=dict)
-    requirements: dict[Platform, tuple[Requirement, ...]] = field(default_factory=dict)
-    npm: tuple[NpmPackage, ...] = ()
+    payload: Payload
     where: str = field(default="", compare=False)
 
-    def to_data(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"version": self.version, "origin": self.origin}
-        if self.artifacts:
-            data["artifacts"] = {str(p): _artifact_data(a) for p, a in sorted(self.artifacts.items())}
-        if self.requirements:
-            data["requirements"] = {
-                str(p): [_requirement_data(r) for r in reqs] for p, reqs in sorted(self.requirements.items())
-            }
-        if self.npm:
-            data["npm"] = {p.path: {"version": p.version, "integrity": p.integrity, **p.extra}
-                           for p in self.npm}  # fmt: skip
-        return data
+    def to_data(self) -> dict[str, object]:
+        return {"version": self.version, **self.payload.to_data()}
 
     def digest(self) -> str:
-        canonical = json.dumps({self.name: self.to_data()}, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        """What the entry means, not how it is written: its version and every pinned file's digest.
+
+        Evidence, URLs and sizes are left out: a new signature over the same bytes, a mirror or a
+        schema migration must not re-tag an image whose content is the same.
+        """
+        lines = [
+            f"{self.name}=={self.version}",
+            *sorted(f"{w}={d}" for w, d in self.payload.digests().items()),
+        ]
+        return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
 class Lockfile:
     tools: dict[str, LockedTool] = field(default_factory=dict)
+    schema: int = field(default=SCHEMA, compare=False)  # of the file it was read from
 
     def get(self, name: str, where: str) -> LockedTool:
         if name not in self.tools:
@@ -114,7 +70,7 @@ class Lockfile:
         return self.tools[name]
 
     def with_tool(self, tool: LockedTool) -> Lockfile:
-        return Lockfile({**self.tools, tool.name: tool})
+        return Lockfile({**self.tools, tool.name: tool}, self.schema)
 
     def dumps(self) -> str:
         data = {"schema": SCHEMA, "tools": {n: self.tools[n].to_data() for n in sorted(self.tools)}}
@@ -140,7 +96,7 @@ def checked_entry(locked: LockedTool) -> LockedTool:
     text = yaml.dump({locked.name: locked.to_data()}, Dumper=_Dumper, sort_keys=False, width=4096)
     node = parse_yaml(text, f"{NAME} (new entry)").root()
     for name, child in node.entries():
-        return _tool(name, child)
+        return _tool(name, child, SCHEMA)
     raise LockfileError(NAME, f"{locked.name}: empty entry")
 
 
@@ -164,26 +120,9 @@ def moved_digests(old: LockedTool, new: LockedTool) -> list[Moved]:
     """
     if old.version != new.version:
         return []
-    before, after = _digests(old), _digests(new)
+    before, after = old.payload.digests(), new.payload.digests()
     return [Moved(what, before[what], after[what]) for what in sorted(before.keys() & after.keys())
             if before[what] != after[what]]  # fmt: skip
-
-
-def _digests(tool: LockedTool) -> dict[str, str]:
-    found = {f"{p} {a.file}": f"sha256 {a.sha256}" for p, a in tool.artifacts.items()}
-    for reqs in tool.requirements.values():
-        found.update({f"{r.name} {r.version} {f.file}": f"sha256 {f.sha256}" for r in reqs for f in r.files})
-    found.update({f"{p.path} {p.version}": p.integrity for p in tool.npm})
-    return found
-
-
-def _artifact_data(a: Artifact) -> dict[str, Any]:
-    return {"file": a.file, "url": a.url, "size": a.size, "sha256": a.sha256}
-
-
-def _requirement_data(r: Requirement) -> dict[str, Any]:
-    files = [{"file": f.file, "size": f.size, "sha256": f.sha256} for f in r.files]
-    return {"name": r.name, "version": r.version, "files": files}
 
 
 def digest_of(tools: Iterable[LockedTool], *extra: str) -> str:
@@ -196,27 +135,11 @@ def digest_of(tools: Iterable[LockedTool], *extra: str) -> str:
     return h.hexdigest()
 
 
-def check_entry(locked: LockedTool, tool: Tool, platforms: Iterable[Platform]) -> None:
+def check_entry(locked: LockedTool, tool: Tool, platforms: tuple[Platform, ...]) -> None:
     """Fail when a lock entry cannot serve the catalogue's tool on these platforms."""
-    problem = _entry_problem(locked, tool, platforms)
+    problem = KINDS[tool.install.kind].problem(tool, locked.version, locked.payload, platforms)
     if problem:
         raise LockfileError(locked.where or NAME, f"{tool.name}: {problem}: run `builder lock {tool.name}`")
-
-
-def _entry_problem(locked: LockedTool, tool: Tool, platforms: Iterable[Platform]) -> str | None:
-    if tool.install == "npm-package":
-        return None if locked.npm else "no npm packages locked"
-    for platform in platforms:
-        if tool.install == "python-app":
-            if platform not in locked.requirements:
-                return f"no requirements for {platform}"
-            continue
-        if platform not in locked.artifacts:
-            return f"no artifact for {platform}"
-        expected, found = tool.asset_name(platform, locked.version), locked.artifacts[platform].file
-        if found != expected:
-            return f"locked file '{found}' is not the catalogue's '{expected}' for {platform}"
-    return None
 
 
 def load_lockfile(root: Path) -> Lockfile:
@@ -231,19 +154,20 @@ def load_lockfile(root: Path) -> Lockfile:
 
 
 def loads(text: str) -> Lockfile:
+    """A schema 2 lock, or a schema 1 lock migrated to it (written as schema 2 by the next lock)."""
     try:
         root = parse_yaml(text, NAME).root()
     except ConfigError as e:
         raise LockfileError(e.where, e.message) from None
     fields = root.mapping(["schema", "tools"], required=["schema", "tools"])
     schema = fields["schema"].value
-    if schema != SCHEMA:
+    if schema not in (1, SCHEMA) or isinstance(schema, bool):
         raise _error(fields["schema"], f"unknown schema version {schema!r} (expected {SCHEMA}); "
                      "regenerate with `builder lock`")  # fmt: skip
     tools = {}
     for name, node in fields["tools"].entries() if fields["tools"].value else ():
-        tools[_name(node, name)] = _tool(name, node)
-    return Lockfile(tools)
+        tools[_name(node, name)] = _tool(name, node, int(schema))
+    return Lockfile(tools, int(schema))
 
 
 def write_lockfile(root: Path, lock: Lockfile) -> None:
@@ -255,53 +179,33 @@ def _error(node: Node, message: str) -> LockfileError:
     return LockfileError(error.where, error.message)
 
 
-def _tool(name: str, node: Node) -> LockedTool:
+def _payload_keys() -> dict[str, InstallKind]:
+    """Each payload's identifying key, and a kind that reads it (kinds may share a payload)."""
+    found: dict[str, InstallKind] = {}
+    for kind in KINDS.values():
+        found.setdefault(kind.lock_key, kind)
+    return found
+
+
+def _tool(name: str, node: Node, schema: int) -> LockedTool:
+    readers = _payload_keys()
     try:
-        fields = node.mapping(["version", "origin", "artifacts", "requirements", "npm"],
-                              required=["version", "origin"])  # fmt: skip
+        legacy = ["origin"] if schema == 1 else []
+        fields = node.mapping(["version", *legacy, *readers, "evidence"], required=["version", *legacy])
+        present = [key for key in readers if key in fields]
+        if len(present) != 1:
+            raise node.error(f"expected exactly one of {', '.join(readers)}, found {len(present)}")
+        evidence = _migrated(fields["origin"]) if schema == 1 else ()
         return LockedTool(
             name=name,
             version=fields["version"].name("version"),
-            origin=fields["origin"].text(),
-            artifacts=_per_platform(fields.get("artifacts"), _artifact),
-            requirements=_per_platform(fields.get("requirements"), _requirements),
-            npm=tuple(_npm(path, n) for path, n in fields["npm"].entries()) if "npm" in fields else (),
+            payload=readers[present[0]].read_payload(fields, evidence),
             where=node.where(),
         )
     except LockfileError:
         raise
     except ConfigError as e:
         raise LockfileError(e.where, e.message) from None
-
-
-def _per_platform(node: Node | None, read: Any) -> dict[Platform, Any]:
-    if node is None:
-        return {}
-    out = {}
-    for key, child in node.entries():
-        try:
-            platform = Platform.parse(key)
-        except ValueError as e:
-            raise _error(child, str(e)) from None
-        out[platform] = read(child)
-    return out
-
-
-def _sha256(node: Node) -> str:
-    value = node.text()
-    if not _SHA256.match(value):
-        raise _error(node, f"malformed sha256 '{value}' (expected 64 lowercase hex digits)")
-    return value
-
-
-def _size(fields: dict[str, Node]) -> int | None:
-    node = fields.get("size")
-    if node is None or node.value is None:
-        return None
-    size = node.integer()
-    if size < 0:
-        raise _error(node, f"negative size {size} (expected a byte count, 0 or more)")
-    return size
 
 
 def _name(node: Node, value: str, kind: str = "tool name") -> str:
@@ -311,44 +215,26 @@ def _name(node: Node, value: str, kind: str = "tool name") -> str:
         raise _error(node, str(e)) from None
 
 
-def _artifact(node: Node) -> Artifact:
-    fields = node.mapping(["file", "url", "size", "sha256"], required=["file", "url", "sha256"])
-    url = fields["url"].checked(names.check_url, fields["url"].text())
-    return Artifact(fields["file"].name("file name"), url, _sha256(fields["sha256"]), _size(fields))
+_PUBLISHED = re.compile(r"^sha256 as published for (.+); not yet re-verified upstream$")
+_UV = re.compile(r"^resolved by (uv(?: \S+)?) for (.+?),? from (.+)$")
+_NPM = re.compile(r"^(?:resolved by npm|npm registry)\b")
+_SIGNED = re.compile(r"; (\S+) signed by ((?:[0-9A-F]{4} ?){10,16})$")
 
 
-def _requirements(node: Node) -> tuple[Requirement, ...]:
-    out = []
-    for item in node.items():
-        fields = item.mapping(["name", "version", "files"], required=["name", "version", "files"])
-        files = tuple(_package_file(f) for f in fields["files"].items())
-        if not files:
-            raise _error(fields["files"], "expected at least one file with its sha256")
-        name, version = fields["name"].name("Python package name"), fields["version"].name("version")
-        out.append(Requirement(name, version, files))
-    return tuple(out)
+def _migrated(node: Node) -> tuple[Evidence, ...]:
+    """Schema 1's ``origin`` text as records: typed where its words fix every field, else kept as text.
 
-
-def _package_file(node: Node) -> PackageFile:
-    fields = node.mapping(["file", "size", "sha256"], required=["file", "sha256"])
-    return PackageFile(fields["file"].name("file name"), _sha256(fields["sha256"]), _size(fields))
-
-
-def _npm(path: str, node: Node) -> NpmPackage:
-    node.checked(names.check_npm_path, path)
-    fields = node.mapping(_NPM_KEEP, required=["version", "integrity"])
-    integrity = fields["integrity"].text()
-    if not _INTEGRITY.match(integrity):
-        raise _error(fields["integrity"], f"malformed integrity '{integrity}' (expected sha512-<base64>)")
-    if "bin" in fields:
-        _npm_bin(fields["bin"])
-    extra = {k: v.value for k, v in fields.items() if k not in ("version", "integrity")}
-    return NpmPackage(path, fields["version"].name("version"), integrity, extra)
-
-
-def _npm_bin(node: Node) -> None:
-    """npm links each ``bin`` entry into node_modules/.bin: names and targets must stay inside."""
-    for command, child in node.entries():
-        child.checked(lambda value: names.check("command name", value), command)
-        target = child.text().removeprefix("./")
-        child.checked(lambda value: names.check_relative_path(value, "bin target"), target)
+    The only place a sentence about evidence is read: schema 2 keeps records, never sentences.
+    """
+    text = node.text()
+    if match := _PUBLISHED.match(text):
+        return (Published(match.group(1)),)
+    if match := _UV.match(text):
+        return (
+            IndexHash(match.group(1), re.sub(r",? manylinux", ", manylinux", match.group(2)), match.group(3)),
+        )
+    if _NPM.match(text):
+        return (NpmIntegrity("npm"),)
+    if match := _SIGNED.search(text):
+        return (OpenPGPSignature(match.group(1), match.group(2).replace(" ", "")),)
+    return (Recorded(text),)

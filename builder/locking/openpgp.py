@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from builder.config.platforms import Platform
 from builder.errors import ArtifactName, ChecksumError, Mismatch, SignatureError, UpstreamError
-from builder.locking.lockfile import Artifact
+from builder.kinds.release_files import Artifact
+from builder.locking.evidence import Evidence
 from builder.stores.base import ArtifactRef
 
 if TYPE_CHECKING:
-    from builder.sources.base import SourceContext
+    from builder.sources.base import SourceDeps
 
 _INSTALL = {"gpg": "install Debian's gpg", "gpgv": "install Debian's gpgv"}
 _SUM_LINE = re.compile(r"^(?P<hex>[0-9a-fA-F]{64}) [ *](?P<file>\S.*)$")
@@ -97,7 +98,12 @@ def parse_sums(text: str, subject: str = "checksum file") -> dict[str, str]:
 
 
 def download_verified(
-    ctx: SourceContext, ref: tuple[str, str, Platform], file: str, url: str, sums: Mapping[str, str]
+    ctx: SourceDeps,
+    ref: tuple[str, str, Platform],
+    file: str,
+    url: str,
+    sums: Mapping[str, str],
+    evidence: tuple[Evidence, ...],
 ) -> Artifact:
     """Download ``file`` of (tool, version, platform), compare with the verified sums, then store it."""
     tool, version, platform = ref
@@ -109,7 +115,7 @@ def download_verified(
     if got.sha256 != sums[file]:
         dest.unlink()
         raise ChecksumError(Mismatch(tool, str(platform), sums[file], got.sha256), f"{file} from {url}")
-    artifact = Artifact(file, url, got.sha256, got.size)
+    artifact = Artifact(file, url, got.sha256, got.size, evidence=evidence)
     if ctx.store is not None:
         ctx.store.put(ArtifactRef(tool, version, platform, artifact), got.path)
     return artifact

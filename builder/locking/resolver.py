@@ -16,6 +16,7 @@ from builder.config.catalogue import Tool
 from builder.config.platforms import Platform
 from builder.config.project import Project
 from builder.errors import BuilderError, ConfigError, ProgramMissing, UserError
+from builder.locking.evidence import verified_by
 from builder.locking.lockfile import LockedTool, Lockfile, Moved, check_entry, checked_entry, moved_digests
 from builder.sources import SOURCES
 from builder.sources.base import Source, allow_prereleases, choose
@@ -26,7 +27,7 @@ class Change:
     tool: str
     old: str | None  # None: newly locked
     new: str
-    origin: str
+    verified: str  # how its digests were established, from the evidence records
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def lock_tools(
     if not names:
         outcome.removed = sorted(n for n in lock.tools if n not in project.tools)
         kept = {n: t for n, t in outcome.lock.tools.items() if n not in outcome.removed}
-        outcome.lock = Lockfile(kept)
+        outcome.lock = Lockfile(kept, outcome.lock.schema)
     return outcome
 
 
@@ -176,5 +177,12 @@ def _record(
         progress(f"current    {tool.name} {old.version if old else ''}")
     else:
         outcome.lock = outcome.lock.with_tool(locked)
-        outcome.changes.append(Change(tool.name, old.version if old else None, locked.version, locked.origin))
+        outcome.changes.append(
+            Change(
+                tool.name,
+                old.version if old else None,
+                locked.version,
+                verified_by(locked.payload.evidence()),
+            )
+        )
         progress(f"locked     {tool.name} {old.version + ' -> ' if old else ''}{locked.version}")

@@ -1,17 +1,52 @@
-"""Upstream sources, one module each; the sorted keys of SOURCES drive catalogue validation.
+"""Upstream sources, one module each, registered in SOURCES.
 
-Each entry names the catalogue keys a source needs, the version scheme its constraints use,
-the install kinds it can feed, and the class that implements it (imported only when used).
+Each entry names the catalogue keys a source reads (and how each is read), the version scheme
+its constraints use, the payload its locks hold (which decides the install kinds it can feed)
+and how to make it; a source's module is imported only when one is made.
 """
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from builder.config import names
+from builder.config.catalogue import UpstreamValue
+from builder.config.document import Node
+from builder.kinds.npm_package import NpmTree
+from builder.kinds.python_app import Requirements
+from builder.kinds.release_files import Artifacts
+
 if TYPE_CHECKING:
-    from builder.sources.base import Source, SourceContext
+    from builder.sources.base import Source, SourceDeps
+
+_Read = Callable[[Node], UpstreamValue]
+
+
+def _text(node: Node) -> UpstreamValue:
+    return node.text()
+
+
+def _shaped(kind: str) -> _Read:
+    return lambda node: node.checked(lambda value: names.check(kind, value), node.text())
+
+
+def _template(node: Node) -> UpstreamValue:
+    return node.checked(names.check_template, node.text())
+
+
+def _flag(node: Node) -> UpstreamValue:
+    return node.boolean()
+
+
+def _extras(node: Node) -> UpstreamValue:
+    """``extras: a, b`` or a list: each one a Python package name."""
+    items = node.texts() if isinstance(node.value, list) else tuple(node.text().split(","))
+    words = tuple(extra.strip() for extra in items if extra.strip())
+    for extra in words:
+        node.checked(lambda value: names.check("Python package name", value), extra)
+    return words
 
 
 @dataclass(frozen=True)
@@ -19,32 +54,69 @@ class SourceKind:
     required: tuple[str, ...]
     optional: tuple[str, ...]
     scheme: str
-    installs: tuple[str, ...]
-    implementation: str  # "module:Class"
+    produces: type
+    make: Callable[[SourceDeps], Source]
+    readers: Mapping[str, _Read] = field(default_factory=dict)  # a key not named here is a text
 
-    @property
-    def keys(self) -> tuple[str, ...]:
-        return self.required + self.optional
+    def read(self, key: str, node: Node) -> UpstreamValue:
+        return self.readers.get(key, _text)(node)
 
 
-_BINARY = ("archive", "binary")
+def _github(deps: SourceDeps) -> Source:
+    from builder.sources.github import GitHubSource
+
+    return GitHubSource(deps)
+
+
+def _hashicorp(deps: SourceDeps) -> Source:
+    from builder.sources.hashicorp import HashiCorpSource
+
+    return HashiCorpSource(deps)
+
+
+def _nodejs(deps: SourceDeps) -> Source:
+    from builder.sources.nodejs import NodeSource
+
+    return NodeSource(deps)
+
+
+def _npm(deps: SourceDeps) -> Source:
+    from builder.sources.npm import NpmSource
+
+    return NpmSource(deps)
+
+
+def _pypi(deps: SourceDeps) -> Source:
+    from builder.sources.pypi import PyPISource
+
+    return PyPISource(deps)
+
 
 SOURCES: dict[str, SourceKind] = {
     "github": SourceKind(
-        ("repository",), ("tag", "checksums", "prereleases"), "semver", _BINARY, "github:GitHubSource"
+        ("repository",),
+        ("tag", "checksums", "prereleases"),
+        "semver",
+        Artifacts,
+        _github,
+        {"repository": _shaped("repository"), "tag": _template, "checksums": _template, "prereleases": _flag},
     ),
-    "hashicorp": SourceKind(("product",), (), "semver", _BINARY, "hashicorp:HashiCorpSource"),
-    "nodejs": SourceKind((), (), "semver", _BINARY, "nodejs:NodeSource"),
-    "npm": SourceKind(("package",), (), "semver", ("npm-package",), "npm:NpmSource"),
-    "pypi": SourceKind(("package",), ("extras",), "pep440", ("python-app",), "pypi:PyPISource"),
+    "hashicorp": SourceKind(
+        ("product",), (), "semver", Artifacts, _hashicorp, {"product": _shaped("product")}
+    ),
+    "nodejs": SourceKind((), (), "semver", Artifacts, _nodejs),
+    "npm": SourceKind(("package",), (), "semver", NpmTree, _npm, {"package": _shaped("npm package name")}),
+    "pypi": SourceKind(
+        ("package",),
+        ("extras",),
+        "pep440",
+        Requirements,
+        _pypi,
+        {"package": _shaped("Python package name"), "extras": _extras},
+    ),
 }
 
 
-def make_sources(ctx: SourceContext, names: set[str] | None = None) -> dict[str, Source]:
-    """An instance of each source (only those named), all sharing one context."""
-    made: dict[str, Source] = {}
-    for name, kind in SOURCES.items():
-        if names is None or name in names:
-            module, cls = kind.implementation.split(":")
-            made[name] = getattr(importlib.import_module(f"builder.sources.{module}"), cls)(ctx)
-    return made
+def make_sources(deps: SourceDeps, wanted: set[str] | None = None) -> dict[str, Source]:
+    """An instance of each source (only those named), all sharing what they may use."""
+    return {name: kind.make(deps) for name, kind in SOURCES.items() if wanted is None or name in wanted}

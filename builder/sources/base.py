@@ -17,7 +17,7 @@ from builder.config.versions import semver_key
 from builder.errors import ArtifactName, DownloadError, SignatureError, UpstreamError
 from builder.locking.lockfile import LockedTool
 
-__all__ = ["Release", "SignatureError", "Source", "SourceContext", "UpstreamError", "choose"]
+__all__ = ["Release", "SignatureError", "Source", "SourceDeps", "UpstreamError", "choose"]
 
 if TYPE_CHECKING:
     from builder.plumbing.http import Downloaded, HttpClient
@@ -34,7 +34,7 @@ class Release:
 
 
 @dataclass(frozen=True)
-class SourceContext:
+class SourceDeps:
     """Everything a source may use; all of it passed in, so tests point it at 127.0.0.1."""
 
     http: HttpClient
@@ -88,7 +88,7 @@ def _pep440(version: str) -> Version:
 
 def allow_prereleases(tool: Tool) -> bool:
     """What the catalogue's ``prereleases`` key says (false when the source has no such key)."""
-    return tool.upstream.get("prereleases", "false").strip().lower() == "true"
+    return tool.flag("prereleases")
 
 
 def choose(

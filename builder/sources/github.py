@@ -7,6 +7,7 @@ the API lists (``sha256:<hex>``, computed by GitHub at upload). With neither, no
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,11 +20,13 @@ from builder.config.catalogue import Tool
 from builder.config.names import fill
 from builder.config.platforms import Platform
 from builder.errors import ArtifactName, ChecksumError, ConfigError, Mismatch, UpstreamError
-from builder.locking.lockfile import Artifact, LockedTool
+from builder.kinds.release_files import Artifact, Artifacts
+from builder.locking.evidence import AssetDigest, ChecksumFile, Evidence
+from builder.locking.lockfile import LockedTool
 from builder.locking.openpgp import parse_sums
 from builder.plumbing.credentials import Scope
 from builder.plumbing.redact import redact
-from builder.sources.base import Release, SourceContext
+from builder.sources.base import Release, SourceDeps
 from builder.stores.base import ArtifactRef
 
 if TYPE_CHECKING:
@@ -39,24 +42,23 @@ DEFAULT_TAG = "v{version}"
 class _Verified:
     path: Path
     artifact: Artifact
-    matched: tuple[str, ...]  # what the bytes matched, for the origin text
 
 
 @dataclass(frozen=True)
 class _Claim:
     said_in: str  # for a mismatch message: "checksum file x.txt", "asset digest"
-    origin: str  # for the origin text: "x.txt", "the asset digest"
+    record: Evidence  # what the lock keeps when the bytes match
     sha256: str
 
 
 @dataclass(frozen=True)
 class _Checksums:
-    name: str
+    record: ChecksumFile  # its name, URL and the sha256 of its own bytes
     entries: dict[str, str]  # file name -> lowercase sha256
 
 
 class GitHubSource:
-    def __init__(self, ctx: SourceContext) -> None:
+    def __init__(self, ctx: SourceDeps) -> None:
         self.ctx = ctx
         self.api = ctx.url("github_api")
 
@@ -71,7 +73,7 @@ class GitHubSource:
 
     def lock(self, tool: Tool, release: Release, platforms: Sequence[Platform]) -> LockedTool:
         tag = _tag(tool, release.version)
-        repo = tool.upstream["repository"]
+        repo = tool.text("repository")
         data = self._get(tool, f"/repos/{repo}/releases/tags/{quote(tag, safe='')}", f"release {tag}")
         assets = _assets(data)
         checksums = self._checksum_file(tool, release.version, assets)
@@ -79,16 +81,11 @@ class GitHubSource:
         for platform, one in verified.items():
             if self.ctx.store is not None:
                 self.ctx.store.put(ArtifactRef(tool.name, release.version, platform, one.artifact), one.path)
-        return LockedTool(
-            name=tool.name,
-            version=release.version,
-            origin=_origin(tag, repo, list(verified.values())),
-            artifacts={p: v.artifact for p, v in verified.items()},
-        )
+        return LockedTool(tool.name, release.version, Artifacts({p: v.artifact for p, v in verified.items()}))
 
     def _release_items(self, tool: Tool) -> list[dict[str, Any]]:
         """Every release JSON object, following each page's ``Link: rel="next"`` (not page counting)."""
-        repo = tool.upstream["repository"]
+        repo = tool.text("repository")
         items: list[dict[str, Any]] = []
         url: str | None = f"{self.api}/repos/{repo}/releases?per_page={PER_PAGE}"
         for _ in range(MAX_PAGES):
@@ -102,7 +99,7 @@ class GitHubSource:
         return items
 
     def _page(self, tool: Tool, url: str) -> Page:
-        repo = tool.upstream["repository"]
+        repo = tool.text("repository")
         if not _under(url, self.api):
             # The releases are the API's: never let an answer steer the client (or a credential) elsewhere.
             raise UpstreamError(
@@ -115,23 +112,25 @@ class GitHubSource:
             raise UpstreamError(f"{tool.name}: cannot read the releases of {repo} on GitHub: {e}") from None
 
     def _get(self, tool: Tool, path: str, what: str) -> Any:
-        repo = tool.upstream["repository"]
+        repo = tool.text("repository")
         try:
             return self.ctx.http.get_json(self.api + path, headers=HEADERS)
         except UpstreamError as e:
             raise UpstreamError(f"{tool.name}: cannot read the {what} of {repo} on GitHub: {e}") from None
 
     def _checksum_file(self, tool: Tool, version: str, assets: Mapping[str, Any]) -> _Checksums | None:
-        template = tool.upstream.get("checksums")
+        template = tool.text("checksums")
         if not template:
             return None
         name = fill(template, version)
         asset = _asset(tool, version, assets, name, "its checksum file")
+        url = asset["browser_download_url"]
         try:
-            data = self.ctx.http.get_bytes(asset["browser_download_url"])
+            data = self.ctx.http.get_bytes(url)
         except UpstreamError as e:
             raise UpstreamError(f"{tool.name}: cannot download {name}: {e}") from None
-        return _Checksums(name, parse_checksums(data, name))
+        record = ChecksumFile(name, url, hashlib.sha256(data).hexdigest())
+        return _Checksums(record, parse_checksums(data, name))
 
     def _verified(
         self,
@@ -156,8 +155,10 @@ class GitHubSource:
         except ChecksumError:
             dest.unlink(missing_ok=True)  # never leave unverified bytes where they might be used
             raise
-        pinned = Artifact(name, asset["browser_download_url"], got.sha256, got.size)
-        return _Verified(got.path, pinned, tuple(c.origin for c in claims))
+        evidence = tuple(claim.record for claim in claims)
+        return _Verified(
+            got.path, Artifact(name, asset["browser_download_url"], got.sha256, got.size, evidence=evidence)
+        )
 
 
 def parse_checksums(data: bytes, subject: str = "checksum file") -> dict[str, str]:
@@ -171,12 +172,13 @@ def _claims(
     """What the bytes must hash to, by who says so; at least one claim or nothing is pinned."""
     claims = []
     if checksums is not None:
+        sums = checksums.record.file
         if name not in checksums.entries:
-            raise UpstreamError(f"{tool.name} ({platform}): {checksums.name} has no entry for {name}")
-        claims.append(_Claim(f"checksum file {checksums.name}", checksums.name, checksums.entries[name]))
+            raise UpstreamError(f"{tool.name} ({platform}): {sums} has no entry for {name}")
+        claims.append(_Claim(f"checksum file {sums}", checksums.record, checksums.entries[name]))
     digest = asset.get("digest")
     if isinstance(digest, str) and digest.startswith("sha256:"):
-        claims.append(_Claim("asset digest", "the asset digest", digest.removeprefix("sha256:").lower()))
+        claims.append(_Claim("asset digest", AssetDigest("github"), digest.removeprefix("sha256:").lower()))
     if not claims:
         raise UpstreamError(
             f"{tool.name} ({platform}): nothing to verify against for {name}: the release lists no "
@@ -199,12 +201,6 @@ def _compare_size(tool: Tool, platform: Platform, name: str, listed: object, act
         )
 
 
-def _origin(tag: str, repo: str, verified: Sequence[_Verified]) -> str:
-    """Name only what every artifact matched (a digest may be missing on some older assets)."""
-    said = [o for o in verified[0].matched if all(o in v.matched for v in verified)] if verified else []
-    return f"GitHub release {tag} of {repo}; sha256 matched {' and '.join(said) or 'nothing (no platforms)'}"
-
-
 def _assets(release: Any) -> dict[str, dict[str, Any]]:
     listed = release.get("assets") if isinstance(release, dict) else None
     if not isinstance(listed, list):
@@ -213,7 +209,7 @@ def _assets(release: Any) -> dict[str, dict[str, Any]]:
 
 
 def _asset(tool: Tool, version: str, assets: Mapping[str, Any], name: str, what: str) -> Any:
-    tag, repo = _tag(tool, version), tool.upstream["repository"]
+    tag, repo = _tag(tool, version), tool.text("repository")
     asset = assets.get(name)
     if asset is None:
         present = ", ".join(sorted(assets)) or "none"
@@ -234,12 +230,12 @@ def _under(url: str, base: str) -> bool:
 
 
 def _tag(tool: Tool, version: str) -> str:
-    return fill(tool.upstream.get("tag", DEFAULT_TAG), version)
+    return fill(tool.text("tag", DEFAULT_TAG), version)
 
 
 def _tag_pattern(tool: Tool) -> re.Pattern[str]:
     """``v{version}`` -> a pattern whose group 1 is the version (it must start with a digit)."""
-    template = tool.upstream.get("tag", DEFAULT_TAG)
+    template = tool.text("tag", DEFAULT_TAG)
     prefix, found, suffix = template.partition("{version}")
     if not found:
         raise ConfigError(tool.where, f"tag template '{template}' does not contain {{version}}")

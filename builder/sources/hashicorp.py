@@ -7,6 +7,7 @@ the current version and its release date, the only date this upstream publishes.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,9 +18,11 @@ from builder.config.names import fill
 from builder.config.platforms import Platform
 from builder.config.versions import numeric
 from builder.errors import UpstreamError
+from builder.kinds.release_files import Artifacts
+from builder.locking.evidence import ChecksumFile, OpenPGPSignature
 from builder.locking.lockfile import LockedTool
-from builder.locking.openpgp import download_verified, key_fingerprints, parse_sums, spaced, verify_detached
-from builder.sources.base import Release, SourceContext
+from builder.locking.openpgp import download_verified, key_fingerprints, parse_sums, verify_detached
+from builder.sources.base import Release, SourceDeps
 
 KEY_FILE = "hashicorp.asc"
 FINGERPRINT = "C874011F0AB405110D02105534365D9472D7468F"  # HashiCorp Security, FACTS 3
@@ -29,7 +32,7 @@ _JSON = {"Accept": "application/json"}
 
 
 class HashiCorpSource:
-    def __init__(self, ctx: SourceContext, fingerprints: Collection[str] | None = None) -> None:
+    def __init__(self, ctx: SourceDeps, fingerprints: Collection[str] | None = None) -> None:
         """``fingerprints``: who may sign; by default HashiCorp's key, or, when the keys folder is
         not the committed one (BUILDER_KEYS_DIR), whoever its hashicorp.asc holds."""
         self.ctx = ctx
@@ -41,7 +44,7 @@ class HashiCorpSource:
         return key_fingerprints(self.ctx.keys_dir / "hashicorp.asc", self.ctx.work_dir)
 
     def releases(self, tool: Tool) -> list[Release]:
-        product = tool.upstream["product"]
+        product = tool.text("product")
         index = self.ctx.http.get_json(f"{self.ctx.url('hashicorp_releases')}/{product}/index.json", _JSON)
         versions = _mapping(index, "versions", f"{product}/index.json")
         current, published = self._current(product)
@@ -58,7 +61,7 @@ class HashiCorpSource:
         ]
 
     def lock(self, tool: Tool, release: Release, platforms: Sequence[Platform]) -> LockedTool:
-        product, version = tool.upstream["product"], release.version
+        product, version = tool.text("product"), release.version
         base = f"{self.ctx.url('hashicorp_releases')}/{product}/{version}"
         meta = self.ctx.http.get_json(f"{base}/index.json", _JSON, conditional=False)
         sums_name = str(meta.get("shasums") or f"{product}_{version}_SHA256SUMS")
@@ -68,12 +71,17 @@ class HashiCorpSource:
         signer = verify_detached(sums_bytes, signature, keys, self.ctx.work_dir, self.fingerprints, sums_name)
         sums = parse_sums(sums_bytes.decode("utf-8", errors="replace"), sums_name)
         urls = _build_urls(meta, base)
+        evidence = (
+            ChecksumFile(sums_name, f"{base}/{sums_name}", _sha256(sums_bytes)),
+            OpenPGPSignature(sums_name, signer),
+        )
         artifacts = {
-            p: download_verified(self.ctx, (tool.name, version, p), *_build(urls, tool, p, version), sums)
+            p: download_verified(
+                self.ctx, (tool.name, version, p), *_build(urls, tool, p, version), sums, evidence
+            )
             for p in platforms
         }
-        origin = f"HashiCorp release {version}; {sums_name} signed by {spaced(signer)}"
-        return LockedTool(tool.name, version, origin, artifacts)
+        return LockedTool(tool.name, version, Artifacts(artifacts))
 
     def _current(self, product: str) -> tuple[str, datetime | None]:
         url = f"{self.ctx.url('hashicorp_checkpoint')}/v1/check/{product}"
@@ -121,3 +129,7 @@ def _build(urls: Mapping[str, str], tool: Tool, platform: Platform, version: str
             f"{tool.name} {version}: HashiCorp offers no {file} for {platform} (builds: {offered})"
         )
     return file, urls[file]
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -6,6 +6,7 @@ before any archive is downloaded; each archive is then compared with the signed 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -15,16 +16,18 @@ from builder.config.names import fill
 from builder.config.platforms import Platform
 from builder.config.versions import numeric
 from builder.errors import UpstreamError
+from builder.kinds.release_files import Artifacts
+from builder.locking.evidence import ChecksumFile, OpenPGPSignature
 from builder.locking.lockfile import LockedTool
-from builder.locking.openpgp import download_verified, parse_sums, spaced, verify_detached
-from builder.sources.base import Release, SourceContext
+from builder.locking.openpgp import download_verified, parse_sums, verify_detached
+from builder.sources.base import Release, SourceDeps
 
 KEY_FOLDER = "nodejs"
 SUMS = "SHASUMS256.txt"
 
 
 class NodeSource:
-    def __init__(self, ctx: SourceContext, fingerprints: Collection[str] | None = None) -> None:
+    def __init__(self, ctx: SourceDeps, fingerprints: Collection[str] | None = None) -> None:
         """``fingerprints``: the releasers allowed to sign; None lets any committed key sign."""
         self.ctx = ctx
         self.fingerprints = fingerprints
@@ -46,14 +49,15 @@ class NodeSource:
         subject = f"node v{version} {SUMS}"
         signer = verify_detached(sums_bytes, signature, keys, self.ctx.work_dir, self.fingerprints, subject)
         sums = parse_sums(sums_bytes.decode("utf-8", errors="replace"), subject)
+        record = ChecksumFile(SUMS, f"{base}/{SUMS}", hashlib.sha256(sums_bytes).hexdigest())
+        evidence = (record, OpenPGPSignature(SUMS, signer))
         artifacts = {}
         for platform in platforms:
             file = tool.asset_name(platform, version)
             artifacts[platform] = download_verified(
-                self.ctx, (tool.name, version, platform), file, f"{base}/{file}", sums
+                self.ctx, (tool.name, version, platform), file, f"{base}/{file}", sums, evidence
             )
-        origin = f"Node.js release {version}; {SUMS} signed by {spaced(signer)}"
-        return LockedTool(tool.name, version, origin, artifacts)
+        return LockedTool(tool.name, version, Artifacts(artifacts))
 
 
 def _release(entry: Any, tool: Tool, url: str) -> Release:

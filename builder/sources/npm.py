@@ -29,7 +29,9 @@ from urllib.parse import quote
 from builder.config.platforms import Platform
 from builder.config.versions import numeric
 from builder.errors import ChecksumError, Mismatch, ProgramMissing, UpstreamError, UserError
-from builder.locking.lockfile import LockedTool, NpmPackage
+from builder.kinds.npm_package import NpmPackage, NpmTree
+from builder.locking.evidence import NpmIntegrity
+from builder.locking.lockfile import LockedTool
 from builder.plumbing.fsutil import CHUNK
 from builder.plumbing.http import HttpStatusError
 from builder.plumbing.npmrc import TOKEN_KEY, NpmAuth, nerf_darts, npmrc_path, read_npm_auth
@@ -39,7 +41,7 @@ from builder.sources.base import Release
 
 if TYPE_CHECKING:
     from builder.config.catalogue import Tool
-    from builder.sources.base import SourceContext
+    from builder.sources.base import SourceDeps
 
 Runner = Callable[..., subprocess.CompletedProcess[str]]
 _KEEP = ("dependencies", "optionalDependencies", "peerDependencies", "bin", "optional", "os", "cpu")
@@ -156,7 +158,7 @@ class NpmSource:
     """Releases from the registry's packument; locks from the checked tarball and npm's own tree."""
 
     def __init__(
-        self, ctx: SourceContext, run: Runner = subprocess.run, npm_options: Sequence[str] = ()
+        self, ctx: SourceDeps, run: Runner = subprocess.run, npm_options: Sequence[str] = ()
     ) -> None:
         self.ctx, self.run, self.npm_options = ctx, run, tuple(npm_options)
 
@@ -176,7 +178,7 @@ class NpmSource:
         return [_release(v, entry, times.get(v)) for v, entry in sorted(document["versions"].items())]
 
     def lock(self, tool: Tool, release: Release, platforms: Sequence[Platform]) -> LockedTool:
-        package, version = tool.upstream["package"], release.version
+        package, version = tool.text("package"), release.version
         entry = self._packument(tool)["versions"].get(version)
         if not isinstance(entry, dict):
             raise UpstreamError(f"{tool.name}: the npm registry has no {package} {version}")
@@ -186,13 +188,10 @@ class NpmSource:
         fetch_timeout = f"--fetch-timeout={round(self.ctx.settings.http.request_timeout * 1000)}"
         options = (*self.npm_options, fetch_timeout, "--userconfig", str(self.auth.npmrc))
         tree = resolve_tree(package, version, f"{self.registry}/", self.run, options)
-        origin = (
-            f"npm registry; every package pinned by sha512 integrity; tarball of {package} {version} checked"
-        )
-        return LockedTool(tool.name, version, origin, npm=tree)
+        return LockedTool(tool.name, version, NpmTree(tree, (NpmIntegrity("npm ci"),)))
 
     def _packument(self, tool: Tool) -> dict[str, Any]:
-        url = f"{self.registry}/{quote(tool.upstream['package'], safe='@')}"
+        url = f"{self.registry}/{quote(tool.text('package'), safe='@')}"
         try:
             document = self.ctx.http.get_json(url, self._headers(url, {"Accept": ACCEPT}))
         except UpstreamError as e:
@@ -202,7 +201,7 @@ class NpmSource:
         return document
 
     def _check_tarball(self, tool: Tool, version: str, dist: Mapping[str, Any]) -> None:
-        package = tool.upstream["package"]
+        package = tool.text("package")
         expected = _sha512(str(dist.get("integrity", "")))
         if not expected or not dist.get("tarball"):
             raise UpstreamError(f"{tool.name}: {package} {version} has no tarball with a sha512 integrity")

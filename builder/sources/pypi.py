@@ -37,7 +37,9 @@ from packaging.version import InvalidVersion, Version
 from builder.config.platforms import Platform
 from builder.config.settings import HttpSettings
 from builder.errors import UpstreamError, UserError
-from builder.locking.lockfile import LockedTool, PackageFile, Requirement
+from builder.kinds.python_app import PackageFile, Requirement, Requirements
+from builder.locking.evidence import IndexHash
+from builder.locking.lockfile import LockedTool
 from builder.plumbing.pipconf import pip_index_url
 from builder.plumbing.redact import redact
 from builder.plumbing.workdir import scratch
@@ -45,7 +47,7 @@ from builder.sources.base import Release
 
 if TYPE_CHECKING:
     from builder.config.catalogue import Tool
-    from builder.sources.base import SourceContext
+    from builder.sources.base import SourceDeps
 
 Runner = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -165,7 +167,7 @@ class _File:
 class PyPISource:
     """Releases from the pip index's project page; locks resolved by uv for each platform."""
 
-    def __init__(self, ctx: SourceContext, run: Runner = subprocess.run) -> None:
+    def __init__(self, ctx: SourceDeps, run: Runner = subprocess.run) -> None:
         self.ctx, self.run = ctx, run
 
     @cached_property
@@ -178,7 +180,7 @@ class PyPISource:
         return Index(default_index_url(self.run).rstrip("/"), "pip's default index")
 
     def releases(self, tool: Tool) -> list[Release]:
-        url = f"{self.index.url}/{canonicalize_name(tool.upstream['package'])}/"
+        url = f"{self.index.url}/{canonicalize_name(tool.text('package'))}/"
         try:
             text = self.ctx.http.get_text(url, {"Accept": ACCEPT})
         except UpstreamError as e:
@@ -197,17 +199,18 @@ class PyPISource:
         requirements = {
             p: resolve_app(requirement, target, p, self.index.url, self.run, timeout) for p in platforms
         }
-        origin = (
-            f"resolved by uv {installed_version('uv')} for CPython {target.version} "
-            f"manylinux {target.glibc} from {self.index.described}"
+        evidence = IndexHash(
+            f"uv {installed_version('uv')}",
+            f"CPython {target.version}, manylinux {target.glibc}",
+            self.index.described,
         )
-        return LockedTool(tool.name, release.version, origin, requirements=requirements)
+        return LockedTool(tool.name, release.version, Requirements(requirements, (evidence,)))
 
 
 def _project(tool: Tool) -> str:
     """The package with its extras, as a requirement names it: ``checkov[extra1,extra2]``."""
-    extras = [e.strip() for e in tool.upstream.get("extras", "").split(",") if e.strip()]
-    return tool.upstream["package"] + (f"[{','.join(extras)}]" if extras else "")
+    extras = tool.words("extras")
+    return tool.text("package") + (f"[{','.join(extras)}]" if extras else "")
 
 
 def _json_page(text: str) -> tuple[Sequence[str], list[_File]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from builder.config.platforms import Platform
-from builder.locking.lockfile import Artifact
+from builder.kinds.release_files import Artifact
 
 
 @dataclass(frozen=True)

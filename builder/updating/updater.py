@@ -15,6 +15,8 @@ from pathlib import Path
 from builder.building.render import render_project, stale_files
 from builder.config.names import fill
 from builder.config.project import Project
+from builder.kinds.release_files import Artifacts
+from builder.locking.evidence import verified_by
 from builder.locking.lockfile import NAME, LockedTool, Lockfile
 from builder.locking.resolver import Change, Deferral, LockOutcome, lock_tools
 from builder.plumbing.workdir import scratch
@@ -89,7 +91,8 @@ def publish(outcome: LockOutcome, mirror: Mirror, log: Log) -> int:
 def _publish_tool(locked: LockedTool, mirror: Mirror, tmp: Path, log: Log) -> int:
     """Python apps and npm tools have no artifacts here: pip-store and npm-store serve them."""
     put = 0
-    for platform, artifact in sorted(locked.artifacts.items()):
+    files = locked.payload.files if isinstance(locked.payload, Artifacts) else {}
+    for platform, artifact in sorted(files.items()):
         ref = ArtifactRef(locked.name, locked.version, platform, artifact)
         if mirror.target.has(ref):
             continue
@@ -149,18 +152,8 @@ def pr_body(project: Project, old: Lockfile, outcome: LockOutcome) -> str:
 
 
 def _digests(locked: LockedTool) -> str:
-    if locked.artifacts:
-        return "<br>".join(f"{p}: `{a.sha256}`" for p, a in sorted(locked.artifacts.items()))
-    if locked.requirements:
-        count = max(len(reqs) for reqs in locked.requirements.values())
-        return f"{count} pinned packages per platform (wheel hashes in {NAME})"
-    return f"{len(locked.npm)} npm packages (sha512 integrity in {NAME})"
+    return locked.payload.summary()
 
 
 def _verified(locked: LockedTool) -> str:
-    origin = locked.origin
-    if "signed by" in origin:
-        return "checksums + OpenPGP signature"
-    if "matched" in origin:
-        return "upstream checksums"
-    return "hashes from the index" if locked.requirements or locked.npm else "sha256"
+    return verified_by(locked.payload.evidence())
