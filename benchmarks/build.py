@@ -34,10 +34,10 @@ from builder.building.render import plan_images  # noqa: E402
 from builder.config.platforms import Platform  # noqa: E402
 from builder.config.project import load_project  # noqa: E402
 from builder.kinds.release_files import Artifact, Artifacts  # noqa: E402
+from builder.locking.evidence import Published  # noqa: E402
 from builder.locking.lockfile import LockedTool, Lockfile, load_lockfile, write_lockfile  # noqa: E402
 from builder.stores.base import ArtifactRef  # noqa: E402
 from builder.stores.local import LocalStore  # noqa: E402
-from builder.locking.evidence import Published  # noqa: E402
 
 TESTED = (Published("the benchmark's own files"),)
 
