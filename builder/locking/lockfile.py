@@ -218,7 +218,7 @@ def _name(node: Node, value: str, kind: str = "tool name") -> str:
 _PUBLISHED = re.compile(r"^sha256 as published for (.+); not yet re-verified upstream$")
 _UV = re.compile(r"^resolved by (uv(?: \S+)?) for (.+?),? from (.+)$")
 _NPM = re.compile(r"^(?:resolved by npm|npm registry)\b")
-_SIGNED = re.compile(r"; (\S+) signed by ((?:[0-9A-F]{4} ?){10,16})$")
+_SIGNED = re.compile(r"; (\S+) signed by ((?:[0-9A-F]{4} {0,2}){10,16})$")
 
 
 def _migrated(node: Node) -> tuple[Evidence, ...]:
