@@ -31,8 +31,9 @@ A public name (a top-level function, class or assignment not starting with ``_``
 used by another module of builder/ or by scripts/, or be listed in its module's ``__all__``
 (``builder.__all__`` is the public API), or be an entry point: a click command, a string
 ``"module:Name"`` in a module (a plugin registry), ``[project.scripts]`` or a name terraform
-deploys (``builder.updating.lambda_handler.handler``). Tests do not count: a module kept for
-tests on purpose says so in a comment and lists its names in ``__all__``.
+deploys (``builder.updating.lambda_handler.handler``), or come with such a name: a type in its
+signature or fields, an error it raises. Tests do not count: a module kept for tests on purpose
+says so in a comment and lists its names in ``__all__``.
 """
 
 from __future__ import annotations
@@ -250,8 +251,8 @@ def _top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
             yield node
 
 
-def defined_names(tree: ast.Module) -> dict[str, ast.stmt]:
-    """The public names a module defines at top level (not those it imports)."""
+def defined_names(tree: ast.Module, private: bool = False) -> dict[str, ast.stmt]:
+    """The public (or the private) names a module defines at top level, not those it imports."""
     found: dict[str, ast.stmt] = {}
     for node in _top_level(tree.body):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -262,8 +263,8 @@ def defined_names(tree: ast.Module) -> dict[str, ast.stmt]:
             names = [node.target.id]
         else:
             continue
-        found.update({name: node for name in names if not name.startswith("_")})
-    return found
+        found.update({name: node for name in names if name.startswith("_") == private})
+    return {name: node for name, node in found.items() if not (name.startswith("__") and name.endswith("__"))}
 
 
 def _all(tree: ast.Module) -> set[str]:
@@ -354,9 +355,9 @@ def _named_entry_points(modules: dict[str, Module]) -> Iterator[tuple[str, str]]
                 yield where, name
 
 
-def _annotations(node: ast.stmt) -> Iterator[str]:
-    """The names in a definition's annotations (a function's parameters and result, a class's fields
-    and methods) and a type alias's value: the types that come with it."""
+def _interface(node: ast.stmt) -> Iterator[str]:
+    """The names that come with a definition: those in its annotations (a function's parameters
+    and result, a class's fields and methods), the errors it raises, a type alias's value."""
     if isinstance(node, ast.Assign):
         yield from (n.id for n in ast.walk(node.value) if isinstance(n, ast.Name))
         return
@@ -368,6 +369,8 @@ def _annotations(node: ast.stmt) -> Iterator[str]:
             found += [a.annotation for a in (inner.args.vararg, inner.args.kwarg) if a]
         elif isinstance(inner, ast.AnnAssign):
             found = [inner.annotation]
+        elif isinstance(inner, ast.Raise):
+            found = [inner.exc.func if isinstance(inner.exc, ast.Call) else inner.exc]
         for annotation in filter(None, found):
             for name in ast.walk(annotation):
                 if isinstance(name, ast.Name):
@@ -377,25 +380,31 @@ def _annotations(node: ast.stmt) -> Iterator[str]:
 
 
 def _offered(module: Module, used: set[str]) -> set[str]:
-    """``used`` and, transitively, the names of this module in the signatures of those."""
+    """``used`` and, transitively, the names of this module that come with those."""
     defined = defined_names(module.tree)
     offered = {name for name in used if name in defined}
     todo = list(offered)
     while todo:
-        for name in _annotations(defined[todo.pop()]):
+        for name in _interface(defined[todo.pop()]):
             if name in defined and name not in offered:
                 offered.add(name)
                 todo.append(name)
     return offered
 
 
-def dead_names(modules: dict[str, Module]) -> list[str]:
+def _used(modules: dict[str, Module]) -> set[tuple[str, str]]:
+    """(module, name) for every name another module, a script or an entry point refers to."""
     names = set(modules)
     used: set[tuple[str, str]] = set(_named_entry_points(modules))
     for module in modules.values():
         used.update((m, n) for m, n in uses(module.tree, module.package, names) if m != module.name)
     for script in PYTHON_SCRIPTS:
         used.update(uses(_parse(REPO / script), "", names))
+    return used
+
+
+def dead_names(modules: dict[str, Module]) -> list[str]:
+    used = _used(modules)
     dead = []
     for module in modules.values():
         defined = defined_names(module.tree)
@@ -407,6 +416,27 @@ def dead_names(modules: dict[str, Module]) -> list[str]:
             if name not in alive
         ]
     return dead
+
+
+def unused_private_names(modules: dict[str, Module]) -> list[str]:
+    """Private top-level names nothing refers to: code used by nobody."""
+    unused, used = [], _used(modules)
+    for module in modules.values():
+        loaded = {n for m, n in used if m == module.name}
+        loaded |= {
+            n.id for n in ast.walk(module.tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+        }
+        unused += [
+            f"{module.path.relative_to(REPO)}:{node.lineno}: {module.name}.{name}"
+            for name, node in defined_names(module.tree, private=True).items()
+            if name not in loaded
+        ]
+    return unused
+
+
+def test_no_private_name_is_unused() -> None:
+    unused = unused_private_names(_modules())
+    assert not unused, "private names nothing refers to (delete them):\n  " + "\n  ".join(unused)
 
 
 def test_every_public_name_is_used_elsewhere() -> None:
