@@ -78,11 +78,10 @@ def _aws_credentials(env: Mapping[str, str]) -> str:
 
 
 def _codeartifact(project: Project, env: Mapping[str, str]) -> Iterator[Finding]:
-    from builder.runtime import Runtime
-    from builder.stores import cache_root
+    from builder.runtime import Runtime, user_cache
 
     try:
-        store = Runtime(project, env, cache_root(env)).codeartifact()
+        store = Runtime(project, env, user_cache(env)).codeartifact()
         store.authorization_token()
         checks = store.check_repositories()
     except BuilderError as e:
