@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 _PACKAGE_KEYS = Path(__file__).resolve().parent / "data" / "keys"
 
 
-def user_cache(env: Mapping[str, str]) -> Path:
-    """The user's cache folder for builder (artifacts, HTTP revalidation data): the CLI's cache."""
+def _user_cache(env: Mapping[str, str]) -> Path:
+    """The user's cache folder for builder (artifacts, HTTP revalidation data)."""
     base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path(env.get("HOME", "~")) / ".cache"
     return (base / "builder").expanduser()
 
@@ -81,10 +81,10 @@ def github_client(api: str, repository: str, token: str, limits: HttpSettings | 
 class Runtime:
     """The clients of one run of one project: made on first use, the same ones after."""
 
-    def __init__(self, project: Project, env: Mapping[str, str], cache: Path) -> None:
+    def __init__(self, project: Project, env: Mapping[str, str], cache: Path | None = None) -> None:
         """``cache``: where HTTP revalidation data and (unless builder.yaml names a path) the local
-        store live: the user's cache folder for the CLI, the invocation's /tmp folder in a Lambda."""
-        self.project, self.env, self.cache = project, env, cache
+        store live: by default the user's cache folder; the invocation's /tmp folder in a Lambda."""
+        self.project, self.env, self.cache = project, env, cache or _user_cache(env)
         self.settings = project.settings
 
     @functools.cached_property

@@ -35,7 +35,7 @@ from builder.locking.resolver import stale as stale_tools
 from builder.plumbing.fsutil import within, write_all
 from builder.plumbing.progress import Progress
 from builder.plumbing.workdir import scratch
-from builder.runtime import Runtime, user_cache
+from builder.runtime import Runtime
 from builder.sources import make_sources
 from builder.stores.base import ArtifactStore
 
@@ -76,7 +76,7 @@ def _report_drift(project: Project, files: dict[str, bytes], names: tuple[str, .
 
 def _runtime(project: Project) -> Runtime:
     """The CLI's wiring: this process's environment (read here only), the user's cache folder."""
-    return Runtime(project, os.environ, user_cache(os.environ))
+    return Runtime(project, os.environ)
 
 
 def fetch_command(

@@ -78,10 +78,10 @@ def _aws_credentials(env: Mapping[str, str]) -> str:
 
 
 def _codeartifact(project: Project, env: Mapping[str, str]) -> Iterator[Finding]:
-    from builder.runtime import Runtime, user_cache
+    from builder.runtime import Runtime
 
     try:
-        store = Runtime(project, env, user_cache(env)).codeartifact()
+        store = Runtime(project, env).codeartifact()
         store.authorization_token()
         checks = store.check_repositories()
     except BuilderError as e:
