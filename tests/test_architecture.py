@@ -263,7 +263,10 @@ def defined_names(tree: ast.Module, private: bool = False) -> dict[str, ast.stmt
             names = [node.target.id]
         else:
             continue
-        found.update({name: node for name in names if name.startswith("_") == private})
+        # ``TYPE_CHECKING = False`` is typing's flag without importing typing, not a name to use
+        found.update(
+            {name: node for name in names if name.startswith("_") == private and name != "TYPE_CHECKING"}
+        )
     return {name: node for name, node in found.items() if not (name.startswith("__") and name.endswith("__"))}
 
 
