@@ -457,3 +457,28 @@ def test_uses_are_found_through_every_spelling() -> None:
     )
     found = set(uses(tree, "", {"builder", "builder.a", "builder.a.b", "builder.a.c"}))
     assert found == {("builder.a.b", n) for n in ("one", "two", "three")} | {("builder.a.c", "four")}
+
+
+def _fake(name: str, source: str) -> Module:
+    return Module(name, REPO / (name.replace(".", "/") + ".py"), ast.parse(source))
+
+
+def test_dead_and_unused_names_are_found() -> None:
+    modules = {
+        "builder.a": _fake(
+            "builder.a",
+            "class Kind: ...\nclass Failed(Exception): ...\nclass Lonely: ...\nLIMIT = 3\n_SPARE = 1\n"
+            "def used(kind: Kind) -> None:\n    raise Failed(LIMIT)\n"
+            "def unused() -> None: ...\ndef _helper() -> None: ...\n",
+        ),
+        "builder.b": _fake("builder.b", "from builder.a import used\nimport builder.a\nbuilder.a.LIMIT\n"),
+        "builder.c": _fake("builder.c", "__all__ = ['kept']\ndef kept() -> None: ...\n"),
+    }
+    assert [line.rpartition(" ")[2] for line in dead_names(modules)] == [
+        "builder.a.Lonely",
+        "builder.a.unused",
+    ]
+    assert [line.rpartition(" ")[2] for line in unused_private_names(modules)] == [
+        "builder.a._SPARE",
+        "builder.a._helper",
+    ]
