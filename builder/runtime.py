@@ -7,7 +7,8 @@ global state and makes each client at most once.
 
 Environment it reads (every front): GITHUB_TOKEN, or BUILDER_GITHUB_TOKEN, or the Secrets
 Manager secret BUILDER_GITHUB_TOKEN_SECRET_ARN; BUILDER_GITHUB_API (the API the token is for;
-default builder.yaml's ``upstreams.github_api``); BUILDER_KEYS_DIR; BUILDER_*_ENDPOINT (builder/aws.py).
+default builder.yaml's ``upstreams.github_api``); BUILDER_KEYS_DIR; BUILDER_*_ENDPOINT
+(builder/plumbing/aws.py); BUILDER_DOCKER and what builder.yaml's npmrc and pip settings name.
 """
 
 from __future__ import annotations
@@ -18,25 +19,33 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from builder.config.project import Project
-from builder.config.settings import HttpSettings
 from builder.errors import UserError
 from builder.plumbing import aws
 from builder.plumbing.credentials import Credential, github_credentials
+from builder.plumbing.limits import HttpSettings
 from builder.stores.local import LocalStore
 
 if TYPE_CHECKING:
+    from builder.building.engine import DockerClient
+    from builder.building.secrets import BuildSecrets
     from builder.plumbing.http import HttpClient
     from builder.sources.base import Source, SourceDeps
     from builder.stores.base import ArtifactStore, RepositoryStore
     from builder.updating.pull_requests import GitHubClient
     from builder.updating.updater import Mirror
 
-PACKAGE_KEYS = Path(__file__).resolve().parent / "data" / "keys"
+_PACKAGE_KEYS = Path(__file__).resolve().parent / "data" / "keys"
 
 
-def trusted_keys(env: Mapping[str, str]) -> Path:
+def _user_cache(env: Mapping[str, str]) -> Path:
+    """The user's cache folder for builder (artifacts, HTTP revalidation data)."""
+    base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path(env.get("HOME", "~")) / ".cache"
+    return (base / "builder").expanduser()
+
+
+def _trusted_keys(env: Mapping[str, str]) -> Path:
     """The OpenPGP keys signatures are checked against: BUILDER_KEYS_DIR, else those shipped."""
-    return Path(env.get("BUILDER_KEYS_DIR") or PACKAGE_KEYS)
+    return Path(env.get("BUILDER_KEYS_DIR") or _PACKAGE_KEYS)
 
 
 def github_token(env: Mapping[str, str]) -> str | None:
@@ -72,10 +81,10 @@ def github_client(api: str, repository: str, token: str, limits: HttpSettings | 
 class Runtime:
     """The clients of one run of one project: made on first use, the same ones after."""
 
-    def __init__(self, project: Project, env: Mapping[str, str], cache: Path) -> None:
+    def __init__(self, project: Project, env: Mapping[str, str], cache: Path | None = None) -> None:
         """``cache``: where HTTP revalidation data and (unless builder.yaml names a path) the local
-        store live: the user's cache folder for the CLI, the invocation's /tmp folder in a Lambda."""
-        self.project, self.env, self.cache = project, env, cache
+        store live: by default the user's cache folder; the invocation's /tmp folder in a Lambda."""
+        self.project, self.env, self.cache = project, env, cache or _user_cache(env)
         self.settings = project.settings
 
     @functools.cached_property
@@ -101,7 +110,7 @@ class Runtime:
         return LocalStore(Path(path).expanduser() if path else self.cache / "artifacts")
 
     def store(self) -> ArtifactStore:
-        """The configured store."""
+        """The configured store: the one place a store kind becomes a store."""
         return self.codeartifact() if self.settings.store.kind == "codeartifact" else self.local_store
 
     @functools.cache  # noqa: B019 - one per Runtime, which lives for one run
@@ -113,10 +122,25 @@ class Runtime:
             raise UserError("this needs store.codeartifact in builder.yaml (or BUILDER_CODEARTIFACT_*)")
         return CodeArtifactStore(aws.client("codeartifact", self.env, ca.region), ca)
 
+    @functools.cached_property
+    def docker(self) -> DockerClient:
+        """The BuildKit-capable docker client: builder.yaml's, else BUILDER_DOCKER, else found."""
+        from builder.building.engine import find_client
+
+        return find_client(self.settings.docker_client, self.env)
+
+    def build_secrets(self, folder: Path) -> BuildSecrets:
+        """What a build hands BuildKit as secrets (index credentials), written under ``folder``."""
+        from builder.building.secrets import codeartifact_secrets, user_secrets
+
+        if self.settings.store.kind == "codeartifact":
+            return codeartifact_secrets(self.codeartifact(), folder)
+        return user_secrets(self.settings, self.env, folder)
+
     def source_deps(self, work: Path) -> SourceDeps:
         from builder.sources.base import SourceDeps
 
-        return SourceDeps(self.http, self.settings, self.settings.upstreams, trusted_keys(self.env),
+        return SourceDeps(self.http, self.settings, self.settings.upstreams, _trusted_keys(self.env),
                              work, self.local_store, dict(self.env))  # fmt: skip
 
     def sources(self, work: Path, tools: tuple[str, ...] = ()) -> dict[str, Source]:

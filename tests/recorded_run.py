@@ -149,7 +149,7 @@ def machine_environment(region: str, ca_url: str) -> dict[str, str]:
     """This machine's environment (the docker client, PATH) with what CodeBuild adds: AWS's variables.
 
     The double's address goes in botocore's own AWS_ENDPOINT_URL_CODEARTIFACT: `builder build` makes
-    the token's client without BUILDER_CODEARTIFACT_ENDPOINT (commands._secrets), so only this
+    the token's client without BUILDER_CODEARTIFACT_ENDPOINT (Runtime.build_secrets), so only this
     reaches both of its clients."""
     own = {k: v for k, v in os.environ.items() if not k.startswith(("BUILDER_", "AWS_", "GITHUB_"))}
     docker = {k: v for k, v in os.environ.items() if k == "BUILDER_DOCKER"}

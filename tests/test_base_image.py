@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.building.baseimage import DEFAULT, local_base_images
+from builder.building.baseimage import local_base_images
 from builder.building.engine import find_client
 from builder.config.settings import load_settings
 from tests.helpers import edit, run_cli
@@ -51,7 +51,8 @@ def test_the_default_names_are_the_base_images_without_a_digest_pin(repo_project
     assert local_base_images(load_settings(repo_project)) == ["builder-debian:bookworm", "my-debian:12"]
     edit(settings_file, "  debian:\n    ref: builder-debian:bookworm\n", "")
     edit(settings_file, "  mine:\n    ref: my-debian:12\n", "")
-    assert local_base_images(load_settings(repo_project)) == [DEFAULT]  # nothing local to make: the default
+    # nothing local to make: the default
+    assert local_base_images(load_settings(repo_project)) == ["builder-debian:bookworm"]
 
 
 def test_a_build_whose_base_is_absent_says_how_to_make_it(base_image: str, repo_project: Path) -> None:

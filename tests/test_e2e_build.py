@@ -160,7 +160,7 @@ def make_project(root: Path, up: Upstreams, base_image: str) -> Path:
     bandit = load_lockfile(REPO).tools["bandit"]
     tf = f"terraform_{up.terraform_version}_linux_amd64.zip"
     lock = Lockfile({
-        "bandit": LockedTool("bandit", bandit.version, Requirements({AMD64: bandit.requirements[AMD64]}, TESTED)),
+        "bandit": LockedTool("bandit", bandit.version, Requirements({AMD64: bandit.payload.platforms[AMD64]}, TESTED)),
         "hello": LockedTool("hello", "0.4.2", Artifacts({AMD64: Artifact(
             "hello_0.4.2_linux_amd64.tar.gz", up.hello_url, sha256(up.hello), len(up.hello), evidence=TESTED)})),
         "terraform": LockedTool("terraform", up.terraform_version, Artifacts({AMD64: Artifact(

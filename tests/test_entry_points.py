@@ -115,7 +115,7 @@ def make_project(root: Path, base_image: str, node: tuple[str, bytes], registry:
         "runtime": LockedTool("runtime", version, Artifacts({AMD64: Artifact(
             file, f"https://example.test/{file}", hashlib.sha256(data).hexdigest(), len(data), evidence=TESTED)})),
         "scanjs": scanjs,
-        "badjs": LockedTool("badjs", scanjs.version, NpmTree(scanjs.npm, TESTED)),
+        "badjs": LockedTool("badjs", scanjs.version, NpmTree(scanjs.payload.packages, TESTED)),
     }))  # fmt: skip
     context = root / "context"
     for path, rendered in render_project(load_project(root), load_lockfile(root)).items():

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from builder.config.catalogue import Tool, VersionCheck
+from builder.config.catalogue import Install, Tool, VersionCheck
 from builder.config.platforms import Platform
 from builder.config.settings import HttpSettings, Settings
 from builder.config.versions import Constraint
 from builder.errors import UpstreamError
-from builder.kinds.base import Install
 from builder.plumbing.credentials import Credential
 from builder.plumbing.http import HttpClient, make_session
 from builder.sources.base import SourceDeps

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from builder.building.render import render_project
-from builder.config.catalogue import Tool
+from builder.config.catalogue import Install, Tool
 from builder.config.document import Node
 from builder.config.platforms import Platform
 from builder.config.project import load_project
 from builder.kinds import KINDS
-from builder.kinds.base import Finding, Install, Payload, Run, entry_points
+from builder.kinds.base import Finding, Payload, Run, entry_points
 from builder.kinds.release_files import Artifact, Artifacts, ReleaseFileKind, read_assets
 from builder.locking.evidence import AssetDigest
 from builder.locking.lockfile import LockedTool, check_entry, load_lockfile, write_lockfile

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from builder.config.catalogue import Tool, VersionCheck
+from builder.config.catalogue import Install, Tool, VersionCheck
 from builder.config.platforms import Platform
 from builder.config.settings import Settings
 from builder.config.versions import Constraint
 from builder.errors import UpstreamError
-from builder.kinds.base import Install
 from builder.locking.lockfile import load_lockfile
 from builder.plumbing.http import HttpClient, make_session
 from builder.sources.base import Release, SourceDeps

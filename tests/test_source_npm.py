@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
-from builder.config.catalogue import Tool, VersionCheck
+from builder.config.catalogue import Install, Tool, VersionCheck
 from builder.config.platforms import Platform
 from builder.config.settings import Settings
 from builder.config.versions import Constraint
 from builder.errors import ChecksumError, ProgramMissing, UpstreamError, UserError
-from builder.kinds.base import Install
 from builder.kinds.npm_package import NpmPackage
 from builder.locking.evidence import NpmIntegrity
 from builder.plumbing.http import HttpClient, make_session

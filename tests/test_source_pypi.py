@@ -18,12 +18,11 @@ from typing import Any
 import pytest
 from pip._internal.models.index import PyPI
 
-from builder.config.catalogue import Tool, VersionCheck
+from builder.config.catalogue import Install, Tool, VersionCheck
 from builder.config.platforms import Platform
 from builder.config.settings import HttpSettings, Settings
 from builder.config.versions import Constraint
 from builder.errors import UpstreamError, UserError
-from builder.kinds.base import Install
 from builder.locking.evidence import IndexHash
 from builder.plumbing.http import HttpClient, make_session
 from builder.sources.base import Release, SourceDeps, choose

@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from builder.errors import UserError
 from builder.locking.lockfile import load_lockfile
-from builder.updating.lambda_handler import github_token
+from builder.updating.lambda_handler import _github_token
 from tests.fakes.codeartifact import OWNER, REGION, CodeArtifactState, codeartifact_double
 from tests.fakes.github import FakeGitHub, checksum_file, serve
 from tests.helpers import run_cli
@@ -81,13 +81,14 @@ def test_the_lambda_reads_the_github_token_from_secrets_manager(monkeypatch: pyt
     arn = boto3.client("secretsmanager").create_secret(
         Name="builder/github-token", SecretString="ghp_from_sm\n"
     )["ARN"]
-    assert github_token({"BUILDER_GITHUB_TOKEN_SECRET_ARN": arn}) == "ghp_from_sm"
+    assert _github_token({"BUILDER_GITHUB_TOKEN_SECRET_ARN": arn}) == "ghp_from_sm"
     assert (
-        github_token({"BUILDER_GITHUB_TOKEN": "ghp_env", "BUILDER_GITHUB_TOKEN_SECRET_ARN": arn}) == "ghp_env"
+        _github_token({"BUILDER_GITHUB_TOKEN": "ghp_env", "BUILDER_GITHUB_TOKEN_SECRET_ARN": arn})
+        == "ghp_env"
     )
     with pytest.raises(
         UserError, match=r"cannot read the GitHub token from .*missing-\w+: ResourceNotFoundException"
     ):
-        github_token({"BUILDER_GITHUB_TOKEN_SECRET_ARN": arn.replace("github-token", "missing")})
+        _github_token({"BUILDER_GITHUB_TOKEN_SECRET_ARN": arn.replace("github-token", "missing")})
     with pytest.raises(UserError, match="environment variable BUILDER_GITHUB_TOKEN_SECRET_ARN is not set"):
-        github_token({})
+        _github_token({})

@@ -70,11 +70,6 @@ def test_a_valid_signature_by_an_unexpected_key_is_refused(
     )
 
 
-def test_clearsigned_file_gives_back_its_payload(keys: KeySet, keyring: list[Path], tmp_path: Path) -> None:
-    payload, fingerprint = verify.verify_clearsigned(keys.release.clearsign(DATA), keyring, tmp_path)
-    assert (payload, fingerprint) == (DATA, keys.release.fingerprint)
-
-
 def without_gnupg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A machine like the Lambda runtime: no gpg, no gpgv on PATH."""
     (tmp_path / "empty-bin").mkdir()

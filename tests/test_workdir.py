@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from builder.plumbing.workdir import UNOWNED_AGE, scratch, sweep
+from builder.plumbing.workdir import scratch, sweep
 from tests.fakes.pypi import SimpleIndex, serve
 from tests.test_source_pypi import fill
 
@@ -84,7 +84,7 @@ def test_unowned_folders_go_only_when_old_and_nothing_else_is_touched(tmp_path: 
     old, fresh = tmp_path / "builder-npm-old", tmp_path / "builder-npm-fresh"
     old.mkdir()
     fresh.mkdir()
-    stale_time = time.time() - UNOWNED_AGE - 60
+    stale_time = time.time() - 3600 - 60  # unowned folders go after an hour
     os.utime(old, (stale_time, stale_time))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

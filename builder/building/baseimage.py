@@ -17,8 +17,8 @@ from builder.building.engine import ENV_VAR, DockerClient
 from builder.config.settings import Settings
 from builder.errors import UserError
 
-SCRIPT = Path(__file__).resolve().parent.parent / "data" / "make-base-image.sh"
-DEFAULT = "builder-debian:bookworm"
+_SCRIPT = Path(__file__).resolve().parent.parent / "data" / "make-base-image.sh"
+_DEFAULT = "builder-debian:bookworm"
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class BaseImageResult:
 def local_base_images(settings: Settings) -> list[str]:
     """The configured base images not pinned by digest: the ones this machine is expected to make."""
     refs = [image.ref for image in settings.base_images.values() if image.digest is None]
-    return refs or [DEFAULT]
+    return refs or [_DEFAULT]
 
 
 def make_base_image(
@@ -38,7 +38,7 @@ def make_base_image(
 ) -> BaseImageResult:
     """Make ``name`` unless it exists, then prove it; progress lines go to ``on_line``."""
     process = subprocess.Popen(
-        ["bash", str(SCRIPT), name],
+        ["bash", str(_SCRIPT), name],
         env={**env, ENV_VAR: client.path},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

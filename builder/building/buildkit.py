@@ -16,7 +16,7 @@ from builder.errors import UserError
 from builder.plumbing.progress import BuildKitLog
 from builder.plumbing.redact import redact
 
-TAIL = 40
+_TAIL = 40
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def _short_reason(reason: str) -> str:
     return reason
 
 
-def build_argv(client: DockerClient, request: BuildRequest) -> list[str]:
+def _build_argv(client: DockerClient, request: BuildRequest) -> list[str]:
     argv = [*client.build_argv(), "--progress=plain", "--platform", str(request.platform)]
     for secret_id, path in sorted(request.secrets.items()):
         argv += ["--secret", f"id={secret_id},src={path}"]
@@ -80,9 +80,9 @@ def build(
     """
     env = client.build_env(os.environ)
     log = log or BuildKitLog()
-    tail: deque[str] = deque(maxlen=TAIL)
+    tail: deque[str] = deque(maxlen=_TAIL)
     with subprocess.Popen(
-        build_argv(client, request), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        _build_argv(client, request), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     ) as process:
         assert process.stdout is not None
         for raw in process.stdout:

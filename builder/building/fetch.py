@@ -21,8 +21,8 @@ from builder.stores.base import ArtifactRef, ArtifactStore
 if TYPE_CHECKING:
     import requests
 
-    from builder.config.settings import HttpSettings
     from builder.plumbing.http import HttpClient
+    from builder.plumbing.limits import HttpSettings
 
 
 @dataclass

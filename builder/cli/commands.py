@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,19 +16,11 @@ from typing import TYPE_CHECKING
 
 from builder.building.build_context import assemble
 from builder.building.buildkit import BuildError
-from builder.building.engine import find_client
 from builder.building.fetch import artifact_refs, fetch
 from builder.building.pipeline import BuildOptions, Gate, build_images, image_tag
 from builder.building.pipeline import table as build_table
 from builder.building.render import drift, plan_images, render_project, stale_files
-from builder.building.secrets import (
-    BuildSecrets,
-    Once,
-    check_user_secrets,
-    codeartifact_secrets,
-    private_folder,
-    user_secrets,
-)
+from builder.building.secrets import Once, check_user_secrets, private_folder
 from builder.building.smoke import CheckResult, smoke_image, table, write_junit
 from builder.cli.status import record_builds, render_drift
 from builder.config.document import suggest
@@ -45,7 +37,6 @@ from builder.plumbing.progress import Progress
 from builder.plumbing.workdir import scratch
 from builder.runtime import Runtime
 from builder.sources import make_sources
-from builder.stores import cache_root
 from builder.stores.base import ArtifactStore
 
 if TYPE_CHECKING:
@@ -83,13 +74,9 @@ def _report_drift(project: Project, files: dict[str, bytes], names: tuple[str, .
     return 0
 
 
-def runtime(project: Project) -> Runtime:
-    """The CLI's wiring: this process's environment, the user's cache folder."""
-    return Runtime(project, os.environ, cache_root(os.environ))
-
-
-def open_store(project: Project, env: Mapping[str, str]) -> ArtifactStore:
-    return Runtime(project, env, cache_root(env)).store()
+def _runtime(project: Project) -> Runtime:
+    """The CLI's wiring: this process's environment (read here only), the user's cache folder."""
+    return Runtime(project, os.environ)
 
 
 def fetch_command(
@@ -101,7 +88,7 @@ def fetch_command(
 ) -> int:
     names = project.select(images)
     lock = load_lockfile(project.root)
-    store = open_store(project, os.environ)
+    store = _runtime(project).store()
     if not _fetched(project, lock, names, platforms, store, echo):
         return 1
     if context is not None:
@@ -140,17 +127,17 @@ def build_command(
     strict: bool = False,
 ) -> int:
     names = project.select(images)
-    lock = load_lockfile(project.root)
-    check_user_secrets(project, names, os.environ)  # an unset ${VAR} in the npmrc: before any docker work
-    client = find_client(project.settings.docker_client, os.environ)  # before any download
-    store = open_store(project, os.environ)
-    check_rendered(project, lock, names, strict, echo)  # after those: their one-line errors stay alone
+    lock, wiring = load_lockfile(project.root), _runtime(project)
+    check_user_secrets(project, names, wiring.env)  # an unset ${VAR} in the npmrc: before any docker work
+    client = wiring.docker  # before any download
+    store = wiring.store()
+    _check_rendered(project, lock, names, strict, echo)  # after those: their one-line errors stay alone
     if not _fetched(project, lock, names, (options.platform,), store, echo, quiet=not options.verbose):
         return 1
     suites: dict[str, list[CheckResult]] = {}
     try:
         with private_folder() as folder:
-            secrets = Once(lambda: _secrets(project, folder))
+            secrets = Once(lambda: wiring.build_secrets(folder))
             gate = _smoke_gate(project, lock, echo, suites)
             built = build_images(project, lock, names, store, client, secrets, options, _prefixed(echo), gate)
     except BuildError as e:
@@ -166,7 +153,7 @@ def build_command(
     return 0
 
 
-def check_rendered(project: Project, lock: Lockfile, names: list[str], strict: bool, echo: Echo) -> None:
+def _check_rendered(project: Project, lock: Lockfile, names: list[str], strict: bool, echo: Echo) -> None:
     """The build renders afresh; committed buildspecs/ that differ are a warning (an error if strict)."""
     family = sorted(set(names).union(*(ancestors(name, project.images) for name in names)))
     found = render_drift(project, lock, tuple(family))
@@ -188,13 +175,12 @@ def status_command(project: Project, platform: Platform, as_json: bool, echo: Ec
     from builder.building.pipeline import present_tags
     from builder.cli import status
 
-    lock, now = load_lockfile(project.root), datetime.now(UTC)
+    lock, now, wiring = load_lockfile(project.root), datetime.now(UTC), _runtime(project)
     try:
-        client = find_client(project.settings.docker_client, os.environ)
-        present: frozenset[str] | None = present_tags(client, status.candidate_tags(project, lock, platform))
+        tags = status.candidate_tags(project, lock, platform)
+        present: frozenset[str] | None = present_tags(wiring.docker, tags)
     except EngineError:
         present = None
-    wiring = runtime(project)
     with scratch("lock") as work:  # the sources want a work folder; offline, nothing lands in it
         online = wiring.source_deps(work)
         ctx = dataclasses.replace(online, http=status.offline_http(wiring.cache / "http"), store=None)
@@ -211,7 +197,7 @@ def manifest_command(project: Project, images: tuple[str, ...], echo: Echo) -> i
     from builder.building.manifest import publish_indexes  # imported late: only this verb needs it
 
     names = project.select(images)
-    client = find_client(project.settings.docker_client, os.environ)
+    client = _runtime(project).docker
     for item in publish_indexes(project, load_lockfile(project.root), names, client, _prefixed(echo)):
         echo(f"{item.index}  ({f'pushed as {item.digest}' if item.digest else 'already in the registry'})")
     return 0
@@ -231,12 +217,6 @@ def _smoke_gate(project: Project, lock: Lockfile, echo: Echo, suites: dict[str, 
             raise UserError(f"{name}: smoke check failed ({', '.join(failed)}): {tag} is not pushed")
 
     return gate
-
-
-def _secrets(project: Project, folder: Path) -> BuildSecrets:
-    if project.settings.store.kind == "codeartifact":
-        return codeartifact_secrets(runtime(project).codeartifact(), folder)
-    return user_secrets(project.settings, os.environ, folder)
 
 
 def _prefixed(echo: Echo) -> Callable[[str, str], None]:
@@ -284,7 +264,7 @@ def lock_command(project: Project, tools: tuple[str, ...], options: LockOptions,
     if options.check:
         return _report_stale(project, lock, tools, echo)
     with scratch("lock") as work:
-        sources = runtime(project).sources(work, tools)
+        sources = _runtime(project).sources(work, tools)
         outcome = lock_tools(project, lock, tools, sources, datetime.now(UTC),
                              options.upgrade, options.jobs, lambda line: echo(line, err=True),
                              repin=options.repin)  # fmt: skip
@@ -344,7 +324,7 @@ def update_command(project: Project, publish: bool, repository: str | None, jobs
     from builder.updating.updater import run_update
 
     lock = load_lockfile(project.root)
-    wiring = runtime(project)
+    wiring = _runtime(project)
     if publish and project.settings.store.codeartifact is None:
         raise UserError("--publish needs store.codeartifact in builder.yaml")
     mirror = wiring.mirror() if publish else None
@@ -363,24 +343,25 @@ def update_command(project: Project, publish: bool, repository: str | None, jobs
     return 1 if report.failures else 0
 
 
-def _codeartifact(project: Project) -> RepositoryStore:
-    if project.settings.store.kind != "codeartifact":
+def _codeartifact(wiring: Runtime) -> RepositoryStore:
+    if wiring.settings.store.kind != "codeartifact":
         raise UserError(
             "builder.yaml's store is local: `builder fetch` fills it (set store.kind: codeartifact)"
         )
-    return runtime(project).codeartifact()
+    return wiring.codeartifact()
 
 
 def store_init_command(project: Project, echo: Echo) -> int:
     from builder.stores.sync import seed
 
-    target = _codeartifact(project)
+    wiring = _runtime(project)
+    target = _codeartifact(wiring)
     problems = 0
     for check in target.check_repositories():
         echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.role} repository {check.repository}"
              + (f": {check.problem}" if check.problem else ""))  # fmt: skip
         problems += 0 if check.ok else 1
-    local = runtime(project).local_store
+    local = wiring.local_store
     report = seed(project, load_lockfile(project.root), local, target, lambda line: echo(line, err=True))
     for ref, error in report.failed.items():
         echo(f"error: {ref}: {error}", err=True)
@@ -392,7 +373,7 @@ def store_init_command(project: Project, echo: Echo) -> int:
 def store_verify_command(project: Project, echo: Echo) -> int:
     from builder.stores.sync import locked_refs, verify
 
-    store = runtime(project).store()
+    store = _runtime(project).store()
     lock = load_lockfile(project.root)
     problems = verify(project, lock, store)
     for ref, problem in problems:
@@ -406,7 +387,7 @@ def store_verify_command(project: Project, echo: Echo) -> int:
 
 
 def store_prune_command(project: Project, keep: int, tools: tuple[str, ...], echo: Echo) -> int:
-    store = _codeartifact(project)
+    store = _codeartifact(_runtime(project))
     lock = load_lockfile(project.root)
     names = tools or tuple(sorted(n for n, t in project.tools.items() if not t.platform_independent))
     disposed = 0

@@ -79,10 +79,9 @@ def _aws_credentials(env: Mapping[str, str]) -> str:
 
 def _codeartifact(project: Project, env: Mapping[str, str]) -> Iterator[Finding]:
     from builder.runtime import Runtime
-    from builder.stores import cache_root
 
     try:
-        store = Runtime(project, env, cache_root(env)).codeartifact()
+        store = Runtime(project, env).codeartifact()
         store.authorization_token()
         checks = store.check_repositories()
     except BuilderError as e:

@@ -7,15 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from builder.config import names
 from builder.config.document import Node, load_yaml, one_of, suggest
 from builder.config.platforms import Platform
 from builder.config.versions import Constraint, parse_cooldown
-
-if TYPE_CHECKING:
-    from builder.kinds.base import Install, InstallKind
 
 # Every tool's own keys; a source and an install kind each add theirs.
 _KEYS = (
@@ -54,11 +51,36 @@ class SourceSpec(Protocol):
 
 
 @dataclass(frozen=True)
+class Install:
+    """The catalogue's install settings of one tool, as its kind read them.
+
+    ``assets`` is the release file per platform, for kinds that download release files (empty
+    for package kinds, whose files come from the lock); a kind with more settings subclasses this.
+    """
+
+    kind: str
+    entry_points: dict[str, str]
+    assets: dict[Platform, str] = field(default_factory=dict)
+
+
+class KindSpec(Protocol):
+    """What the catalogue needs of an install kind (builder.kinds.base.InstallKind is one)."""
+
+    @property
+    def keys(self) -> tuple[str, ...]: ...
+
+    @property
+    def payload(self) -> type: ...
+
+    def read_install(self, fields: Mapping[str, Node], tool: str) -> Install: ...
+
+
+@dataclass(frozen=True)
 class Plugins:
     """The registries the catalogue is read against, passed in so that configuration imports no plugin."""
 
     sources: Mapping[str, SourceSpec]
-    kinds: Mapping[str, InstallKind]
+    kinds: Mapping[str, KindSpec]
 
 
 @dataclass(frozen=True)
@@ -160,7 +182,7 @@ def _tool(name: str, node: Node, plugins: Plugins) -> Tool:
     )
 
 
-def _kind(node: Node, spec: SourceSpec, plugins: Plugins) -> InstallKind:
+def _kind(node: Node, spec: SourceSpec, plugins: Plugins) -> KindSpec:
     install = node.text()
     if install not in plugins.kinds:
         raise node.error(f"unknown install kind '{install}' ({one_of(plugins.kinds)})")

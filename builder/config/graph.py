@@ -8,7 +8,7 @@ from builder.config.images import Image
 from builder.errors import GraphError
 
 
-def parent_of(image: Image) -> str | None:
+def _parent_of(image: Image) -> str | None:
     return image.base.image
 
 
@@ -21,7 +21,7 @@ def build_order(images: Mapping[str, Image]) -> list[str]:
     while len(order) < len(images):
         ready = [
             n for n in sorted(images)
-            if n not in placed and (parent_of(images[n]) is None or parent_of(images[n]) in placed)
+            if n not in placed and (_parent_of(images[n]) is None or _parent_of(images[n]) in placed)
         ]  # fmt: skip
         order.extend(ready)
         placed.update(ready)
@@ -31,7 +31,7 @@ def build_order(images: Mapping[str, Image]) -> list[str]:
 def _check_chain(name: str, images: Mapping[str, Image]) -> None:
     seen = [name]
     current = images[name]
-    while (parent := parent_of(current)) is not None:
+    while (parent := _parent_of(current)) is not None:
         if parent not in images:
             raise GraphError(current.base.where, f"base image '{parent}' is not an image of this repository")
         if parent in seen:
@@ -44,10 +44,10 @@ def _check_chain(name: str, images: Mapping[str, Image]) -> None:
 def ancestors(name: str, images: Mapping[str, Image]) -> list[str]:
     """Parents of an image, nearest first."""
     chain = []
-    parent = parent_of(images[name])
+    parent = _parent_of(images[name])
     while parent is not None:
         chain.append(parent)
-        parent = parent_of(images[parent])
+        parent = _parent_of(images[parent])
     return chain
 
 
@@ -55,7 +55,7 @@ def levels(images: Mapping[str, Image]) -> list[list[str]]:
     """Images grouped so each group depends only on earlier groups (what may build in parallel)."""
     depth: dict[str, int] = {}
     for name in build_order(images):
-        parent = parent_of(images[name])
+        parent = _parent_of(images[name])
         depth[name] = 0 if parent is None else depth[parent] + 1
     groups: list[list[str]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
     for name in sorted(depth):

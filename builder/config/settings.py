@@ -12,11 +12,12 @@ from builder.config import names
 from builder.config.document import Node, load_yaml, one_of
 from builder.config.platforms import Platform, read_platforms
 from builder.errors import ConfigError
+from builder.plumbing.limits import HttpSettings as HttpSettings  # re-exported: builder.yaml's http:
 
-STORE_KINDS = ("codeartifact", "local")
+_STORE_KINDS = ("codeartifact", "local")
 # Where release metadata comes from (not package registries: those come from pip's and npm's own
 # configuration). Override any of them under `upstreams:` in builder.yaml, e.g. for a mirror.
-UPSTREAMS = {
+_UPSTREAMS = {
     "github_api": "https://api.github.com",
     "hashicorp_releases": "https://releases.hashicorp.com",
     "hashicorp_checkpoint": "https://checkpoint-api.hashicorp.com",
@@ -62,24 +63,6 @@ class BaseImage:
         return f"{self.ref}@{self.digest}" if self.digest else self.ref
 
 
-@dataclass(frozen=True)
-class HttpSettings:
-    """How long an upstream may take (builder.yaml's ``http:``): a dead host is reported in about a minute.
-
-    Every limit is in seconds. ``read_timeout`` is silence between bytes; the ``*_timeout`` of a
-    request or a download bounds the whole of it, retries included; ``run_timeout`` every request
-    of one run. Transient failures (connection errors, timeouts, 5xx, answers cut short) are
-    retried ``retries`` times with exponential backoff.
-    """
-
-    connect_timeout: float = 10.0
-    read_timeout: float = 15.0
-    request_timeout: float = 60.0
-    download_timeout: float = 600.0
-    run_timeout: float = 3600.0
-    retries: int = 3
-
-
 _HTTP_SECONDS = ("connect_timeout", "read_timeout", "request_timeout", "download_timeout", "run_timeout")
 
 
@@ -95,7 +78,7 @@ class Settings:
     npm_registry: str | None = None  # None: the user's own npm configuration decides
     docker_client: str | None = None
     docker_network: str | None = None  # e.g. "host", to reach an index on this machine
-    upstreams: dict[str, str] = field(default_factory=lambda: dict(UPSTREAMS))
+    upstreams: dict[str, str] = field(default_factory=lambda: dict(_UPSTREAMS))
     http: HttpSettings = field(default_factory=HttpSettings)
 
 
@@ -123,7 +106,7 @@ def load_settings(root: Path) -> Settings:
         npm_registry=_optional_url(indexes.get("npm")),
         docker_client=_optional_text(docker.get("client")),
         docker_network=_network(docker.get("network")),
-        upstreams={**UPSTREAMS, **(_upstreams(fields["upstreams"]) if "upstreams" in fields else {})},
+        upstreams={**_UPSTREAMS, **(_upstreams(fields["upstreams"]) if "upstreams" in fields else {})},
         http=_http(fields["http"]) if "http" in fields else defaults.http,
     )  # fmt: skip
 
@@ -131,9 +114,7 @@ def load_settings(root: Path) -> Settings:
 def _network(node: Node | None) -> str | None:
     if node is None or node.value is None:
         return None
-    return _matching(
-        node, re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"), "a Docker network name such as 'host'"
-    )
+    return _matching(node, _NETWORK, "a Docker network name such as 'host'")
 
 
 def _optional_text(node: Node | None) -> str | None:
@@ -150,8 +131,8 @@ def _matching(node: Node, pattern: re.Pattern[str], expected: str) -> str:
 def _store(node: Node) -> Store:
     fields = node.mapping(["kind", "path", "codeartifact"], required=["kind"])
     kind = fields["kind"].text()
-    if kind not in STORE_KINDS:
-        raise fields["kind"].error(f"unknown store kind '{kind}' ({one_of(STORE_KINDS)})")
+    if kind not in _STORE_KINDS:
+        raise fields["kind"].error(f"unknown store kind '{kind}' ({one_of(_STORE_KINDS)})")
     codeartifact = _codeartifact(fields["codeartifact"]) if "codeartifact" in fields else None
     if kind == "codeartifact" and codeartifact is None:
         raise node.error("store kind 'codeartifact' needs a 'codeartifact' section")
@@ -213,7 +194,7 @@ def _seconds(node: Node) -> float:
 
 
 def _upstreams(node: Node) -> dict[str, str]:
-    fields = node.mapping(sorted(UPSTREAMS))
+    fields = node.mapping(sorted(_UPSTREAMS))
     return {key: url for key, child in fields.items() if (url := _optional_url(child))}
 
 
@@ -232,7 +213,7 @@ def _optional_url(node: Node | None) -> str | None:
 
 # CodeBuild projects and the Lambda name their CodeArtifact domain and repositories in the
 # environment; each variable overrides builder.yaml's value, which fills the rest.
-ENV_CODEARTIFACT = {
+_ENV_CODEARTIFACT = {
     "domain": "BUILDER_CODEARTIFACT_DOMAIN",
     "domain_owner": "BUILDER_CODEARTIFACT_DOMAIN_OWNER",
     "region": "BUILDER_CODEARTIFACT_REGION",
@@ -244,11 +225,11 @@ ENV_CODEARTIFACT = {
 
 def store_from_environment(store: Store, env: Mapping[str, str]) -> Store:
     """``store`` with the environment's CodeArtifact settings, when BUILDER_CODEARTIFACT_DOMAIN is set."""
-    if not env.get(ENV_CODEARTIFACT["domain"]):
+    if not env.get(_ENV_CODEARTIFACT["domain"]):
         return store
     base = store.codeartifact
     values: dict[str, str] = {}
-    for field_name, variable in ENV_CODEARTIFACT.items():
+    for field_name, variable in _ENV_CODEARTIFACT.items():
         value = env.get(variable) or (getattr(base, field_name) if base else "")
         if value:
             values[field_name] = value

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from builder.config.catalogue import Install
 from builder.config.document import Node
 from builder.config.platforms import Platform
-from builder.kinds.base import Install, Payload, entry_points
+from builder.kinds.base import Payload, entry_points
 from builder.kinds.release_files import ReleaseFileKind, read_assets
 
 if TYPE_CHECKING:

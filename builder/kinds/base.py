@@ -10,35 +10,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from builder.config import names
+from builder.config.catalogue import Install, Tool
 from builder.config.document import Node
 from builder.config.platforms import Platform
 from builder.locking.evidence import Evidence
 
-if TYPE_CHECKING:
-    from builder.config.catalogue import Tool
-
 T = TypeVar("T")
-# What a payload writes into builder.lock: plain YAML values.
-Data = Mapping[str, object]
 # Runs a command in the smoke-test container: its exit code and output.
 Run = Callable[[tuple[str, ...]], tuple[int, str]]
-
-
-@dataclass(frozen=True)
-class Install:
-    """The catalogue's install settings of one tool, as its kind read them.
-
-    ``assets`` is the release file per platform, for kinds that download release files (empty
-    for package kinds, whose files come from the lock); a kind with more settings subclasses this.
-    """
-
-    kind: str
-    entry_points: dict[str, str]
-    assets: dict[Platform, str] = field(default_factory=dict)
 
 
 class Payload(Protocol):

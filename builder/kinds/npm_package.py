@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from builder.config import names
+from builder.config.catalogue import Install
 from builder.config.document import Node
 from builder.config.platforms import Platform
-from builder.kinds.base import Finding, Install, Payload, Run, entry_points, no_assets, wrong_payload
+from builder.kinds.base import Finding, Payload, Run, entry_points, no_assets, wrong_payload
 from builder.locking.evidence import Evidence, evidence_data, read_evidence
 
 if TYPE_CHECKING:

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from builder.config.catalogue import Install
 from builder.config.document import Node
 from builder.config.platforms import Platform
 from builder.kinds.base import (
     Finding,
-    Install,
     Payload,
     Run,
     entry_points,

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from builder.config import names
+from builder.config.catalogue import Install
 from builder.config.document import Node
 from builder.config.platforms import Platform
 from builder.kinds.base import (
     Finding,
-    Install,
     Payload,
     Run,
     per_platform,

@@ -194,13 +194,9 @@ def evidence_data(records: tuple[Evidence, ...]) -> list[dict[str, object]]:
     return [record.to_data() for record in records]
 
 
-def describe(records: tuple[Evidence, ...]) -> str:
+def _describe(records: tuple[Evidence, ...]) -> str:
     """One sentence over several records: "listed in checksums.txt and the github asset digest"."""
     return " and ".join(record.summary() for record in records)
-
-
-def kinds_of(records: tuple[Evidence, ...]) -> frozenset[str]:
-    return frozenset(record.kind for record in records)
 
 
 def verified_by(pairs: tuple[tuple[str, Evidence], ...]) -> str:
@@ -208,11 +204,11 @@ def verified_by(pairs: tuple[tuple[str, Evidence], ...]) -> str:
     groups: dict[str, list[Evidence]] = {}
     for what, record in pairs:
         groups.setdefault(what, []).append(record)
-    shared = common([tuple(g) for g in groups.values()])
-    return describe(shared) if shared else "nothing every file shares"
+    shared = _common([tuple(g) for g in groups.values()])
+    return _describe(shared) if shared else "nothing every file shares"
 
 
-def common(groups: list[tuple[Evidence, ...]]) -> tuple[Evidence, ...]:
+def _common(groups: list[tuple[Evidence, ...]]) -> tuple[Evidence, ...]:
     """The records every group holds (what all platforms' artifacts were checked by)."""
     if not groups:
         return ()

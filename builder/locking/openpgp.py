@@ -57,17 +57,6 @@ def verify_detached(
     return _signer(status, keys, subject, expected_fingerprints)
 
 
-def verify_clearsigned(
-    text: bytes, keys: Sequence[Path], work_dir: Path, subject: str = "data"
-) -> tuple[bytes, str]:
-    """The signed payload of a clearsigned file and the fingerprint that signed it."""
-    with _scratch(work_dir) as tmp:
-        (tmp / "signed.asc").write_bytes(text)
-        status = _gpgv(tmp, keys, subject, ["--output", str(tmp / "payload"), "signed.asc"])
-        fingerprint = _signer(status, keys, subject, None)
-        return (tmp / "payload").read_bytes(), fingerprint
-
-
 def key_fingerprints(key: Path, work_dir: Path) -> list[str]:
     """The primary-key fingerprints an armored key file holds (no network, no user keyring)."""
     if shutil.which("gpg") is None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from builder.errors import UserError
 
-ENDPOINTS = {  # another endpoint per service, e.g. a local double in tests
+_ENDPOINTS = {  # another endpoint per service, e.g. a local double in tests
     "codeartifact": "BUILDER_CODEARTIFACT_ENDPOINT",
     "secretsmanager": "BUILDER_SECRETSMANAGER_ENDPOINT",
 }
@@ -21,7 +21,7 @@ def client(service: str, env: Mapping[str, str], region: str | None = None) -> A
     import boto3  # imported late: only AWS work needs it
     from botocore.exceptions import BotoCoreError
 
-    endpoint = env.get(ENDPOINTS.get(service, ""), "") or None
+    endpoint = env.get(_ENDPOINTS.get(service, ""), "") or None
     try:
         # A session of its own: boto3's default one lives for the process and keeps the
         # credentials it first found, whatever the environment says later.

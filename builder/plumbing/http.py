@@ -18,16 +18,16 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from builder.config.settings import HttpSettings
 from builder.errors import IncompleteAnswer, UpstreamError
 from builder.plumbing.credentials import Credential, headers_for, same_origin
 from builder.plumbing.fsutil import CHUNK, atomic_write
+from builder.plumbing.limits import HttpSettings
 from builder.plumbing.redact import redact
 
 Progress = Callable[[int], None]
-TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
-REDIRECTS = frozenset({301, 302, 303, 307, 308})
-MAX_REDIRECTS = 5
+_TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_MAX_REDIRECTS = 5
 
 
 def make_session(retries: int = 0, backoff: float = 0.5, user_agent: str = "builder") -> requests.Session:
@@ -132,8 +132,8 @@ class _Sink(Protocol):
 
 # An upstream decides how much it sends: a JSON answer (or a gzip bomb that inflates to one) is
 # held in memory, a download lands on disk, and neither may grow without bound.
-MAX_ANSWER = 64 << 20
-MAX_DOWNLOAD = 4 << 30
+_MAX_ANSWER = 64 << 20
+_MAX_DOWNLOAD = 4 << 30
 
 
 class _Memory:
@@ -145,8 +145,10 @@ class _Memory:
 
     def write(self, chunk: bytes) -> None:
         self.data += chunk
-        if len(self.data) > MAX_ANSWER:
-            raise UpstreamError(f"GET {redact(self.url)}: the answer is over {MAX_ANSWER >> 20} MiB: refused")
+        if len(self.data) > _MAX_ANSWER:
+            raise UpstreamError(
+                f"GET {redact(self.url)}: the answer is over {_MAX_ANSWER >> 20} MiB: refused"
+            )
 
 
 class _File:
@@ -167,8 +169,8 @@ class _File:
         self.out.write(chunk)
         self.digest.update(chunk)
         self.size += len(chunk)
-        if self.size > MAX_DOWNLOAD:
-            raise UpstreamError(f"{self.dest.name}: the download is over {MAX_DOWNLOAD >> 30} GiB: refused")
+        if self.size > _MAX_DOWNLOAD:
+            raise UpstreamError(f"{self.dest.name}: the download is over {_MAX_DOWNLOAD >> 30} GiB: refused")
         if self.progress:
             self.progress(len(chunk))
 
@@ -334,7 +336,7 @@ class HttpClient:
             except _Transient as failure:
                 last = failure
                 continue
-            if last.status not in TRANSIENT_STATUSES:
+            if last.status not in _TRANSIENT_STATUSES:
                 return last
         if isinstance(last, _Head):
             return last
@@ -360,17 +362,17 @@ class HttpClient:
     def _open(self, url: str, given: Mapping[str, str], deadline: _Deadline) -> requests.Response:
         """Follow redirects: each hop gets the credentials that cover it, the caller's only on its origin."""
         target, extra = url, dict(given)
-        for _ in range(MAX_REDIRECTS + 1):
+        for _ in range(_MAX_REDIRECTS + 1):
             response = self._send(url, target, headers_for(target, extra, self.credentials), deadline)
             location = response.headers.get("Location")
-            if response.status_code not in REDIRECTS or not location:
+            if response.status_code not in _REDIRECTS or not location:
                 return response
             response.close()
             following = urljoin(target, location)
             if not same_origin(target, following):
                 extra = {k: v for k, v in extra.items() if k.lower() != "authorization"}
             target = following
-        raise UpstreamError(f"GET {redact(url)}: more than {MAX_REDIRECTS} redirects")
+        raise UpstreamError(f"GET {redact(url)}: more than {_MAX_REDIRECTS} redirects")
 
     def _send(self, url: str, target: str, headers: dict[str, str], deadline: _Deadline) -> requests.Response:
         remaining = deadline.at - self.timer()

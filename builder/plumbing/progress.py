@@ -20,8 +20,8 @@ def human(size: float) -> str:
     return f"{size:.1f} GiB"
 
 
-BAR_MIN = 4 * 2**20  # a download this big gets a bar on a terminal; smaller ones only their line
-BAR_WIDTH = 24
+_BAR_MIN = 4 * 2**20  # a download this big gets a bar on a terminal; smaller ones only their line
+_BAR_WIDTH = 24
 
 
 class Download:
@@ -98,13 +98,13 @@ class Progress:
     def status(self) -> str:
         """The live line: a bar over the running downloads when they are big enough, else counts."""
         total = sum(d.total or 0 for d in self.active)
-        if total < BAR_MIN:
+        if total < _BAR_MIN:
             return f"{self.done_items}/{self.total_items} done, {human(self.bytes)} downloaded"
         done = min(sum(d.done for d in self.active), total)
-        filled = BAR_WIDTH * done // total
+        filled = _BAR_WIDTH * done // total
         rate = sum(d.rate() for d in self.active)
         return (
-            f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {human(done)} / {human(total)}  "
+            f"[{'#' * filled}{'.' * (_BAR_WIDTH - filled)}] {human(done)} / {human(total)}  "
             f"{human(rate)}/s  ({len(self.active)} running, {self.done_items}/{self.total_items} done)"
         )
 
@@ -122,7 +122,7 @@ _STATE = re.compile(r"^#(\d+) (?:(CACHED)|DONE (\d+(?:\.\d+)?)s|ERROR: (.*))$")
 _OUTPUT = re.compile(r"^#(\d+) (.*)$")
 _PLACE = re.compile(r"^(\S+) (\d+)/(\d+)$")
 _UNNAMED = re.compile(r"^stage-\d+$")
-TAIL_LINES = 40
+_TAIL_LINES = 40
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ class _Step:
     stage: str | None
     text: str
     last: bool  # the stage's last step: the stage is done when this one is
-    lines: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
+    lines: deque[str] = field(default_factory=lambda: deque(maxlen=_TAIL_LINES))
 
 
 @dataclass

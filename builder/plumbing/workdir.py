@@ -19,18 +19,18 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-KINDS = ("fetch", "lambda", "lock", "npm", "publish", "secrets", "seed", "update", "uv")
-OWNER = ".owner"
-UNOWNED_AGE = 3600.0  # seconds
+_KINDS = ("fetch", "lambda", "lock", "npm", "publish", "secrets", "seed", "update", "uv")
+_OWNER = ".owner"
+_UNOWNED_AGE = 3600.0  # seconds
 
 
 @contextlib.contextmanager
 def scratch(kind: str, parent: Path | None = None) -> Iterator[Path]:
     """A private (0700) folder ``builder-<kind>-*`` that lives as long as the block, or the process."""
-    assert kind in KINDS, kind
+    assert kind in _KINDS, kind
     folder = Path(tempfile.mkdtemp(prefix=f"builder-{kind}-", dir=parent))
     try:
-        with (folder / OWNER).open("w") as owner:
+        with (folder / _OWNER).open("w") as owner:
             fcntl.flock(owner, fcntl.LOCK_EX)
             owner.write(f"{os.getpid()}\n")
             owner.flush()
@@ -56,7 +56,7 @@ def sweep(parent: Path | None = None, clock: Callable[[], float] = time.time) ->
 
 def _is_scratch(path: Path) -> bool:
     name = path.name
-    if not any(name.startswith(f"builder-{kind}-") for kind in KINDS):
+    if not any(name.startswith(f"builder-{kind}-") for kind in _KINDS):
         return False
     try:
         info = path.lstat()
@@ -68,9 +68,9 @@ def _is_scratch(path: Path) -> bool:
 
 def _abandoned(folder: Path, clock: Callable[[], float]) -> bool:
     try:
-        handle = (folder / OWNER).open("r")
+        handle = (folder / _OWNER).open("r")
     except FileNotFoundError:
-        return _age(folder, clock) > UNOWNED_AGE
+        return _age(folder, clock) > _UNOWNED_AGE
     except OSError:
         return False
     with handle:

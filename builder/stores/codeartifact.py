@@ -41,8 +41,8 @@ from builder.plumbing.fsutil import CHUNK, sha256_file
 from builder.plumbing.redact import redact
 from builder.stores.base import ArtifactRef, RepositoryCheck
 
-FORMAT = "generic"
-NAMESPACE = "builder"
+_FORMAT = "generic"
+_NAMESPACE = "builder"
 _MISSING_PACKAGE = {"package", "package-version", "asset"}
 _SECRETISH = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b|(?:Credential|Signature|X-Amz-Security-Token)=\S+")
 _SETUP = (
@@ -88,7 +88,7 @@ class StoreConflict(StoreError):
 class CodeArtifactStore:
     name = "codeartifact"
 
-    def __init__(self, client: Any, settings: CodeArtifact, namespace: str = NAMESPACE) -> None:
+    def __init__(self, client: Any, settings: CodeArtifact, namespace: str = _NAMESPACE) -> None:
         """``client`` is a boto3 ``codeartifact`` client (retries are configured on it)."""
         self.client = client
         self.settings = settings
@@ -259,7 +259,7 @@ class CodeArtifactStore:
         return {
             **self._domain(),
             "repository": self.settings.generic_repository,
-            "format": FORMAT,
+            "format": _FORMAT,
             "namespace": self.namespace,
             "package": tool,
         }

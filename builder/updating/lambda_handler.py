@@ -26,15 +26,15 @@ from typing import Any, TextIO
 from builder.errors import UserError
 from builder.plumbing.redact import redact
 
-NAMESPACE = "builder/updater"
-PROJECT_FILES = ("builder.yaml", "tools.yaml", "builder.lock", "images/", "templates/", "buildspecs/")
+_NAMESPACE = "builder/updater"
+_PROJECT_FILES = ("builder.yaml", "tools.yaml", "builder.lock", "images/", "templates/", "buildspecs/")
 
 
 class UpdateFailed(RuntimeError):
     """Raised so the invocation counts as failed (alarms, the DLQ) after the summary is logged."""
 
 
-class JsonLog:
+class _JsonLog:
     def __init__(self, stream: TextIO, secrets: list[str]) -> None:
         self.stream, self.secrets = stream, secrets
 
@@ -49,7 +49,7 @@ class JsonLog:
         self.stream.flush()
 
 
-def emit_metrics(stream: TextIO, values: Mapping[str, float]) -> None:
+def _emit_metrics(stream: TextIO, values: Mapping[str, float]) -> None:
     """One EMF document: CloudWatch turns it into metrics with no dimensions."""
     units = {"DurationMs": "Milliseconds"}
     document = {
@@ -57,7 +57,7 @@ def emit_metrics(stream: TextIO, values: Mapping[str, float]) -> None:
             "Timestamp": int(time.time() * 1000),
             "CloudWatchMetrics": [
                 {
-                    "Namespace": NAMESPACE,
+                    "Namespace": _NAMESPACE,
                     "Dimensions": [[]],
                     "Metrics": [{"Name": name, "Unit": units.get(name, "Count")} for name in values],
                 }
@@ -73,7 +73,7 @@ def handler(event: Mapping[str, Any], context: Any, stream: TextIO | None = None
     out = stream or sys.stdout
     env = dict(os.environ)
     secrets: list[str] = []
-    log = JsonLog(out, secrets)
+    log = _JsonLog(out, secrets)
     from builder.updating.updater import UpdateReport
 
     report = UpdateReport()
@@ -82,7 +82,7 @@ def handler(event: Mapping[str, Any], context: Any, stream: TextIO | None = None
     except UserError as e:
         report.failures["updater"] = str(e)
         log(f"update failed: {e}", level="error")
-    emit_metrics(out, report.metrics())
+    _emit_metrics(out, report.metrics())
     summary = _summary(report)
     log("update finished", **summary)
     if report.failures:
@@ -102,7 +102,7 @@ def _summary(report: Any) -> dict[str, Any]:
     }
 
 
-def github_token(env: Mapping[str, str]) -> str:
+def _github_token(env: Mapping[str, str]) -> str:
     """The Lambda cannot work without one: it reads the project and opens the pull request with it."""
     from builder import runtime
 
@@ -112,10 +112,10 @@ def github_token(env: Mapping[str, str]) -> str:
     return token
 
 
-def _update(env: Mapping[str, str], log: JsonLog, secrets: list[str]) -> Any:
+def _update(env: Mapping[str, str], log: _JsonLog, secrets: list[str]) -> Any:
     from builder.plumbing.workdir import scratch, sweep
 
-    token = github_token(env)
+    token = _github_token(env)
     secrets.append(token)
     # A warm Lambda keeps /tmp between invocations: each run's folder goes when it ends, and a
     # run the timeout killed is swept by the next.
@@ -124,7 +124,7 @@ def _update(env: Mapping[str, str], log: JsonLog, secrets: list[str]) -> Any:
         return _update_in(work, env, log, token)
 
 
-def _update_in(work: Path, env: Mapping[str, str], log: JsonLog, token: str) -> Any:
+def _update_in(work: Path, env: Mapping[str, str], log: _JsonLog, token: str) -> Any:
     """Read the project from the repository (a Lambda has no git), then exactly `builder update`."""
     from builder.config.project import load_project, with_environment
     from builder.locking.lockfile import load_lockfile
@@ -133,7 +133,7 @@ def _update_in(work: Path, env: Mapping[str, str], log: JsonLog, token: str) -> 
 
     repository, api = _required(env, "BUILDER_GITHUB_REPOSITORY"), github_api(None, env)
     head = github_client(api, repository, token).download(
-        work / "project", lambda path: path.startswith(PROJECT_FILES)
+        work / "project", lambda path: path.startswith(_PROJECT_FILES)
     )
     log("read the project", commit=head)
     project = with_environment(load_project(work / "project"), env)

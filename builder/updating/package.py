@@ -17,7 +17,7 @@ from pathlib import Path
 from builder.errors import UserError
 from builder.plumbing.workdir import scratch
 
-RUNTIME = ("jinja2", "markupsafe", "pyyaml", "requests", "packaging", "uv", "pysequoia", "boto3")
+_RUNTIME = ("jinja2", "markupsafe", "pyyaml", "requests", "packaging", "uv", "pysequoia", "boto3")
 _TAGS = [f"manylinux_2_{minor}_x86_64" for minor in range(28, 4, -1)] + [
     "manylinux2014_x86_64",
     "manylinux2010_x86_64",
@@ -30,7 +30,7 @@ def build_zip(root: Path, out: Path) -> Path:
     with scratch("lambda") as tmp:
         target = tmp / "package"
         _pip(["--no-deps", str(root)], target)
-        pins = [f"{name}=={version(name)}" for name in RUNTIME]
+        pins = [f"{name}=={version(name)}" for name in _RUNTIME]
         platforms = [arg for tag in _TAGS for arg in ("--platform", tag)]
         wheels = [*platforms, "--python-version", "3.11", "--implementation", "cp", "--only-binary", ":all:"]
         _pip(["--upgrade", *wheels, *pins], target)  # --upgrade: replace the bin/ the first install made

@@ -19,10 +19,10 @@ from urllib.parse import urljoin
 
 import requests
 
-from builder.config.settings import HttpSettings
 from builder.errors import UpstreamError
 from builder.plumbing.credentials import Scope
 from builder.plumbing.fsutil import within
+from builder.plumbing.limits import HttpSettings
 from builder.plumbing.redact import redact
 
 _REDIRECTS = (301, 302, 307, 308)

@@ -1,0 +1,565 @@
+"""The layout shows the architecture: no import cycle, imports follow the layers, no dead public name.
+
+Every module under builder/ is parsed (never imported); every import counts, at module level,
+inside functions and under ``if TYPE_CHECKING:``, relative ones too. ``from builder.x import y``
+is an import of the module builder.x.y when y is one, else of builder.x. Importing a module
+does not count as importing its parent packages: their ``__init__`` runs, but the dependency
+the code states is on the module it names.
+
+Layers (``LAYERS``: what each folder, or module set apart, may import besides itself; the
+modules of a folder may import one another, a module with a row of its own only what it names):
+
+- ``builder.config.names`` checks strings and imports nothing of builder; ``builder.errors``
+  builds its messages with its ``printable`` (values from files may hold control characters)
+  and with ``plumbing.redact``, and nothing else: every module can import the errors.
+- plumbing (HTTP, files, credentials, progress, AWS clients) knows nothing of the domain: it
+  imports only the errors.
+- config reads the project: plumbing and errors only, except ``builder.config.project``, the
+  one place the plugin registries (``builder.sources``, ``builder.kinds``) are handed to
+  catalogue loading.
+- the lockfile's model is the vocabulary of the plugins: evidence records
+  (``builder.locking.evidence``, config only), the install kinds that own each payload
+  (``builder.kinds``, evidence only) and the entries (``builder.locking.lockfile``, which reads
+  each payload through its kind); ``builder.locking.openpgp`` checks bytes against it.
+- sources, stores and kinds are plugins, above config and the lockfile's model; a source may
+  check signatures and put what it verified in a store. ``builder.stores.sync`` keeps a store in
+  step with the lockfile through ``builder.building.fetch``: the one store module that is a stage.
+- locking (the resolver), building and updating are stages; a later stage may use an earlier one.
+- ``builder.runtime`` wires the clients of a run; only the fronts import it: the CLI, the
+  Lambda handler and ``builder/__init__`` (the public API, which imports no CLI).
+- cli is the top: nothing imports it but ``builder/__main__``.
+
+A public name (a top-level function, class or assignment not starting with ``_``) must be
+used by another module of builder/ or by scripts/, or be listed in its module's ``__all__``
+(``builder.__all__`` is the public API), or be an entry point: a click command, a string
+``"module:Name"`` in a module (a plugin registry), ``[project.scripts]`` or a name terraform
+deploys (``builder.updating.lambda_handler.handler``), or come with such a name: a type in its
+signature or fields, an error it raises. Tests do not count: a module kept for tests on purpose
+says so in a comment and lists its names in ``__all__``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGE = REPO / "builder"
+PYTHON_SCRIPTS = ("scripts/seed-lockfile", "scripts/scan")
+
+CORE = ("builder.config", "builder.plumbing", "builder.errors")
+EVIDENCE = (*CORE, "builder.locking.evidence")
+# The lockfile's values (evidence records, the kinds' payloads, the entries) are every plugin's vocabulary.
+MODEL = (*EVIDENCE, "builder.kinds", "builder.locking.lockfile")
+PLUGINS = ("builder.sources", "builder.stores", "builder.kinds")
+STAGES = ("builder.locking", "builder.building", "builder.updating")
+
+# What each layer may import besides itself: keys and values are module names or the folders
+# holding them, and a module's layer is the longest key it falls under.
+LAYERS: dict[str, tuple[str, ...]] = {
+    "builder.config.names": (),
+    "builder.errors": ("builder.config.names", "builder.plumbing.redact"),
+    "builder.plumbing": ("builder.errors",),
+    "builder.config": ("builder.plumbing", "builder.errors"),
+    "builder.config.project": (*CORE, "builder.sources", "builder.kinds"),
+    "builder.locking.evidence": CORE,
+    "builder.kinds": EVIDENCE,
+    "builder.locking.lockfile": (*EVIDENCE, "builder.kinds"),
+    "builder.locking.openpgp": (*MODEL, "builder.stores.base", "builder.sources.base"),
+    "builder.stores": MODEL,
+    "builder.stores.sync": (*MODEL, "builder.stores", "builder.building.fetch"),
+    "builder.sources": (*MODEL, "builder.locking.openpgp", "builder.stores", "builder.kinds"),
+    "builder.locking": (*CORE, *PLUGINS),
+    "builder.building": (*CORE, *PLUGINS, "builder.locking"),
+    "builder.updating": (*CORE, *PLUGINS, "builder.locking", "builder.building"),
+    "builder.updating.lambda_handler": (*CORE, *PLUGINS, *STAGES, "builder.runtime"),
+    "builder.runtime": (*CORE, *PLUGINS, *STAGES),
+    "builder": (*CORE, *PLUGINS, *STAGES, "builder.runtime"),
+    "builder.cli": (*CORE, *PLUGINS, *STAGES, "builder.runtime", "builder"),
+    "builder.__main__": ("builder.cli",),
+}
+
+
+@dataclass
+class Module:
+    name: str
+    path: Path
+    tree: ast.Module
+    imports: dict[str, int] = field(default_factory=dict)  # module imported -> first line
+
+    @property
+    def package(self) -> str:
+        return self.name if self.path.name == "__init__.py" else self.name.rpartition(".")[0]
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _parse(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def _modules() -> dict[str, Module]:
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = _module_name(path)
+        found[name] = Module(name, path, _parse(path))
+    for module in found.values():
+        for target, line in sorted(_imports(module.tree, module.package, set(found)), key=lambda i: i[1]):
+            if target != module.name:
+                module.imports.setdefault(target, line)
+    return found
+
+
+def _absolute(node: ast.ImportFrom, package: str) -> str:
+    if not node.level:
+        return node.module or ""
+    base = package.split(".")
+    base = base[: len(base) - node.level + 1]
+    return ".".join([*base, *([node.module] if node.module else [])])
+
+
+def _imports(tree: ast.AST, package: str, modules: set[str]) -> Iterator[tuple[str, int]]:
+    """Every builder module ``tree`` imports, with the line."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "builder":
+                    yield alias.name, node.lineno
+        elif isinstance(node, ast.ImportFrom):
+            source = _absolute(node, package)
+            if source.split(".")[0] != "builder":
+                continue
+            for alias in node.names:
+                sub = f"{source}.{alias.name}"
+                yield (sub if sub in modules else source), node.lineno
+
+
+# --- (a) cycles ---------------------------------------------------------------------------
+
+
+def _shortest_cycle(start: str, graph: dict[str, set[str]]) -> list[str] | None:
+    """The shortest path start -> ... -> start, breadth first."""
+    parents: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for target in sorted(graph.get(node, ())):
+                if target == start:
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(parents[path[-1]])
+                    return [*reversed(path), start]
+                if target not in parents:
+                    parents[target] = node
+                    following.append(target)
+        frontier = following
+    return None
+
+
+def _rotated(cycle: list[str]) -> tuple[str, ...]:
+    ring = cycle[:-1]
+    first = ring.index(min(ring))
+    return tuple(ring[first:] + ring[:first])
+
+
+def find_cycles(graph: dict[str, set[str]]) -> list[str]:
+    """One chain per cycle found through each module (the shortest), each once."""
+    seen: dict[tuple[str, ...], list[str]] = {}
+    for start in sorted(graph):
+        cycle = _shortest_cycle(start, graph)
+        if cycle:
+            seen.setdefault(_rotated(cycle), cycle)
+    return sorted(" -> ".join([*ring, ring[0]]) for ring in seen)
+
+
+def test_no_import_cycle() -> None:
+    modules = _modules()
+    cycles = find_cycles({name: set(m.imports) for name, m in modules.items()})
+    assert not cycles, "import cycles among builder's modules:\n  " + "\n  ".join(cycles)
+
+
+def test_cycles_are_reported_as_chains() -> None:
+    graph = {"a": {"b"}, "b": {"c", "a"}, "c": {"a"}, "d": {"d"}, "e": {"a"}}
+    assert find_cycles(graph) == ["a -> b -> a", "a -> b -> c -> a", "d -> d"]
+
+
+def test_imports_are_resolved_to_modules() -> None:
+    tree = ast.parse(
+        "from builder.x import y, z\nfrom . import w\nfrom ..q import r\n"
+        "def f():\n    import builder.v\nif TYPE_CHECKING:\n    from builder import u\n"
+    )
+    known = {"builder.x.y", "builder.p.w", "builder.u"}
+    found = sorted({name for name, _ in _imports(tree, "builder.p", known)})
+    assert found == ["builder.p.w", "builder.q", "builder.u", "builder.v", "builder.x", "builder.x.y"]
+
+
+# --- (b) layers ---------------------------------------------------------------------------
+
+
+def _under(name: str, key: str) -> bool:
+    """``name`` is the module ``key`` or in its folder (``builder`` is only the package itself)."""
+    return name == key or (key != "builder" and name.startswith(key + "."))
+
+
+def layer(name: str) -> str:
+    return max((key for key in LAYERS if _under(name, key)), key=len)
+
+
+def _allowed(importer: str, imported: str) -> bool:
+    mine = layer(importer)
+    return any(_under(imported, key) for key in (mine, *LAYERS[mine]))
+
+
+def test_imports_follow_the_layers() -> None:
+    wrong = [
+        f"{m.path.relative_to(REPO)}:{line}: {m.name} ({layer(m.name)}) imports {target}"
+        for m in _modules().values()
+        for target, line in sorted(m.imports.items(), key=lambda item: item[1])
+        if not _allowed(m.name, target)
+    ]
+    assert not wrong, "imports across layers that LAYERS does not allow:\n  " + "\n  ".join(wrong)
+
+
+def test_every_module_has_a_layer() -> None:
+    assert all(layer(name) for name in _modules())
+    assert layer("builder.config.project") == "builder.config.project"
+    assert layer("builder.config.catalogue") == "builder.config"
+    assert not _allowed("builder.config.catalogue", "builder.sources")
+    assert _allowed("builder.config.project", "builder.sources.base")
+    assert _allowed("builder.cli.main", "builder")
+    assert not _allowed("builder", "builder.cli.commands")
+    assert not _allowed("builder.building.render", "builder.runtime")
+
+
+# --- (c) dead public names ----------------------------------------------------------------
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    return "TYPE_CHECKING" in ast.unparse(node.test)
+
+
+def _top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    for node in body:
+        if isinstance(node, ast.If) and not _is_type_checking(node):
+            yield from _top_level(node.body + node.orelse)
+        elif isinstance(node, ast.Try):
+            yield from _top_level(node.body + node.orelse + node.finalbody)
+        else:
+            yield node
+
+
+def defined_names(tree: ast.Module, private: bool = False) -> dict[str, ast.stmt]:
+    """The public (or the private) names a module defines at top level, not those it imports."""
+    found: dict[str, ast.stmt] = {}
+    for node in _top_level(tree.body):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names = [node.name]
+        elif isinstance(node, ast.Assign):
+            names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names = [node.target.id]
+        else:
+            continue
+        # ``TYPE_CHECKING = False`` is typing's flag without importing typing, not a name to use
+        found.update(
+            {name: node for name in names if name.startswith("_") == private and name != "TYPE_CHECKING"}
+        )
+    return {name: node for name, node in found.items() if not (name.startswith("__") and name.endswith("__"))}
+
+
+def _all(tree: ast.Module) -> set[str]:
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+            return {elt.value for elt in ast.walk(node.value) if isinstance(elt, ast.Constant)}
+    return set()
+
+
+def _is_command(node: ast.stmt) -> bool:
+    """A click command or group: called by name from the command line."""
+    if not isinstance(node, ast.FunctionDef):
+        return False
+    calls = [d.func for d in node.decorator_list if isinstance(d, ast.Call)]
+    return any(ast.unparse(f).rpartition(".")[2] in ("command", "group") for f in calls)
+
+
+def _dotted(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = _dotted(node.value)
+        return f"{head}.{node.attr}" if head else None
+    return None
+
+
+def _bindings(tree: ast.AST, package: str, modules: set[str]) -> dict[str, str]:
+    """Local name -> builder module, for every module ``tree`` binds to a name."""
+    bound = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in modules:
+                    bound[alias.asname or alias.name] = alias.name
+                if alias.asname is None and alias.name.startswith("builder."):
+                    bound["builder"] = "builder"
+        elif isinstance(node, ast.ImportFrom):
+            source = _absolute(node, package)
+            for alias in node.names:
+                if f"{source}.{alias.name}" in modules:
+                    bound[alias.asname or alias.name] = f"{source}.{alias.name}"
+    return bound
+
+
+def uses(tree: ast.AST, package: str, modules: set[str]) -> Iterator[tuple[str, str]]:
+    """(module, name) for every name of a builder module that ``tree`` refers to."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            source = _absolute(node, package)
+            if source in modules:
+                yield from ((source, a.name) for a in node.names if f"{source}.{a.name}" not in modules)
+    bound = _bindings(tree, package, modules)
+    for node in ast.walk(tree):
+        dotted = _dotted(node) if isinstance(node, ast.Attribute) else None
+        if dotted:
+            head, _, rest = dotted.partition(".")
+            path = [bound[head], *rest.split(".")] if head in bound else []
+            for cut in range(1, len(path)):
+                module = ".".join(path[:cut])
+                if module in modules and ".".join(path[: cut + 1]) not in modules:
+                    yield module, path[cut]
+                    break
+
+
+ENTRY_POINT = re.compile(r"^(builder(?:\.\w+)+|\w+)[.:](\w+)$")
+
+
+def _named_entry_points(modules: dict[str, Module]) -> Iterator[tuple[str, str]]:
+    """Names given as strings: "module:Class" in a registry, the console script, terraform's handler."""
+    names = set(modules)
+    for module in modules.values():
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                match = ENTRY_POINT.match(node.value)
+                if match and ":" in node.value:
+                    where = match[1] if match[1] in names else f"{module.package}.{match[1]}"
+                    if where in names:
+                        yield where, match[2]
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    for target in scripts.values():
+        where, _, name = target.partition(":")
+        yield where, name
+    for path in (REPO / "terraform").rglob("*.tf"):
+        for dotted in re.findall(r"\bbuilder(?:\.\w+)+", path.read_text()):
+            where, _, name = dotted.rpartition(".")
+            if where in names:
+                yield where, name
+
+
+def _interface(node: ast.stmt) -> Iterator[str]:
+    """The names that come with a definition: those in its annotations (a function's parameters
+    and result, a class's fields and methods), the errors it raises, a type alias's value."""
+    if isinstance(node, ast.Assign):
+        yield from (n.id for n in ast.walk(node.value) if isinstance(n, ast.Name))
+        return
+    for inner in ast.walk(node):
+        found: list[ast.expr | None] = []
+        if isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef):
+            arguments = inner.args.posonlyargs + inner.args.args + inner.args.kwonlyargs
+            found = [a.annotation for a in arguments] + [inner.returns]
+            found += [a.annotation for a in (inner.args.vararg, inner.args.kwarg) if a]
+        elif isinstance(inner, ast.AnnAssign):
+            found = [inner.annotation]
+        elif isinstance(inner, ast.Raise):
+            found = [inner.exc.func if isinstance(inner.exc, ast.Call) else inner.exc]
+        for annotation in filter(None, found):
+            for name in ast.walk(annotation):
+                if isinstance(name, ast.Name):
+                    yield name.id
+                elif isinstance(name, ast.Constant) and isinstance(name.value, str):  # "Quoted"
+                    yield from re.findall(r"\w+", name.value)
+
+
+def _offered(module: Module, used: set[str]) -> set[str]:
+    """``used`` and, transitively, the names of this module that come with those."""
+    defined = defined_names(module.tree)
+    offered = {name for name in used if name in defined}
+    todo = list(offered)
+    while todo:
+        for name in _interface(defined[todo.pop()]):
+            if name in defined and name not in offered:
+                offered.add(name)
+                todo.append(name)
+    return offered
+
+
+def _used(modules: dict[str, Module]) -> set[tuple[str, str]]:
+    """(module, name) for every name another module, a script or an entry point refers to."""
+    names = set(modules)
+    used: set[tuple[str, str]] = set(_named_entry_points(modules))
+    for module in modules.values():
+        used.update((m, n) for m, n in uses(module.tree, module.package, names) if m != module.name)
+    for script in PYTHON_SCRIPTS:
+        used.update(uses(_parse(REPO / script), "", names))
+    return used
+
+
+def dead_names(modules: dict[str, Module]) -> list[str]:
+    used = _used(modules)
+    dead = []
+    for module in modules.values():
+        defined = defined_names(module.tree)
+        entry = {n for n, node in defined.items() if _is_command(node)} | _all(module.tree)
+        alive = _offered(module, entry | {n for m, n in used if m == module.name})
+        dead += [
+            f"{module.path.relative_to(REPO)}:{node.lineno}: {module.name}.{name}"
+            for name, node in defined.items()
+            if name not in alive
+        ]
+    return dead
+
+
+def unused_private_names(modules: dict[str, Module]) -> list[str]:
+    """Private top-level names nothing refers to: code used by nobody."""
+    unused, used = [], _used(modules)
+    for module in modules.values():
+        loaded = {n for m, n in used if m == module.name}
+        loaded |= {
+            n.id for n in ast.walk(module.tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+        }
+        unused += [
+            f"{module.path.relative_to(REPO)}:{node.lineno}: {module.name}.{name}"
+            for name, node in defined_names(module.tree, private=True).items()
+            if name not in loaded
+        ]
+    return unused
+
+
+def test_no_private_name_is_unused() -> None:
+    unused = unused_private_names(_modules())
+    assert not unused, "private names nothing refers to (delete them):\n  " + "\n  ".join(unused)
+
+
+# Debt measured when the layout landed: public names that only tests (or nothing) use, in modules
+# rewritten at the same time. The list may only shrink: a new dead name fails, and so does a name
+# here that has since become private, used or deleted (then take it off the list).
+KNOWN_DEAD = frozenset({
+    "builder.building.engine.HOST_VAR",
+    "builder.building.engine.INSTALL_BUILDKIT",
+    "builder.building.engine.INSTALL_ENGINE",
+    "builder.building.engine.NATIVE_BUILDKIT",
+    "builder.building.engine.PACKAGE",
+    "builder.building.engine.PACKAGE_CLIENTS",
+    "builder.building.engine.PROBE_TIMEOUT",
+    "builder.building.engine.candidates",
+    "builder.building.engine.choose",
+    "builder.building.engine.probe",
+    "builder.building.engine.which_on_path",
+    "builder.building.secrets.user_pip_cert",
+    "builder.building.smoke.junit",
+    "builder.building.smoke.running",
+    "builder.cli.main.F",
+    "builder.cli.main.command",
+    "builder.cli.main.error_handler",
+    "builder.cli.main.pass_context",
+    "builder.cli.status.Inputs",
+    "builder.cli.status.STATE",
+    "builder.cli.status.blocked_images",
+    "builder.cli.status.changes",
+    "builder.cli.status.current_inputs",
+    "builder.cli.status.dockerfile_sources",
+    "builder.cli.status.first_difference",
+    "builder.cli.status.image_statuses",
+    "builder.cli.status.inputs_of",
+    "builder.cli.status.plannable",
+    "builder.cli.status.recorded",
+    "builder.cli.status.stale_tools",
+    "builder.cli.status.tool_status",
+    "builder.config.document.MAX_BYTES",
+    "builder.config.document.MAX_DEPTH",
+    "builder.config.document.dotted",
+    "builder.kinds.archive.ArchiveInstall",
+    "builder.locking.lockfile.HEADER",
+    "builder.locking.lockfile.loads",
+    "builder.locking.openpgp.spaced",
+    "builder.locking.resolver.ReleaseChanged",
+    "builder.locking.resolver.stale_reason",
+    "builder.locking.resolver.tool_platforms",
+    "builder.sources.base.sort_key",
+    "builder.sources.github.DEFAULT_TAG",
+    "builder.sources.github.HEADERS",
+    "builder.sources.github.MAX_PAGES",
+    "builder.sources.github.PER_PAGE",
+    "builder.sources.github.parse_checksums",
+    "builder.sources.hashicorp.DEFAULT_KEYS",
+    "builder.sources.hashicorp.FINGERPRINT",
+    "builder.sources.hashicorp.KEY_FILE",
+    "builder.sources.nodejs.KEY_FOLDER",
+    "builder.sources.nodejs.SUMS",
+    "builder.sources.npm.ACCEPT",
+    "builder.sources.npm.configured_registry",
+    "builder.sources.npm.packages_from_lock",
+    "builder.sources.pypi.ACCEPT",
+    "builder.sources.pypi.default_index_url",
+    "builder.sources.pypi.requirements_from_pylock",
+    "builder.sources.pypi.uv_binary",
+    "builder.sources.pypi.uv_environment",
+    "builder.updating.updater.BRANCH",
+    "builder.updating.updater.changed_renders",
+    "builder.updating.updater.pr_body",
+    "builder.updating.updater.proposal",
+    "builder.updating.updater.publish",
+})  # fmt: skip
+
+
+def test_every_public_name_is_used_elsewhere() -> None:
+    found = {entry.split(": ")[-1] for entry in dead_names(_modules())}
+    assert not KNOWN_DEAD - found, "no longer dead, take off KNOWN_DEAD: " + ", ".join(
+        sorted(KNOWN_DEAD - found)
+    )
+    dead = [entry for entry in dead_names(_modules()) if entry.split(": ")[-1] not in KNOWN_DEAD]
+    assert not dead, (
+        f"{len(dead)} public names used by no other module (make them _private, delete them, or "
+        "list them in __all__):\n  " + "\n  ".join(dead)
+    )
+
+
+def test_uses_are_found_through_every_spelling() -> None:
+    tree = ast.parse(
+        "import builder.a.b\nfrom builder.a import b as bee\nfrom builder.a.b import one\n"
+        "from builder.a import c\nbuilder.a.b.two()\nbee.three\nc.four.five\n"
+    )
+    found = set(uses(tree, "", {"builder", "builder.a", "builder.a.b", "builder.a.c"}))
+    assert found == {("builder.a.b", n) for n in ("one", "two", "three")} | {("builder.a.c", "four")}
+
+
+def _fake(name: str, source: str) -> Module:
+    return Module(name, REPO / (name.replace(".", "/") + ".py"), ast.parse(source))
+
+
+def test_dead_and_unused_names_are_found() -> None:
+    modules = {
+        "builder.a": _fake(
+            "builder.a",
+            "class Kind: ...\nclass Failed(Exception): ...\nclass Lonely: ...\nLIMIT = 3\n_SPARE = 1\n"
+            "def used(kind: Kind) -> None:\n    raise Failed(LIMIT)\n"
+            "def unused() -> None: ...\ndef _helper() -> None: ...\n",
+        ),
+        "builder.b": _fake("builder.b", "from builder.a import used\nimport builder.a\nbuilder.a.LIMIT\n"),
+        "builder.c": _fake("builder.c", "__all__ = ['kept']\ndef kept() -> None: ...\n"),
+    }
+    assert [line.rpartition(" ")[2] for line in dead_names(modules)] == [
+        "builder.a.Lonely",
+        "builder.a.unused",
+    ]
+    assert [line.rpartition(" ")[2] for line in unused_private_names(modules)] == [
+        "builder.a._SPARE",
+        "builder.a._helper",
+    ]
