@@ -199,8 +199,8 @@ def test_a_real_build_of_hostile_names_runs_none_of_them(
     loaded = load_project(root)
     data = b"#!/bin/sh\necho 0.9.0\n"
     loaded, lock = hostile(loaded, file=PAYLOAD_FILE, entry_points=PAYLOAD_ENTRY_POINTS)
-    lock = lock.with_tool(dataclasses.replace(lock.tools["solo"], artifacts={AMD64: Artifact(
-        PAYLOAD_FILE, "https://example.test/solo", hashlib.sha256(data).hexdigest(), len(data), evidence=TESTED)}))  # fmt: skip
+    lock = lock.with_tool(dataclasses.replace(lock.tools["solo"], payload=Artifacts({AMD64: Artifact(
+        PAYLOAD_FILE, "https://example.test/solo", hashlib.sha256(data).hexdigest(), len(data), evidence=TESTED)})))  # fmt: skip
     context = tmp_path / "context"
     context.mkdir()
     (context / "Dockerfile").write_text(dockerfile(loaded, lock))
