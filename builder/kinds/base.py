@@ -8,7 +8,6 @@ files and template values, and says what a smoke test checks beyond the version.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -17,7 +16,7 @@ from builder.config import names
 from builder.config.catalogue import Install, Tool
 from builder.config.document import Node
 from builder.config.platforms import Platform
-from builder.locking.evidence import Evidence
+from builder.locking.evidence import Evidence, read_sha256
 
 T = TypeVar("T")
 # Runs a command in the smoke-test container: its exit code and output.
@@ -142,16 +141,6 @@ def wrong_payload(kind: str, payload: Payload) -> str:
     return f"locked as {type(payload).__name__.lower()}, not as the '{kind}' tool the catalogue describes"
 
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-
-
-def read_sha256(node: Node) -> str:
-    value = node.text()
-    if not _SHA256.match(value):
-        raise node.error(f"malformed sha256 '{value}' (expected 64 lowercase hex digits)")
-    return value
-
-
 def read_size(fields: Mapping[str, Node]) -> int | None:
     node = fields.get("size")
     if node is None or node.value is None:
@@ -171,3 +160,6 @@ def per_platform(node: Node, read: Callable[[Node], T]) -> dict[Platform, T]:
             raise child.error(str(e)) from None
         out[platform] = read(child)
     return out
+
+
+__all__ = ["read_sha256"]  # kinds read their digests as evidence records do

@@ -136,7 +136,7 @@ class Recorded:
 
 def _checksum_file(fields: dict[str, Node]) -> Evidence:
     url = fields["url"].checked(names.check_url, fields["url"].text())
-    return ChecksumFile(fields["file"].name("file name"), url, _sha256(fields["sha256"]))
+    return ChecksumFile(fields["file"].name("file name"), url, read_sha256(fields["sha256"]))
 
 
 def _openpgp(fields: dict[str, Node]) -> Evidence:
@@ -183,7 +183,8 @@ def _record(node: Node) -> Evidence:
     return read(node.mapping(["kind", *keys], required=["kind", *keys]))
 
 
-def _sha256(node: Node) -> str:
+def read_sha256(node: Node) -> str:
+    """A sha256 as builder.lock writes it: 64 lowercase hex digits, else an error at its line."""
     value = node.text()
     if not _SHA256.match(value):
         raise node.error(f"malformed sha256 '{value}' (expected 64 lowercase hex digits)")
