@@ -21,10 +21,23 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _FINGERPRINT = re.compile(r"^[0-9A-F]{40}$|^[0-9A-F]{64}$")
 
 
+@dataclass(frozen=True)
+class Signer:
+    """Who vouched for the bytes, as continuity compares it between two versions of a tool."""
+
+    scheme: str  # "openpgp", "sigstore", "github-attestation", "pep740"
+    identity: str  # an OpenPGP fingerprint, a certificate's identity (workflow URI)
+    issuer: str = ""  # the OIDC issuer of a keyless certificate
+
+
 class Evidence(Protocol):
     kind: ClassVar[str]
 
     def to_data(self) -> dict[str, object]: ...
+
+    def signer(self) -> Signer | None:
+        """The signing identity this record proves, or None for a digest-only record."""
+        ...
 
     def summary(self) -> str:
         """What was checked, for people: "sha256 listed in checksums.txt"."""
@@ -43,6 +56,9 @@ class ChecksumFile:
     def to_data(self) -> dict[str, object]:
         return {"kind": self.kind, "file": self.file, "url": self.url, "sha256": self.sha256}
 
+    def signer(self) -> Signer | None:
+        return None
+
     def summary(self) -> str:
         return f"listed in {self.file}"
 
@@ -56,6 +72,9 @@ class AssetDigest:
 
     def to_data(self) -> dict[str, object]:
         return {"kind": self.kind, "api": self.api}
+
+    def signer(self) -> Signer | None:
+        return None
 
     def summary(self) -> str:
         return f"the {self.api} asset digest"
@@ -71,6 +90,9 @@ class OpenPGPSignature:
 
     def to_data(self) -> dict[str, object]:
         return {"kind": self.kind, "signed": self.signed, "fingerprint": self.fingerprint}
+
+    def signer(self) -> Signer | None:
+        return Signer("openpgp", self.fingerprint)
 
     def summary(self) -> str:
         return f"{self.signed} signed by OpenPGP key {self.fingerprint}"
@@ -88,6 +110,9 @@ class IndexHash:
     def to_data(self) -> dict[str, object]:
         return {"kind": self.kind, "resolver": self.resolver, "target": self.target, "index": self.index}
 
+    def signer(self) -> Signer | None:
+        return None
+
     def summary(self) -> str:
         return f"hashes from {self.index} ({self.resolver}, {self.target})"
 
@@ -101,6 +126,9 @@ class NpmIntegrity:
 
     def to_data(self) -> dict[str, object]:
         return {"kind": self.kind, "resolver": self.resolver}
+
+    def signer(self) -> Signer | None:
+        return None
 
     def summary(self) -> str:
         return f"sha512 integrity from the registry ({self.resolver})"
@@ -116,6 +144,9 @@ class Published:
     def to_data(self) -> dict[str, object]:
         return {"kind": self.kind, "source": self.source}
 
+    def signer(self) -> Signer | None:
+        return None
+
     def summary(self) -> str:
         return f"as published by {self.source}; not yet re-verified upstream"
 
@@ -129,6 +160,9 @@ class Recorded:
 
     def to_data(self) -> dict[str, object]:
         return {"kind": self.kind, "text": self.text}
+
+    def signer(self) -> Signer | None:
+        return None
 
     def summary(self) -> str:
         return f"recorded before schema 2: {self.text}"
