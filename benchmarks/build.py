@@ -266,15 +266,16 @@ def noop_steps(bench: Bench, step: Steps) -> None:
     from builder.building.buildkit import image_size
     from builder.building.fetch import artifact_refs, fetch
     from builder.building.pipeline import image_tag, present_tags
-    from builder.cli.commands import check_rendered, open_store
+    from builder.cli.commands import check_rendered
     from builder.cli.status import record_builds
     from builder.config.project import with_environment
     from builder.plumbing.progress import Progress
+    from builder.runtime import Runtime
 
     project = step("load project files", lambda: with_environment(load_project(bench.root), os.environ))
     lock = step("load builder.lock", lambda: load_lockfile(bench.root))
     client = step("find the docker client", lambda: find_client(project.settings.docker_client, os.environ))
-    store = open_store(project, os.environ)
+    store = Runtime(project, os.environ).store()
     step("render, compare with buildspecs/", lambda: check_rendered(project, lock, [TINY], False, _quiet))
     refs = artifact_refs(project, lock, [TINY], [AMD64])
     step("check the store is warm", lambda: fetch(refs, store, Progress(len(refs), quiet_cached=True)))

@@ -41,15 +41,20 @@ says so in a comment and lists its names in ``__all__``.
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "builder"
 PYTHON_SCRIPTS = ("scripts/seed-lockfile", "scripts/scan")
+# The benchmarks use builder's library as a user would: their names are not dead, and must exist.
+BENCHMARKS = tuple(sorted(str(p.relative_to(REPO)) for p in (REPO / "benchmarks").glob("*.py")))
 
 CORE = ("builder.config", "builder.plumbing", "builder.errors")
 EVIDENCE = (*CORE, "builder.locking.evidence")
@@ -406,7 +411,7 @@ def _used(modules: dict[str, Module]) -> set[tuple[str, str]]:
     used: set[tuple[str, str]] = set(_named_entry_points(modules))
     for module in modules.values():
         used.update((m, n) for m, n in uses(module.tree, module.package, names) if m != module.name)
-    for script in PYTHON_SCRIPTS:
+    for script in PYTHON_SCRIPTS + BENCHMARKS:
         used.update(uses(_parse(REPO / script), "", names))
     return used
 
@@ -563,3 +568,26 @@ def test_dead_and_unused_names_are_found() -> None:
         "builder.a._SPARE",
         "builder.a._helper",
     ]
+
+
+@pytest.mark.parametrize("script", PYTHON_SCRIPTS + BENCHMARKS)
+def test_scripts_and_benchmarks_import_names_that_exist(script: str) -> None:
+    """A rename in builder/ must not leave a benchmark or script importing a name that is gone."""
+    missing = []
+    for node in ast.walk(_parse(REPO / script)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("builder"):
+            module = importlib.import_module(node.module or "")
+            missing += [
+                f"{node.module}.{a.name} (line {node.lineno})"
+                for a in node.names
+                if not hasattr(module, a.name) and not _submodule(f"{node.module}.{a.name}")
+            ]
+    assert not missing, f"{script} imports names builder no longer has: {', '.join(missing)}"
+
+
+def _submodule(dotted: str) -> bool:
+    try:
+        importlib.import_module(dotted)
+    except ModuleNotFoundError:
+        return False
+    return True

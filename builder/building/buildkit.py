@@ -55,7 +55,7 @@ def _short_reason(reason: str) -> str:
     return reason
 
 
-def _build_argv(client: DockerClient, request: BuildRequest) -> list[str]:
+def build_argv(client: DockerClient, request: BuildRequest) -> list[str]:
     argv = [*client.build_argv(), "--progress=plain", "--platform", str(request.platform)]
     for secret_id, path in sorted(request.secrets.items()):
         argv += ["--secret", f"id={secret_id},src={path}"]
@@ -82,7 +82,7 @@ def build(
     log = log or BuildKitLog()
     tail: deque[str] = deque(maxlen=_TAIL)
     with subprocess.Popen(
-        _build_argv(client, request), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        build_argv(client, request), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     ) as process:
         assert process.stdout is not None
         for raw in process.stdout:

@@ -131,7 +131,7 @@ def build_command(
     check_user_secrets(project, names, wiring.env)  # an unset ${VAR} in the npmrc: before any docker work
     client = wiring.docker  # before any download
     store = wiring.store()
-    _check_rendered(project, lock, names, strict, echo)  # after those: their one-line errors stay alone
+    check_rendered(project, lock, names, strict, echo)  # after those: their one-line errors stay alone
     if not _fetched(project, lock, names, (options.platform,), store, echo, quiet=not options.verbose):
         return 1
     suites: dict[str, list[CheckResult]] = {}
@@ -153,7 +153,7 @@ def build_command(
     return 0
 
 
-def _check_rendered(project: Project, lock: Lockfile, names: list[str], strict: bool, echo: Echo) -> None:
+def check_rendered(project: Project, lock: Lockfile, names: list[str], strict: bool, echo: Echo) -> None:
     """The build renders afresh; committed buildspecs/ that differ are a warning (an error if strict)."""
     family = sorted(set(names).union(*(ancestors(name, project.images) for name in names)))
     found = render_drift(project, lock, tuple(family))
