@@ -125,9 +125,9 @@ class Runtime:
     @functools.cached_property
     def docker(self) -> DockerClient:
         """The BuildKit-capable docker client: builder.yaml's, else BUILDER_DOCKER, else found."""
-        from builder.building.engine import find_client
+        from builder.building.client_memo import remembered_client
 
-        return find_client(self.settings.docker_client, self.env)
+        return remembered_client(self.settings.docker_client, self.env, self.cache)
 
     def build_secrets(self, folder: Path) -> BuildSecrets:
         """What a build hands BuildKit as secrets (index credentials), written under ``folder``."""

@@ -456,12 +456,10 @@ def test_no_private_name_is_unused() -> None:
 # rewritten at the same time. The list may only shrink: a new dead name fails, and so does a name
 # here that has since become private, used or deleted (then take it off the list).
 KNOWN_DEAD = frozenset({
-    "builder.building.engine.HOST_VAR",
     "builder.building.engine.INSTALL_BUILDKIT",
     "builder.building.engine.INSTALL_ENGINE",
     "builder.building.engine.NATIVE_BUILDKIT",
     "builder.building.engine.PACKAGE",
-    "builder.building.engine.PACKAGE_CLIENTS",
     "builder.building.engine.PROBE_TIMEOUT",
     "builder.building.engine.candidates",
     "builder.building.engine.choose",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +30,8 @@ def error_handler(debug: bool) -> Iterator[None]:
         # hold a line break (refused at load), so only builder's own messages have several lines.
         click.echo(f"error: {printable(redact(str(e)), keep=chr(10))}", err=True)
         if debug:
+            import traceback
+
             traceback.print_exc()
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
@@ -43,6 +44,8 @@ def error_handler(debug: bool) -> Iterator[None]:
             err=True,
         )
         if debug:
+            import traceback
+
             traceback.print_exc()
         sys.exit(3)
 
