@@ -97,8 +97,8 @@ class ProvenanceChanged(UserError):
 
     def __init__(self, tool: str, old: LockedTool, new: LockedTool, found: Provenance) -> None:
         super().__init__(
-            f"provenance changed from {old.version} to {new.version}: {old.version} was signed by "
-            f"{_describe_all(found.old or ())}, {new.version} is signed by {_describe_all(found.new)}. "
+            f"provenance changed from {old.version} to {new.version} ({old.version}: "
+            f"{_describe_all(found.old or ())}; {new.version}: {_describe_all(found.new)}). "
             f"Nothing was written for {tool}; if the new signer is expected, accept it with "
             f"`builder lock --upgrade {ACCEPT_OPTION} {tool}`"
         )
