@@ -264,9 +264,10 @@ def lock_command(project: Project, tools: tuple[str, ...], options: LockOptions,
     lock = load_lockfile(project.root)
     if options.check:
         return _report_stale(project, lock, tools, echo)
+    wiring = _runtime(project)
     with scratch("lock") as work:
-        sources = _runtime(project).sources(work, tools)
-        outcome = lock_tools(project, lock, tools, sources, datetime.now(UTC),
+        sources = wiring.sources(work, tools)
+        outcome = lock_tools(project, lock, tools, sources, wiring.clock(),
                              options.upgrade, options.jobs, lambda line: echo(line, err=True),
                              repin=options.repin, accept=options.accept)  # fmt: skip
     return _finish_lock(project, outcome, options.partial, echo)
@@ -341,7 +342,7 @@ def update_command(
     mirror = wiring.mirror() if publish else None
     github = wiring.github(repository) if repository else None
     with scratch("update") as work:
-        report = run_update(project, lock, wiring.sources(work), datetime.now(UTC), mirror, github,
+        report = run_update(project, lock, wiring.sources(work), wiring.clock(), mirror, github,
                             lambda line: echo(line, err=True), jobs, accept)  # fmt: skip
     for change in report.changes:
         echo(f"{change.tool}: {change.old or '(new)'} -> {change.new}")

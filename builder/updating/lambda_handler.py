@@ -154,7 +154,7 @@ def _update_in(work: Path, env: Mapping[str, str], log: _JsonLog, token: str, ac
         log(warning, level="warning")
     mirror = wiring.mirror() if project.settings.store.codeartifact else None
     lock = load_lockfile(project.root)
-    return run_update(project, lock, wiring.sources(work / "work"), datetime.now(UTC), mirror,
+    return run_update(project, lock, wiring.sources(work / "work"), wiring.clock(), mirror,
                       wiring.github(repository), lambda line: log(line), accept=accept)  # fmt: skip
 
 
