@@ -10,15 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from builder.locking.lockfile import load_lockfile
+from builder.config.platforms import Platform
+from builder.kinds.release_files import Artifact, Artifacts
+from builder.locking.continuity import compare
+from builder.locking.evidence import OpenPGPSignature
+from builder.locking.lockfile import LockedTool, load_lockfile
 from builder.updating.lambda_handler import UpdateFailed, handler
-from tests.fakes.evidence import ISSUER, Keyless, attesting
+from tests.fakes.evidence import ISSUER, TESTED, Keyless, attesting
 from tests.fakes.github import FakeGitHub
 from tests.fakes.github_pulls import FakeRepo
 from tests.fakes.pgp import KeySet
 from tests.helpers import run_cli
 from tests.test_http_credentials import release, world
 
+AMD64 = Platform("linux", "amd64")
 WORKFLOW = "https://github.com/acme/scan/.github/workflows/release.yml@refs/tags/v{}"
 OLD = Keyless(WORKFLOW.format("1.0.0"))
 BOLD = "**provenance changed: accepted by --accept-provenance-change**"
@@ -193,3 +198,36 @@ def test_the_lambda_refuses_an_event_whose_accept_list_is_not_names(
             handler({"accept_provenance_change": "scan"}, None, out)
     assert "the event's 'accept_provenance_change' must be a list of tool names" in out.getvalue()
     assert repo.open_pulls() == []
+
+
+def _entry(version: str, *records: Keyless | OpenPGPSignature) -> LockedTool:
+    artifact = Artifact("scan", "https://example.test/scan", "a" * 64, 1, evidence=(*TESTED, *records))
+    return LockedTool("scan", version, Artifacts({AMD64: artifact}))
+
+
+KEY_A, KEY_B = OpenPGPSignature("SUMS", "A" * 40), OpenPGPSignature("SUMS", "B" * 40)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "weaker", "change"),
+    [
+        ((KEY_A,), (KEY_A, KEY_B), True, "provenance changed: refused"),  # a second key, new
+        ((KEY_A,), (KEY_A, OLD), False, "signer added"),  # a keyless signature beside the key
+        ((), (KEY_A,), False, "signer added"),
+        ((), (), False, "unsigned, as before"),
+        ((Keyless(WORKFLOW.format("1.0.0")),), (Keyless(WORKFLOW.format("1.1.0")),), False, "signer unchanged"),
+        # Only the release's own tag is the version: a branch ref, or another tag, is a change.
+        ((Keyless("w@refs/heads/main"),), (Keyless("w@refs/heads/dev"),), True, "provenance changed: refused"),
+        ((Keyless(WORKFLOW.format("1.0.0")),), (Keyless(WORKFLOW.format("1.0.9")),), True,
+         "provenance changed: refused"),
+    ],
+)  # fmt: skip
+def test_what_counts_as_weaker(
+    old: tuple[Keyless | OpenPGPSignature, ...],
+    new: tuple[Keyless | OpenPGPSignature, ...],
+    weaker: bool,
+    change: str,
+) -> None:
+    found = compare(_entry("1.0.0", *old), _entry("1.1.0", *new))
+    assert (found.weaker, found.change()) == (weaker, change)
+    assert compare(None, _entry("1.1.0", *new)).change() == "newly locked"
