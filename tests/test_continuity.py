@@ -12,7 +12,7 @@ import pytest
 
 from builder.config.platforms import Platform
 from builder.kinds.release_files import Artifact, Artifacts
-from builder.locking.continuity import compare
+from builder.locking.continuity import compare, provenance_text
 from builder.locking.evidence import OpenPGPSignature
 from builder.locking.lockfile import LockedTool, load_lockfile
 from builder.updating.lambda_handler import UpdateFailed, handler
@@ -231,3 +231,12 @@ def test_what_counts_as_weaker(
     found = compare(_entry("1.0.0", *old), _entry("1.1.0", *new))
     assert (found.weaker, found.change()) == (weaker, change)
     assert compare(None, _entry("1.1.0", *new)).change() == "newly locked"
+
+
+def test_an_identity_cannot_break_out_of_its_code_span() -> None:
+    hostile = Keyless("w`@refs/heads/main`\n| **merged** |")
+    text = provenance_text(compare(None, _entry("1.1.0", hostile)))
+    assert (
+        text
+        == "signed by `w'@refs/heads/main' | **merged** |` (sigstore, issuer " + ISSUER + "); newly locked"
+    )

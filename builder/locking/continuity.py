@@ -71,12 +71,17 @@ def compare(old: LockedTool | None, new: LockedTool, accepted: bool = False) -> 
     return dataclasses.replace(found, accepted=accepted and found.weaker)
 
 
+def _code(text: str) -> str:
+    """``text`` as one code span: a backtick or line break in a certificate's identity cannot end it."""
+    return "`" + " ".join(text.replace("`", "'").split()) + "`"
+
+
 def _describe(signer: Signer) -> str:
     """One signer for people: "OpenPGP `<fingerprint>`", "signed by `<identity>` (sigstore, issuer <url>)"."""
     if signer.scheme == "openpgp":
-        return f"OpenPGP `{signer.identity}`"
+        return f"OpenPGP {_code(signer.identity)}"
     issuer = f", issuer {signer.issuer}" if signer.issuer else ""
-    return f"signed by `{signer.identity}` ({signer.scheme}{issuer})"
+    return f"signed by {_code(signer.identity)} ({signer.scheme}{issuer})"
 
 
 def _describe_all(found: tuple[Signer, ...]) -> str:

@@ -142,8 +142,7 @@ def pr_body(project: Project, old: Lockfile, outcome: LockOutcome) -> str:
         notes = fill(project.tools[change.tool].release_notes, change.new)
         link = f"[notes]({notes})" if notes else ""
         version = f"{change.old or '(new)'} -> **{change.new}**"
-        signed = provenance_text(change.provenance, markdown=True) if change.provenance else ""
-        row = [change.tool, version, link, _digests(locked), _verified(locked), signed]
+        row = [change.tool, version, link, _digests(locked), _verified(locked), _provenance(change)]
         lines.append("| " + " | ".join(row) + " |")
     accepted = [c.tool for c in outcome.changes if c.provenance and c.provenance.accepted]
     if accepted:
@@ -157,6 +156,12 @@ def pr_body(project: Project, old: Lockfile, outcome: LockOutcome) -> str:
         lines += [f"- `{name}`: {d}; run `builder lock --upgrade {name}` where it is installed"
                   for name, d in sorted(outcome.deferred.items())]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def _provenance(change: Change) -> str:
+    # A certificate's identity is the upstream's text: it must not end the table's cell.
+    text = provenance_text(change.provenance, markdown=True) if change.provenance else ""
+    return text.replace("|", "\\|")
 
 
 def _digests(locked: LockedTool) -> str:
