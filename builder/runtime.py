@@ -14,7 +14,8 @@ default builder.yaml's ``upstreams.github_api``); BUILDER_KEYS_DIR; BUILDER_*_EN
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,11 +82,18 @@ def github_client(api: str, repository: str, token: str, limits: HttpSettings | 
 class Runtime:
     """The clients of one run of one project: made on first use, the same ones after."""
 
-    def __init__(self, project: Project, env: Mapping[str, str], cache: Path | None = None) -> None:
+    def __init__(
+        self,
+        project: Project,
+        env: Mapping[str, str],
+        cache: Path | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         """``cache``: where HTTP revalidation data and (unless builder.yaml names a path) the local
-        store live: by default the user's cache folder; the invocation's /tmp folder in a Lambda."""
+        store live: by default the user's cache folder; the invocation's /tmp folder in a Lambda.
+        ``clock``: the time cooldowns are measured from, for the choice of release and of dependencies."""
         self.project, self.env, self.cache = project, env, cache or _user_cache(env)
-        self.settings = project.settings
+        self.settings, self.clock = project.settings, clock
 
     @functools.cached_property
     def token(self) -> str | None:
@@ -141,7 +149,7 @@ class Runtime:
         from builder.sources.base import SourceDeps
 
         return SourceDeps(self.http, self.settings, self.settings.upstreams, _trusted_keys(self.env),
-                             work, self.local_store, dict(self.env))  # fmt: skip
+                             work, self.local_store, dict(self.env), self.clock)  # fmt: skip
 
     def sources(self, work: Path, tools: tuple[str, ...] = ()) -> dict[str, Source]:
         """One instance of each source the named tools (all, by default) come from; ``work``: scratch."""

@@ -27,6 +27,7 @@ from builder.config.names import printable
 from builder.config.platforms import Platform
 from builder.config.project import Project
 from builder.errors import ConfigError, UserError
+from builder.locking.continuity import provenance_text
 from builder.locking.lockfile import NAME, SCHEMA, Lockfile, load_lockfile, write_lockfile
 from builder.plumbing.fsutil import within, write_all
 from builder.plumbing.progress import Progress
@@ -271,7 +272,7 @@ def lock_command(project: Project, tools: tuple[str, ...], options: LockOptions,
     from builder.locking.resolver import lock_tools
     from builder.plumbing.workdir import scratch
 
-    for name in (*tools, *sorted(options.repin)):
+    for name in (*tools, *sorted(options.repin), *sorted(options.accept)):
         if name not in project.tools:
             raise ConfigError("tools.yaml", f"no tool named '{name}'{suggest(name, project.tools)}")
     if tools:
@@ -279,11 +280,12 @@ def lock_command(project: Project, tools: tuple[str, ...], options: LockOptions,
     lock = load_lockfile(project.root)
     if options.check:
         return _report_stale(project, lock, tools, echo)
+    wiring = _runtime(project)
     with scratch("lock") as work:
-        sources = _runtime(project).sources(work, tools)
-        outcome = lock_tools(project, lock, tools, sources, datetime.now(UTC),
+        sources = wiring.sources(work, tools)
+        outcome = lock_tools(project, lock, tools, sources, wiring.clock(),
                              options.upgrade, options.jobs, lambda line: echo(line, err=True),
-                             repin=options.repin)  # fmt: skip
+                             repin=options.repin, accept=options.accept)  # fmt: skip
     return _finish_lock(project, outcome, options.partial, echo)
 
 
@@ -294,6 +296,7 @@ class LockOptions:
     partial: bool = False
     jobs: int = 8
     repin: frozenset[str] = frozenset()  # tools whose already-locked bytes may be replaced
+    accept: frozenset[str] = frozenset()  # tools whose new entry may have weaker provenance
 
 
 def _report_stale(project: Project, lock: Lockfile, tools: tuple[str, ...], echo: Echo) -> int:
@@ -317,6 +320,8 @@ def _finish_lock(project: Project, outcome: LockOutcome, partial: bool, echo: Ec
     failed = {**outcome.failures, **{name: str(d) for name, d in outcome.deferred.items()}}
     for change in outcome.changes:
         echo(f"{change.tool}: {change.old or '(new)'} -> {change.new}   {change.verified}")
+        if change.provenance is not None:
+            echo(f"  provenance: {provenance_text(change.provenance)}")
     for name in outcome.removed:
         echo(f"{name}: removed (not in tools.yaml)")
     for name, error in failed.items():
@@ -338,7 +343,14 @@ def _finish_lock(project: Project, outcome: LockOutcome, partial: bool, echo: Ec
     return 1 if failed else 0
 
 
-def update_command(project: Project, publish: bool, repository: str | None, jobs: int, echo: Echo) -> int:
+def update_command(
+    project: Project,
+    publish: bool,
+    repository: str | None,
+    jobs: int,
+    echo: Echo,
+    accept: frozenset[str] = frozenset(),
+) -> int:
     from builder.plumbing.workdir import scratch
     from builder.updating.updater import run_update
 
@@ -349,8 +361,8 @@ def update_command(project: Project, publish: bool, repository: str | None, jobs
     mirror = wiring.mirror() if publish else None
     github = wiring.github(repository) if repository else None
     with scratch("update") as work:
-        report = run_update(project, lock, wiring.sources(work), datetime.now(UTC), mirror, github,
-                            lambda line: echo(line, err=True), jobs)  # fmt: skip
+        report = run_update(project, lock, wiring.sources(work), wiring.clock(), mirror, github,
+                            lambda line: echo(line, err=True), jobs, accept)  # fmt: skip
     for change in report.changes:
         echo(f"{change.tool}: {change.old or '(new)'} -> {change.new}")
     for name, error in report.failures.items():

@@ -348,6 +348,15 @@ def smoke(
     sys.exit(code)
 
 
+_accept_option = click.option(
+    "--accept-provenance-change",
+    "accept",
+    multiple=True,
+    metavar="TOOL",
+    help="Take TOOL's new version although its signer changed or vanished (refused otherwise); repeatable.",
+)
+
+
 @command(
     short_help="Resolve, verify and pin tools into builder.lock.",
     epilog="""\b
@@ -358,6 +367,9 @@ Examples:
   builder lock --check                    exit 1 if builder.lock is stale (no network; for CI)
   builder lock --repin trivy              download trivy's locked version again and accept new
                                           bytes for it (the upstream re-published the release)
+  builder lock --upgrade --accept-provenance-change trivy
+                                          take trivy's new version although another identity
+                                          (or no one) signed it
 Set GITHUB_TOKEN for GitHub's higher rate limit.
 """,
 )
@@ -375,6 +387,7 @@ Set GITHUB_TOKEN for GitHub's higher rate limit.
     metavar="TOOL",
     help="Accept new bytes for TOOL's already-locked version (refused otherwise); repeatable.",
 )
+@_accept_option
 @pass_context
 def lock(
     ctx: Context,
@@ -384,6 +397,7 @@ def lock(
     partial: bool,
     jobs: int,
     repin: tuple[str, ...],
+    accept: tuple[str, ...],
 ) -> None:
     """Resolve each tool against its upstream, verify every checksum and signature, write builder.lock.
 
@@ -392,7 +406,7 @@ def lock(
     from builder.cli.commands import LockOptions, lock_command
 
     with error_handler(ctx.debug):
-        options = LockOptions(upgrade, check, partial, jobs, frozenset(repin))
+        options = LockOptions(upgrade, check, partial, jobs, frozenset(repin), frozenset(accept))
         code = lock_command(ctx.project(), tools, options, click.echo)
     sys.exit(code)
 
@@ -405,6 +419,9 @@ Examples:
   builder update --publish                and mirror the new artifacts into CodeArtifact
   builder update --publish --open-pr --repository acme/ci-images
                                           and open or refresh the one bump pull request
+  builder update --open-pr --accept-provenance-change trivy
+                                          propose trivy's bump although its signer changed
+                                          (the pull request says so in bold)
 The GitHub token comes from GITHUB_TOKEN. The Lambda runs exactly this (builder.updating.lambda_handler).
 """,
 )
@@ -414,15 +431,19 @@ The GitHub token comes from GITHUB_TOKEN. The Lambda runs exactly this (builder.
 @click.option(
     "--jobs", "-j", type=click.IntRange(1, 32), default=8, show_default=True, help="Upstreams asked at once."
 )
+@_accept_option
 @pass_context
-def update(ctx: Context, publish: bool, open_pr: bool, repository: str | None, jobs: int) -> None:
+def update(
+    ctx: Context, publish: bool, open_pr: bool, repository: str | None, jobs: int, accept: tuple[str, ...]
+) -> None:
     """Find new upstream versions, verify and mirror them, and propose them as one pull request."""
     from builder.cli.commands import update_command
 
     if open_pr and not repository:
         raise click.UsageError("--open-pr needs --repository owner/name (or BUILDER_GITHUB_REPOSITORY)")
     with error_handler(ctx.debug):
-        code = update_command(ctx.project(), publish, repository if open_pr else None, jobs, click.echo)
+        target = repository if open_pr else None
+        code = update_command(ctx.project(), publish, target, jobs, click.echo, frozenset(accept))
     sys.exit(code)
 
 

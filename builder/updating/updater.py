@@ -16,6 +16,7 @@ from builder.building.render import render_project, stale_files
 from builder.config.names import fill
 from builder.config.project import Project
 from builder.kinds.release_files import Artifacts
+from builder.locking.continuity import ACCEPT_OPTION, provenance_text
 from builder.locking.evidence import verified_by
 from builder.locking.lockfile import NAME, LockedTool, Lockfile
 from builder.locking.resolver import Change, Deferral, LockOutcome, lock_tools
@@ -66,9 +67,11 @@ def run_update(
     github: GitHubClient | None = None,
     log: Log = lambda line: None,
     jobs: int = 8,
+    accept: frozenset[str] = frozenset(),
 ) -> UpdateReport:
+    """``accept``: tools whose bump may carry weaker provenance (the pull request says so in bold)."""
     started = time.monotonic()
-    outcome = lock_tools(project, lock, (), sources, now, upgrade=True, jobs=jobs, progress=log)
+    outcome = lock_tools(project, lock, (), sources, now, True, jobs, log, accept=accept)
     report = UpdateReport(len(project.tools), outcome.changes, outcome.failures, outcome.deferred)
     if outcome.changes and mirror is not None:
         report.published = publish(outcome, mirror, log)
@@ -131,16 +134,20 @@ def pr_body(project: Project, old: Lockfile, outcome: LockOutcome) -> str:
         "Tool versions bumped by `builder update`. Every digest below was verified against the",
         "upstream's own checksums (and signature, where the upstream signs) before it was written.",
         "",
-        "| tool | version | release notes | sha256 per platform | verified |",
-        "|---|---|---|---|---|",
+        "| tool | version | release notes | sha256 per platform | verified | provenance |",
+        "|---|---|---|---|---|---|",
     ]
     for change in outcome.changes:
         locked = outcome.lock.tools[change.tool]
         notes = fill(project.tools[change.tool].release_notes, change.new)
         link = f"[notes]({notes})" if notes else ""
         version = f"{change.old or '(new)'} -> **{change.new}**"
-        row = [change.tool, version, link, _digests(locked), _verified(locked)]
+        row = [change.tool, version, link, _digests(locked), _verified(locked), _provenance(change)]
         lines.append("| " + " | ".join(row) + " |")
+    accepted = [c.tool for c in outcome.changes if c.provenance and c.provenance.accepted]
+    if accepted:
+        lines += ["", f"**Provenance changed, accepted by `{ACCEPT_OPTION}`: {', '.join(accepted)}.** "
+                  "Their signer differs from the locked version's: check why before merging."]  # fmt: skip
     if outcome.failures:
         lines += ["", "**Not updated** (the lockfile keeps their current entries):", ""]
         lines += [f"- `{name}`: {error}" for name, error in sorted(outcome.failures.items())]
@@ -149,6 +156,12 @@ def pr_body(project: Project, old: Lockfile, outcome: LockOutcome) -> str:
         lines += [f"- `{name}`: {d}; run `builder lock --upgrade {name}` where it is installed"
                   for name, d in sorted(outcome.deferred.items())]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def _provenance(change: Change) -> str:
+    # A certificate's identity is the upstream's text: it must not end the table's cell.
+    text = provenance_text(change.provenance, markdown=True) if change.provenance else ""
+    return text.replace("|", "\\|")
 
 
 def _digests(locked: LockedTool) -> str:
