@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from builder.config.project import Project
 from builder.errors import UserError
@@ -26,6 +26,7 @@ from builder.plumbing.limits import HttpSettings
 from builder.stores.local import LocalStore
 
 if TYPE_CHECKING:
+    from builder.auditing.osv import Database
     from builder.building.engine import DockerClient
     from builder.building.secrets import BuildSecrets
     from builder.plumbing.http import HttpClient
@@ -157,6 +158,15 @@ class Runtime:
             api = github_api(self.project, self.env)
             return f"releases on {releases} are read without the token (it is for {api})"
         return None
+
+    def osv(self, offline: Path | None = None) -> Database:
+        """Vulnerability records: the OSV API builder.yaml names, or the archives in ``offline``."""
+        from builder.auditing.osv import OsvApi, OsvArchive
+
+        return OsvArchive(offline) if offline else OsvApi(self.http, self.settings.upstreams["osv"])
+
+    def security_hub(self, region: str) -> Any:
+        return aws.client("securityhub", self.env, region)
 
     def mirror(self) -> Mirror:
         from builder.updating.updater import Mirror
