@@ -1,4 +1,5 @@
-"""`builder audit` against a fake OSV API: the table, --fail-on, audit.yaml, formats, offline archives."""
+"""`builder audit` against a fake OSV API: the table, --fail-on, audit.yaml, formats, offline archives,
+and Security Hub (moto): stable ids, a rerun changes nothing, a fix resolves."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ import datetime
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree as ET
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from builder.auditing.matching import Verdict, match
 from builder.auditing.records import read_record
 from builder.auditing.severity import cvss3_base_score, severity_of
+from tests.aws_calls import recording
 from tests.fakes.osv import FakeOsv, cvss3, ecosystem_range, git_range, record, serve
 from tests.helpers import run_cli
 
@@ -270,3 +275,83 @@ def test_a_bad_audit_key_in_tools_yaml_names_its_line(project: Path) -> None:
     line = next(n for n, text in enumerate(tools.read_text().splitlines(), 1) if "golang" in text)
     assert result.exit_code == 2
     assert f"tools.yaml:{line}: tools.hello.audit.ecosystem: unknown OSV ecosystem 'golang'" in result.stderr
+
+
+# ---------------------------------------------------------------- Security Hub, against moto
+
+ACCOUNT, REGION = "123456789012", "eu-west-1"
+PRODUCT = f"arn:aws:securityhub:{REGION}:{ACCOUNT}:product/{ACCOUNT}/default"
+
+
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "BUILDER_AWS_ACCOUNT_ID": ACCOUNT, "AWS_REGION": REGION}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield boto3.client("securityhub", region_name=REGION)
+
+
+def findings(client: Any) -> dict[str, dict[str, Any]]:
+    return {f["Id"]: f for f in client.get_findings(MaxResults=100)["Findings"]}
+
+
+def test_a_rerun_changes_nothing_and_a_fix_resolves(
+    project: Path, osv: tuple[FakeOsv, str], hub: Any
+) -> None:
+    first = run_cli(project, "audit", "scanners", "--security-hub")
+    assert first.exit_code == 0, first.output
+    assert "security hub: 5 imported, 0 resolved, 0 unchanged" in first.stderr
+    before = findings(hub)
+    wanted = f"builder-audit/{ACCOUNT}/scanners/pyapp/PyPI/dep/PYSEC-2026-1"
+    assert wanted in before and all(f["ProductArn"] == PRODUCT for f in before.values())
+    assert before[wanted]["Severity"]["Label"] == "CRITICAL"
+    assert (
+        before[wanted]["Resources"][0]["Id"]
+        == "111122223333.dkr.ecr.eu-west-1.amazonaws.com/scanners/scanners"
+    )
+
+    second = run_cli(project, "audit", "scanners", "--security-hub")
+    assert "security hub: 0 imported, 0 resolved, 5 unchanged" in second.stderr, second.output
+    assert findings(hub) == before
+
+    osv[0].remove("PYSEC-2026-1")  # as if the bump to dep 2.1 had landed
+    third = run_cli(project, "audit", "scanners", "--security-hub")
+    assert "security hub: 0 imported, 1 resolved, 4 unchanged" in third.stderr, third.output
+    after = findings(hub)
+    assert set(after) == set(before)
+    assert after[wanted]["RecordState"] == "ARCHIVED" and after[wanted]["Workflow"]["Status"] == "RESOLVED"
+    assert all(f["RecordState"] == "ACTIVE" for fid, f in after.items() if fid != wanted)
+    fourth = run_cli(project, "audit", "scanners", "--security-hub")
+    assert "security hub: 0 imported, 0 resolved, 4 unchanged" in fourth.stderr
+
+
+def test_an_audit_of_another_image_leaves_these_findings_alone(
+    project: Path,
+    osv: tuple[FakeOsv, str],
+    hub: Any,
+) -> None:
+    assert run_cli(project, "audit", "scanners", "--security-hub").exit_code == 0
+    result = run_cli(project, "audit", "base", "--security-hub")
+    assert "security hub: 0 imported, 0 resolved, 0 unchanged" in result.stderr, result.output
+    assert all(f["RecordState"] == "ACTIVE" for f in findings(hub).values())
+
+
+def test_more_than_a_hundred_findings_go_in_batches(
+    project: Path, osv: tuple[FakeOsv, str], hub: Any
+) -> None:
+    osv[0].add(*(record(f"PYSEC-2026-{n}", "PyPI", "dep", [ecosystem_range({"introduced": "0"})])
+                 for n in range(100, 230)))  # fmt: skip
+    osv[0].page_size = 1000
+    with recording() as calls:
+        result = run_cli(project, "audit", "scanners", "--security-hub")
+    assert "security hub: 135 imported" in result.stderr, result.output
+    assert [c.operation for c in calls] == ["GetFindings", "BatchImportFindings", "BatchImportFindings"]
+    assert len(hub.get_findings(MaxResults=100)["Findings"]) == 100  # and a next page holds the rest
+
+
+def test_without_an_account_it_says_what_to_set(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BUILDER_AWS_ACCOUNT_ID", raising=False)
+    monkeypatch.delenv("CODEBUILD_BUILD_ARN", raising=False)
+    result = run_cli(project, "audit", "scanners", "--security-hub")
+    assert result.exit_code == 1 and "set BUILDER_AWS_ACCOUNT_ID and AWS_REGION" in result.stderr
