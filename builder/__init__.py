@@ -137,7 +137,7 @@ def update(
     github = wiring.github(repository) if repository else None
     with scratch("update") as work:
         return run_update(project, load_lockfile(project.root), wiring.sources(work), datetime.now(UTC),
-                          mirror, github, log or _silent, jobs)  # fmt: skip
+                          mirror, github, log or _silent, jobs, wiring.osv())  # fmt: skip
 
 
 def _runtime(project: Project) -> Runtime:

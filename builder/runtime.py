@@ -7,7 +7,8 @@ global state and makes each client at most once.
 
 Environment it reads (every front): GITHUB_TOKEN, or BUILDER_GITHUB_TOKEN, or the Secrets
 Manager secret BUILDER_GITHUB_TOKEN_SECRET_ARN; BUILDER_GITHUB_API (the API the token is for;
-default builder.yaml's ``upstreams.github_api``); BUILDER_KEYS_DIR; BUILDER_*_ENDPOINT
+default builder.yaml's ``upstreams.github_api``); BUILDER_OSV_API (likewise ``upstreams.osv``);
+BUILDER_KEYS_DIR; BUILDER_*_ENDPOINT
 (builder/plumbing/aws.py); BUILDER_DOCKER and what builder.yaml's npmrc and pip settings name.
 """
 
@@ -160,10 +161,13 @@ class Runtime:
         return None
 
     def osv(self, offline: Path | None = None) -> Database:
-        """Vulnerability records: the OSV API builder.yaml names, or the archives in ``offline``."""
+        """Vulnerability records: the archives in ``offline``, else the OSV API: BUILDER_OSV_API
+        (a Lambda's mirror), else builder.yaml's ``upstreams.osv``."""
         from builder.auditing.osv import OsvApi, OsvArchive
 
-        return OsvArchive(offline) if offline else OsvApi(self.http, self.settings.upstreams["osv"])
+        if offline:
+            return OsvArchive(offline)
+        return OsvApi(self.http, self.env.get("BUILDER_OSV_API") or self.settings.upstreams["osv"])
 
     def security_hub(self, region: str) -> Any:
         return aws.client("securityhub", self.env, region)

@@ -142,6 +142,7 @@ def lambda_environment(
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
         "PATH": os.environ["PATH"], "HOME": str(home),
         "BUILDER_GITHUB_API": repo.url, "BUILDER_CODEARTIFACT_ENDPOINT": ca_url,
+        "BUILDER_OSV_API": os.environ["BUILDER_OSV_API"],  # tests/conftest.py's: no OSV to ask
     }  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from builder.auditing.matching import Verdict, match
 from builder.auditing.osv import Database
 from builder.auditing.records import Vulnerability
 from builder.auditing.severity import Severity, rank, severity_of
+from builder.config.catalogue import Tool
 from builder.config.project import Project
 from builder.locking.lockfile import Lockfile
 
@@ -110,5 +111,16 @@ def audit_images(
 ) -> Audit:
     """The audit of the named images' tools (each tool once; its findings name the images)."""
     holders = image_tools(project, images)
-    found, unaudited = components([project.tools[t] for t in holders], lock)
+    return audit_tools([project.tools[t] for t in holders], lock, database, ignores, holders)
+
+
+def audit_tools(
+    tools: Iterable[Tool],
+    lock: Lockfile,
+    database: Database,
+    ignores: Iterable[Ignore] = (),
+    holders: dict[str, tuple[str, ...]] | None = None,
+) -> Audit:
+    """The audit of these tools' locked components; ``holders``: tool -> the images that hold it."""
+    found, unaudited = components(tools, lock)
     return _run_audit(found, database, ignores, holders, unaudited)

@@ -331,7 +331,7 @@ def update_command(project: Project, publish: bool, repository: str | None, jobs
     github = wiring.github(repository) if repository else None
     with scratch("update") as work:
         report = run_update(project, lock, wiring.sources(work), datetime.now(UTC), mirror, github,
-                            lambda line: echo(line, err=True), jobs)  # fmt: skip
+                            lambda line: echo(line, err=True), jobs, wiring.osv())  # fmt: skip
     for change in report.changes:
         echo(f"{change.tool}: {change.old or '(new)'} -> {change.new}")
     for name, error in report.failures.items():

@@ -144,7 +144,7 @@ def _update_in(work: Path, env: Mapping[str, str], log: _JsonLog, token: str) ->
     mirror = wiring.mirror() if project.settings.store.codeartifact else None
     lock = load_lockfile(project.root)
     return run_update(project, lock, wiring.sources(work / "work"), datetime.now(UTC), mirror,
-                      wiring.github(repository), lambda line: log(line))  # fmt: skip
+                      wiring.github(repository), lambda line: log(line), osv=wiring.osv())  # fmt: skip
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
