@@ -56,7 +56,8 @@ def osv() -> Iterator[tuple[FakeOsv, str]]:
 
 
 @pytest.fixture
-def project(minimal_project: Path, osv: tuple[FakeOsv, str]) -> Path:
+def project(minimal_project: Path, osv: tuple[FakeOsv, str], monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("BUILDER_OSV_API")  # tests/conftest.py's: these read builder.yaml's upstreams.osv
     with (minimal_project / "builder.yaml").open("a") as f:
         f.write(f"upstreams:\n  osv: {osv[1]}\n  osv_archive: {osv[1]}\n")
     tools = minimal_project / "tools.yaml"
@@ -355,3 +356,49 @@ def test_without_an_account_it_says_what_to_set(project: Path, monkeypatch: pyte
     monkeypatch.delenv("CODEBUILD_BUILD_ARN", raising=False)
     result = run_cli(project, "audit", "scanners", "--security-hub")
     assert result.exit_code == 1 and "set BUILDER_AWS_ACCOUNT_ID and AWS_REGION" in result.stderr
+
+
+def test_the_shipped_lock_is_audited_package_by_package(
+    repo_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BUILDER_OSV_API")
+    state = FakeOsv()
+    state.add(
+        record("PYSEC-2026-20", "PyPI", "aiohttp", [ecosystem_range({"introduced": "3.0"}, {"fixed": "3.14.6"})],
+               database_specific={"severity": "HIGH"}),
+        record("BIT-node-2026-1", "Bitnami", "node",
+               [ecosystem_range({"introduced": "24.0.0"}, {"fixed": "24.15.1"}, kind="SEMVER")],
+               severity=cvss3("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N")),
+        record("GO-2026-3000", "Go", "github.com/aquasecurity/trivy",
+               [ecosystem_range({"introduced": "0"}, {"fixed": "0.74.0"}, kind="SEMVER")]),  # fixed at the lock's
+    )  # fmt: skip
+    with serve(state) as url:
+        with (repo_project / "builder.yaml").open("a") as f:
+            f.write(f"upstreams:\n  osv: {url}\n")
+        result = run_cli(repo_project, "audit", "--all", "--format", "json", "--fail-on", "critical")
+    assert result.exit_code == 0, result.output
+    found = {
+        (f["tool"], f["package"], f["version"], f["id"], f["severity"])
+        for f in json.loads(result.stdout)["findings"]
+    }
+    assert found == {
+        ("checkov", "aiohttp", "3.14.5", "PYSEC-2026-20", "high"),
+        ("node", "node", "24.15.0", "BIT-node-2026-1", "medium"),
+    }
+    asked = {(q["package"]["ecosystem"], q["package"]["name"]) for q in state.queries}
+    assert {
+        ("Go", "github.com/anchore/grype"),
+        ("Go", "github.com/hashicorp/terraform"),
+        ("npm", "retire"),
+    } <= asked
+
+
+def test_security_hub_out_of_reach_is_one_line(
+    project: Path, hub: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BUILDER_SECURITYHUB_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    result = run_cli(project, "audit", "scanners", "--security-hub")
+    assert result.exit_code == 1, result.output
+    assert "error: securityhub GetFindings failed: EndpointConnectionError" in result.stderr
+    assert "Traceback" not in result.output

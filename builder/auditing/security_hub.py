@@ -16,10 +16,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from builder.auditing.findings import Audit, Finding
 from builder.errors import UserError
+from builder.plumbing.aws import SETUP_ERRORS
 
 _GENERATOR = "builder-audit"
+_AWS_ERRORS = (BotoCoreError, ClientError, *SETUP_ERRORS)
 _BATCH = 100  # BatchImportFindings' limit per call
 _LABELS = {
     "critical": "CRITICAL",
@@ -152,7 +156,7 @@ def _existing(client: Any, target: Target) -> list[dict[str, Any]]:
     try:
         for page in client.get_paginator("get_findings").paginate(Filters=filters, MaxResults=100):
             found += page["Findings"]
-    except Exception as e:  # botocore's errors: say which call, and what to do
+    except _AWS_ERRORS as e:  # say which call, and what to do
         raise UserError(
             f"securityhub GetFindings failed: {type(e).__name__}: {e} (is Security Hub enabled here?)"
         ) from None
@@ -165,7 +169,7 @@ def _import(client: Any, findings: list[dict[str, Any]]) -> None:
     for start in range(0, len(findings), _BATCH):
         try:
             answer = client.batch_import_findings(Findings=findings[start : start + _BATCH])
-        except Exception as e:
+        except _AWS_ERRORS as e:
             raise UserError(f"securityhub BatchImportFindings failed: {type(e).__name__}: {e}") from None
         if answer.get("FailedCount"):
             first = answer["FailedFindings"][0]
