@@ -402,3 +402,15 @@ def test_security_hub_out_of_reach_is_one_line(
     assert result.exit_code == 1, result.output
     assert "error: securityhub GetFindings failed: EndpointConnectionError" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_transient_querybatch_failure_is_retried_and_a_lasting_one_is_one_line(
+    project: Path, osv: tuple[FakeOsv, str]
+) -> None:
+    osv[0].unavailable = 1
+    assert run_cli(project, "audit", "--all").exit_code == 0
+    assert [m for m, p in osv[0].seen if p == "/v1/querybatch"].count("POST") >= 2
+    osv[0].unavailable = 100
+    result = run_cli(project, "audit", "--all")
+    assert result.exit_code == 1
+    assert f"error: POST {osv[1]}/v1/querybatch: HTTP 503 Service Unavailable" in result.stderr

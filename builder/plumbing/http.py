@@ -60,8 +60,8 @@ def make_session(retries: int = 0, backoff: float = 0.5, user_agent: str = "buil
 class HttpStatusError(UpstreamError):
     """An answer other than 200; the status is kept so a caller can explain a 401 or a 404."""
 
-    def __init__(self, url: str, status: int, reason: str) -> None:
-        super().__init__(f"GET {redact(url)}: HTTP {status} {reason}")
+    def __init__(self, url: str, status: int, reason: str, method: str = "GET") -> None:
+        super().__init__(f"{method} {redact(url)}: HTTP {status} {reason}")
         self.status = status
 
 
@@ -290,7 +290,7 @@ class HttpClient:
         if response is None:
             raise UpstreamError(f"POST {redact(url)}: no answer{_tries(self.limits.retries + 1)}")
         if response.status_code != 200:
-            raise HttpStatusError(url, response.status_code, response.reason)
+            raise HttpStatusError(url, response.status_code, response.reason, "POST")
         if len(response.content) > _MAX_ANSWER:
             raise UpstreamError(f"POST {redact(url)}: the answer is over {_MAX_ANSWER >> 20} MiB: refused")
         return _json(url, response.text)

@@ -58,6 +58,7 @@ class FakeOsv:
     # Versions OSV resolves for a GIT-only record from the repository's tags, beyond its
     # ``versions`` list: the server matches them, a client holding only the record cannot.
     git_tags: dict[str, list[str]] = field(default_factory=dict)
+    unavailable: int = 0  # answer this many querybatch requests with 503 first
 
     def add(self, *records: dict[str, Any]) -> None:
         for data in records:
@@ -106,6 +107,10 @@ class _Handler(BaseHTTPRequestHandler):
         state: FakeOsv = self.server.state
         state.seen.append(("POST", self.path))
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        if state.unavailable:
+            state.unavailable -= 1
+            self._send(503, b'{"code": 14, "message": "unavailable"}')
+            return
         if self.path != "/v1/querybatch" or not isinstance(body.get("queries"), list):
             self._send(400, b'{"code": 3, "message": "bad request"}')
             return
