@@ -557,7 +557,11 @@ def audit(
 @store_group.command(
     short_help="Mirror OSV's vulnerability archives for offline audits.",
     name="osv",
-    epilog="Examples:\n\n  builder store osv\n  builder store osv --into /mnt/osv",
+    epilog="""\b
+Examples:
+  builder store osv                   into the local store's osv/ folder
+  builder store osv --into /mnt/osv   where an air-gapped audit reads them (--archives)
+""",
 )
 @click.option("--into", type=click.Path(file_okay=False, path_type=Path), help="Default: the store's osv/.")
 @pass_context
