@@ -139,7 +139,7 @@ def update(
     accept = frozenset(accept_provenance_change)
     with scratch("update") as work:
         return run_update(project, load_lockfile(project.root), wiring.sources(work), wiring.clock(),
-                          mirror, github, log or _silent, jobs, accept)  # fmt: skip
+                          mirror, github, log or _silent, jobs, accept, wiring.osv())  # fmt: skip
 
 
 def _runtime(project: Project) -> Runtime:

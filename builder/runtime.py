@@ -7,7 +7,8 @@ global state and makes each client at most once.
 
 Environment it reads (every front): GITHUB_TOKEN, or BUILDER_GITHUB_TOKEN, or the Secrets
 Manager secret BUILDER_GITHUB_TOKEN_SECRET_ARN; BUILDER_GITHUB_API (the API the token is for;
-default builder.yaml's ``upstreams.github_api``); BUILDER_KEYS_DIR; BUILDER_*_ENDPOINT
+default builder.yaml's ``upstreams.github_api``); BUILDER_OSV_API (likewise ``upstreams.osv``);
+BUILDER_KEYS_DIR; BUILDER_*_ENDPOINT
 (builder/plumbing/aws.py); BUILDER_DOCKER and what builder.yaml's npmrc and pip settings name.
 """
 
@@ -17,7 +18,7 @@ import functools
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from builder.config.project import Project
 from builder.errors import UserError
@@ -27,6 +28,7 @@ from builder.plumbing.limits import HttpSettings
 from builder.stores.local import LocalStore
 
 if TYPE_CHECKING:
+    from builder.auditing.osv import Database
     from builder.building.engine import DockerClient
     from builder.building.secrets import BuildSecrets
     from builder.plumbing.http import HttpClient
@@ -165,6 +167,18 @@ class Runtime:
             api = github_api(self.project, self.env)
             return f"releases on {releases} are read without the token (it is for {api})"
         return None
+
+    def osv(self, offline: Path | None = None) -> Database:
+        """Vulnerability records: the archives in ``offline``, else the OSV API: BUILDER_OSV_API
+        (a Lambda's mirror), else builder.yaml's ``upstreams.osv``."""
+        from builder.auditing.osv import OsvApi, OsvArchive
+
+        if offline:
+            return OsvArchive(offline)
+        return OsvApi(self.http, self.env.get("BUILDER_OSV_API") or self.settings.upstreams["osv"])
+
+    def security_hub(self, region: str) -> Any:
+        return aws.client("securityhub", self.env, region)
 
     def mirror(self) -> Mirror:
         from builder.updating.updater import Mirror

@@ -24,7 +24,7 @@ modules of a folder may import one another, a module with a row of its own only 
 - sources, stores and kinds are plugins, above config and the lockfile's model; a source may
   check signatures and put what it verified in a store. ``builder.stores.sync`` keeps a store in
   step with the lockfile through ``builder.building.fetch``: the one store module that is a stage.
-- locking (the resolver), building and updating are stages; a later stage may use an earlier one.
+- locking (the resolver), auditing, building and updating are stages; a later stage may use an earlier one.
 - ``builder.runtime`` wires the clients of a run; only the fronts import it: the CLI, the
   Lambda handler and ``builder/__init__`` (the public API, which imports no CLI).
 - cli is the top: nothing imports it but ``builder/__main__``.
@@ -61,7 +61,7 @@ EVIDENCE = (*CORE, "builder.locking.evidence")
 # The lockfile's values (evidence records, the kinds' payloads, the entries) are every plugin's vocabulary.
 MODEL = (*EVIDENCE, "builder.kinds", "builder.locking.lockfile")
 PLUGINS = ("builder.sources", "builder.stores", "builder.kinds")
-STAGES = ("builder.locking", "builder.building", "builder.updating")
+STAGES = ("builder.locking", "builder.auditing", "builder.building", "builder.updating")
 
 # What each layer may import besides itself: keys and values are module names or the folders
 # holding them, and a module's layer is the longest key it falls under.
@@ -79,8 +79,9 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "builder.stores.sync": (*MODEL, "builder.stores", "builder.building.fetch"),
     "builder.sources": (*MODEL, "builder.locking.openpgp", "builder.stores", "builder.kinds"),
     "builder.locking": (*CORE, *PLUGINS),
+    "builder.auditing": (*CORE, *PLUGINS, "builder.locking"),
     "builder.building": (*CORE, *PLUGINS, "builder.locking"),
-    "builder.updating": (*CORE, *PLUGINS, "builder.locking", "builder.building"),
+    "builder.updating": (*CORE, *PLUGINS, "builder.locking", "builder.auditing", "builder.building"),
     "builder.updating.lambda_handler": (*CORE, *PLUGINS, *STAGES, "builder.runtime"),
     "builder.runtime": (*CORE, *PLUGINS, *STAGES),
     "builder": (*CORE, *PLUGINS, *STAGES, "builder.runtime"),

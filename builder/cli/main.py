@@ -524,6 +524,81 @@ def store_prune(ctx: Context, tools: tuple[str, ...], keep: int) -> None:
 
 
 @command(
+    short_help="Known vulnerabilities of every locked component (OSV).",
+    epilog="""\b
+Examples:
+  builder audit --all                     every image's tools, as a table
+  builder audit container-scanners --fail-on high
+                                          exit 1 when a finding is high or critical (CI)
+  builder audit --all --format sarif -o reports/audit.sarif
+  builder audit --all --offline           from the archives `builder store osv` mirrored
+  builder audit "$IMAGE_NAME" --security-hub
+                                          and import the findings into AWS Security Hub
+\b
+Accepted findings go in audit.yaml (ignore: [{id, tool, reason, expires}]); an entry past its
+date fails the run. The OSV API is builder.yaml's upstreams.osv.
+""",
+)
+@click.argument("images", nargs=-1)
+@click.option("--all", "all_images", is_flag=True, help="Every image.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "sarif", "junit"]), default="table",
+              show_default=True)  # fmt: skip
+@click.option("--fail-on", type=click.Choice(["low", "medium", "high", "critical"]),
+              help="Exit 1 when a finding is at this severity or above.")  # fmt: skip
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here."
+)
+@click.option("--offline", is_flag=True, help="Read OSV's archives (`builder store osv`), not the API.")
+@click.option("--archives", type=click.Path(file_okay=False, path_type=Path), help="Where the archives are.")
+@click.option("--security-hub", is_flag=True, help="Import the findings into Security Hub (ASFF).")
+@pass_context
+def audit(
+    ctx: Context,
+    images: tuple[str, ...],
+    all_images: bool,
+    fmt: str,
+    fail_on: str | None,
+    output: Path | None,
+    offline: bool,
+    archives: Path | None,
+    security_hub: bool,
+) -> None:
+    """Known vulnerabilities of each locked package and audited binary, from builder.lock alone."""
+    from builder.cli.audit import AuditOptions, audit_command
+
+    if not images and not all_images:
+        raise click.UsageError("name the images to audit, or pass --all")
+    with error_handler(ctx.debug):
+        code = audit_command(
+            ctx.project(),
+            () if all_images else images,
+            AuditOptions(fmt, fail_on, output, offline, archives, security_hub),
+            click.echo,
+        )
+    sys.exit(code)
+
+
+@store_group.command(
+    short_help="Mirror OSV's vulnerability archives for offline audits.",
+    name="osv",
+    epilog="""\b
+Examples:
+  builder store osv                   into the local store's osv/ folder
+  builder store osv --into /mnt/osv   where an air-gapped audit reads them (--archives)
+""",
+)
+@click.option("--into", type=click.Path(file_okay=False, path_type=Path), help="Default: the store's osv/.")
+@pass_context
+def store_osv(ctx: Context, into: Path | None) -> None:
+    """Download OSV's all.zip of each ecosystem the locked tools use (upstreams.osv_archive)."""
+    from builder.cli.audit import store_osv_command
+
+    with error_handler(ctx.debug):
+        code = store_osv_command(ctx.project(), into, click.echo)
+    sys.exit(code)
+
+
+@command(
     short_help="Check Docker, AWS, CodeArtifact, upstreams and token.", epilog="Example:\n\n  builder doctor"
 )
 @pass_context

@@ -155,7 +155,8 @@ def _update_in(work: Path, env: Mapping[str, str], log: _JsonLog, token: str, ac
     mirror = wiring.mirror() if project.settings.store.codeartifact else None
     lock = load_lockfile(project.root)
     return run_update(project, lock, wiring.sources(work / "work"), wiring.clock(), mirror,
-                      wiring.github(repository), lambda line: log(line), accept=accept)  # fmt: skip
+                      wiring.github(repository), lambda line: log(line), accept=accept,
+                      osv=wiring.osv())  # fmt: skip
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
