@@ -123,7 +123,7 @@ def test_final_stage_copies_only_payloads(minimal_project: Path) -> None:
     assert [line for line in final.splitlines() if line.startswith(("RUN", "COPY", "ADD"))] == [
         f"COPY --from=tool-{name} /out/ /"
         for name in ("solo", "zippy", "hello", "runtime", "pyapp", "jstool")
-    ]
+    ] + ["COPY sbom.cdx.json /usr/share/builder/sbom.cdx.json"]  # the SBOM the build writes beside them
 
 
 def test_python_apps_install_with_hashes_from_a_secret_index(minimal_project: Path) -> None:
