@@ -34,7 +34,7 @@ def read_files(client: DockerClient, ref: str, paths: tuple[str, ...]) -> dict[s
 
 
 def _copy(client: DockerClient, container: str, path: str) -> bytes | None:
-    done = _docker(client, "cp", f"{container}:{path}", "-")
+    done = _docker(client, "cp", "--follow-link", f"{container}:{path}", "-")  # /etc/os-release is a link
     if done.returncode != 0:
         return None
     with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:

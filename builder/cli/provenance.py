@@ -19,7 +19,7 @@ from builder.attesting.kms import KmsSigner, public_key
 from builder.attesting.provenance import BuildFacts, built_image, statement, verify_image
 from builder.attesting.sbom import builder_version
 from builder.building.build_context import sbom_subject
-from builder.building.buildkit import push
+from builder.building.buildkit import image_exists, push
 from builder.building.engine import DockerClient
 from builder.building.pipeline import image_tag
 from builder.building.render import OUTPUT, plan_images, render_project
@@ -126,7 +126,10 @@ def verify_image_command(
 def _envelope(client: DockerClient, ref: str, provenance: Path | None) -> Envelope:
     if provenance is not None:
         return read_envelope(provenance.read_bytes(), str(provenance))
-    found = read_files(client, f"{ref}{_SUFFIX}", (_ENVELOPE,)).get(_ENVELOPE)
+    beside = f"{ref}{_SUFFIX}"
+    if not image_exists(client, beside):
+        _run(client, "pull", "--quiet", beside)  # a failure shows as the read's own error below
+    found = read_files(client, beside, (_ENVELOPE,)).get(_ENVELOPE)
     if found is None:
         raise UserError(f"{ref}{_SUFFIX} holds no {_ENVELOPE}: pass --provenance FILE")
     return read_envelope(found, f"{ref}{_SUFFIX}")
