@@ -547,17 +547,20 @@ Examples:
 @click.option("--key", help="KMS key (alias/..., id or ARN). Default: builder.yaml's provenance.kms_key.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the DSSE envelope here.")
 @click.option("--push", "to_registry", is_flag=True, help="Push it beside the image as <tag>.provenance.")
+@click.option(
+    "--if-built", is_flag=True, help="Do nothing when the tag is not on this engine (not built here)."
+)
 @pass_context
 def provenance(
-    ctx: Context, image: str, platform: str | None, key: str | None, out: Path | None, to_registry: bool
-) -> None:
+    ctx: Context, image: str, platform: str | None, key: str | None, out: Path | None, to_registry: bool,
+    if_built: bool,
+) -> None:  # fmt: skip
     """Write IMAGE's in-toto SLSA v1 provenance, signed with AWS KMS in a DSSE envelope."""
-    from builder.cli.provenance import provenance_command
+    from builder.cli.provenance import ProvenanceOptions, provenance_command
 
     with error_handler(ctx.debug):
-        code = provenance_command(
-            ctx.project(), image, _platform(platform), key, out, to_registry, click.echo
-        )
+        options = ProvenanceOptions(_platform(platform), key, out, to_registry, if_built)
+        code = provenance_command(ctx.project(), image, options, click.echo)
     sys.exit(code)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from builder.attesting import SBOM_PATH
@@ -36,26 +37,35 @@ _SUFFIX = ".provenance"  # the provenance image's tag: the image's own tag and t
 _ENVELOPE = "/provenance.dsse.json"  # the one file of the provenance image
 
 
-def provenance_command(
-    project: Project, image: str, platform: Platform, key: str | None, out: Path | None, to_registry: bool,
-    echo: Echo,
-) -> int:  # fmt: skip
-    name = project.select((image,))[0]
+@dataclass(frozen=True)
+class ProvenanceOptions:
+    platform: Platform
+    key: str | None = None  # default: builder.yaml's provenance.kms_key
+    out: Path | None = None
+    to_registry: bool = False  # push it beside the tag
+    if_built: bool = False  # a tag not on this engine (already in the registry) is not an error
+
+
+def provenance_command(project: Project, image: str, options: ProvenanceOptions, echo: Echo) -> int:
+    name, platform = project.select((image,))[0], options.platform
     runtime, lock = Runtime(project, os.environ), load_lockfile(project.root)
     plan = plan_images(project, lock)[name]
     ref = image_tag(project, plan, platform)
+    if options.if_built and not image_exists(runtime.docker, ref):
+        echo(f"{ref} is not on this engine (it was in the registry already): nothing to sign")
+        return 0
     built = built_image(inspect(runtime.docker, ref), ref)
     dockerfile = render_project(project, lock, (name,))[f"{OUTPUT}/{name}/Dockerfile"]
     base_ref, base_digest = _base(project, runtime.docker, name, platform)
     facts = BuildFacts(dockerfile, base_ref, base_digest, builder_version(),
                        os.environ.get("CODEBUILD_BUILD_ARN") or "urn:builder:local")  # fmt: skip
     body = statement(built, sbom_subject(project, plan, (platform,)), facts)
-    signer = KmsSigner(runtime.kms, _key(project, key), project.settings.provenance.algorithm)
+    signer = KmsSigner(runtime.kms, _key(project, options.key), project.settings.provenance.algorithm)
     envelope = sign(body, signer).to_json()
-    target = out or Path(f"provenance-{name}-{platform.arch}.dsse.json")
+    target = options.out or Path(f"provenance-{name}-{platform.arch}.dsse.json")
     atomic_write(target, envelope)
     echo(f"wrote {target}: the provenance of {ref} ({built.image_id}), signed by {signer.key_id}")
-    if to_registry:
+    if options.to_registry:
         echo(f"pushed {ref}{_SUFFIX}@{_push_beside(runtime.docker, ref, envelope)}")
     return 0
 

@@ -28,6 +28,7 @@ locals {
     BUILDER_GENERIC_REPOSITORY        = local.ca.generic_repository
     BUILDER_PIP_REPOSITORY            = local.ca.internal_repository
     BUILDER_NPM_REPOSITORY            = local.ca.internal_repository
+    BUILDER_PROVENANCE_KMS_KEY        = var.provenance_key_arn
   }
 
   # One local per policy document; `policies` lists them all for the policy_documents output.
@@ -109,6 +110,13 @@ locals {
           Effect   = "Allow"
           Action   = ["codeartifact:GetRepositoryEndpoint", "codeartifact:ReadFromRepository"]
           Resource = local.ca.repository_arns[local.ca.internal_repository]
+        },
+        {
+          # `builder provenance` signs each built image's provenance (attesting/kms.py); nothing else.
+          Sid      = "SignProvenance"
+          Effect   = "Allow"
+          Action   = "kms:Sign"
+          Resource = var.provenance_key_arn
         },
         {
           # `builder build` checks and downloads the mirrored release artifacts (stores/codeartifact.py).
