@@ -210,7 +210,10 @@ def test_buildspec_leaves_the_token_to_builder_and_never_echoes(minimal_project:
     assert not any("codeartifact" in c or "TOKEN" in c.upper() for c in every_command)
     build = spec["phases"]["build"]["commands"]
     assert build == [
-        'builder build "$IMAGE_NAME" --platform "$PLATFORM" --push --strict --junit "reports/smoke-$IMAGE_NAME.xml"'
+        'builder build "$IMAGE_NAME" --platform "$PLATFORM" --push --strict --junit "reports/smoke-$IMAGE_NAME.xml"',
+        # then, when Terraform named the key, the provenance of what this build made (nothing else)
+        'if [ -n "${BUILDER_PROVENANCE_KMS_KEY:-}" ]; then builder provenance "$IMAGE_NAME" --platform "$PLATFORM"'
+        ' --key "$BUILDER_PROVENANCE_KMS_KEY" --if-built --push --out "reports/provenance-$IMAGE_NAME.dsse.json"; fi',
     ]
     assert spec["reports"]["smoke"] == {
         "files": ["smoke-*.xml"], "base-directory": "reports", "file-format": "JUNITXML"
