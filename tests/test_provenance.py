@@ -143,3 +143,9 @@ def test_a_bad_kms_key_in_builder_yaml_names_its_line(repo_project: Path) -> Non
     edit(settings, "'not a key'", "alias/ok\n  algorithm: MD5")
     result = run_cli(repo_project, "verify-image", "x:y")
     assert result.exit_code == 2 and "unknown signing algorithm 'MD5'" in result.output
+
+
+def test_provenance_without_a_key_says_where_to_name_one(repo_project: Path) -> None:
+    result = run_cli(repo_project, "provenance", "container-scanners", "--platform", "linux/amd64")
+    assert result.exit_code == 1
+    assert "no signing key: set provenance.kms_key in builder.yaml (alias/...) or pass --key" in result.output

@@ -20,6 +20,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from moto import mock_aws
 
+from builder.attesting.image_files import read_files
 from builder.building.engine import DockerClient
 from tests.conftest import REPO
 from tests.helpers import remove_images, run_cli
@@ -145,6 +146,9 @@ def test_the_provenance_is_stored_beside_the_tag_and_found_there(
     docker(client, "image", "rm", f"{ref}.provenance")  # verify-image pulls it from beside the tag
     ok = run_cli(root, "verify-image", ref)
     assert ok.exit_code == 0, ok.output
+    # Beside it too: the whole SBOM, the Debian packages of the built image included.
+    found = read_files(client, f"{ref}.provenance", ("/sbom.cdx.json",))["/sbom.cdx.json"]
+    assert any(c["purl"].startswith("pkg:deb/debian/") for c in json.loads(found)["components"])
     body = json.loads(base64.b64decode(json.loads((tmp_path / "p.json").read_text())["payload"]))
     digest = registry.manifest_digest("verify/base", tag).removeprefix("sha256:")
     assert {"name": f"{registry.host}/verify/base", "digest": {"sha256": digest}} in body["subject"]

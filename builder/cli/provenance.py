@@ -14,16 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builder.attesting import SBOM_PATH
+from builder.attesting.dpkg import OS_RELEASE, STATUS
 from builder.attesting.dsse import Envelope, read_envelope, sign
 from builder.attesting.image_files import inspect, read_files
 from builder.attesting.kms import KmsSigner, public_key
 from builder.attesting.provenance import BuildFacts, built_image, statement, verify_image
 from builder.attesting.sbom import builder_version
-from builder.building.build_context import sbom_subject
+from builder.building.build_context import image_sbom, sbom_subject
 from builder.building.buildkit import image_exists, push
 from builder.building.engine import DockerClient
 from builder.building.pipeline import image_tag
 from builder.building.render import OUTPUT, plan_images, render_project
+from builder.cli.sbom import base_system
 from builder.config.platforms import Platform
 from builder.config.project import Project
 from builder.errors import UserError
@@ -34,7 +36,7 @@ from builder.runtime import Runtime
 
 Echo = Callable[[str], None]
 _SUFFIX = ".provenance"  # the provenance image's tag: the image's own tag and this
-_ENVELOPE = "/provenance.dsse.json"  # the one file of the provenance image
+_ENVELOPE = "/provenance.dsse.json"  # in the provenance image, beside /sbom.cdx.json (with Debian packages)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class ProvenanceOptions:
 
 def provenance_command(project: Project, image: str, options: ProvenanceOptions, echo: Echo) -> int:
     name, platform = project.select((image,))[0], options.platform
+    key = _key(project, options.key)  # before any docker or AWS work
     runtime, lock = Runtime(project, os.environ), load_lockfile(project.root)
     plan = plan_images(project, lock)[name]
     ref = image_tag(project, plan, platform)
@@ -60,13 +63,17 @@ def provenance_command(project: Project, image: str, options: ProvenanceOptions,
     facts = BuildFacts(dockerfile, base_ref, base_digest, builder_version(),
                        os.environ.get("CODEBUILD_BUILD_ARN") or "urn:builder:local")  # fmt: skip
     body = statement(built, sbom_subject(project, plan, (platform,)), facts)
-    signer = KmsSigner(runtime.kms, _key(project, options.key), project.settings.provenance.algorithm)
+    signer = KmsSigner(runtime.kms, key, project.settings.provenance.algorithm)
     envelope = sign(body, signer).to_json()
     target = options.out or Path(f"provenance-{name}-{platform.arch}.dsse.json")
     atomic_write(target, envelope)
     echo(f"wrote {target}: the provenance of {ref} ({built.image_id}), signed by {signer.key_id}")
     if options.to_registry:
-        echo(f"pushed {ref}{_SUFFIX}@{_push_beside(runtime.docker, ref, envelope)}")
+        # Beside the envelope, the whole SBOM: the baked one plus the Debian packages of the built image.
+        system = base_system(read_files(runtime.docker, ref, (STATUS, OS_RELEASE)), ref)
+        full = image_sbom(project, plan, (platform,), system)
+        files = {"provenance.dsse.json": envelope, "sbom.cdx.json": full}
+        echo(f"pushed {ref}{_SUFFIX}@{_push_beside(runtime.docker, ref, files)}")
     return 0
 
 
@@ -92,11 +99,14 @@ def _base(project: Project, client: DockerClient, name: str, platform: Platform)
     return ref, str(inspect(client, ref).get("Id", "")).removeprefix("sha256:")
 
 
-def _push_beside(client: DockerClient, ref: str, envelope: bytes) -> str:
-    """Build the one-file image holding the envelope, tag it beside ``ref`` and push it."""
+def _push_beside(client: DockerClient, ref: str, files: dict[str, bytes]) -> str:
+    """Build the image holding only ``files`` (at /), tag it beside ``ref`` and push it."""
     with scratch("provenance") as folder:
-        (folder / "provenance.dsse.json").write_bytes(envelope)
-        (folder / "Dockerfile").write_text(f"FROM scratch\nCOPY provenance.dsse.json {_ENVELOPE}\n")
+        for name, data in files.items():
+            (folder / name).write_bytes(data)
+        (folder / "Dockerfile").write_text(
+            "FROM scratch\n" + "".join(f"COPY {n} /{n}\n" for n in sorted(files))
+        )
         done = _run(client, *client.build_argv()[1:], "--quiet", "--tag", f"{ref}{_SUFFIX}", str(folder))
         if done:
             raise UserError(f"cannot build the provenance image of {ref}: {done}")

@@ -31,7 +31,7 @@ def sbom_command(
     system = None
     if image_ref:
         client = Runtime(project, os.environ).docker
-        system = _base_system(read_files(client, image_ref, (STATUS, OS_RELEASE)), image_ref)
+        system = base_system(read_files(client, image_ref, (STATUS, OS_RELEASE)), image_ref)
         platforms = platforms or (_platform_of(inspect(client, image_ref), image_ref),)
     data = image_sbom(project, plan, platforms or project.images[name].platforms, system)
     if out is None:
@@ -43,7 +43,7 @@ def sbom_command(
     return 0
 
 
-def _base_system(files: dict[str, bytes], image_ref: str) -> BaseSystem:
+def base_system(files: dict[str, bytes], image_ref: str) -> BaseSystem:
     if STATUS not in files:
         raise UserError(f"{image_ref} has no {STATUS}: is it a Debian-based image builder built?")
     return BaseSystem(installed(files[STATUS].decode()), distro(files.get(OS_RELEASE, b"").decode()))
