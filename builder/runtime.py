@@ -28,6 +28,7 @@ from builder.plumbing.limits import HttpSettings
 from builder.stores.local import LocalStore
 
 if TYPE_CHECKING:
+    from builder.attesting.kms import KmsClient
     from builder.auditing.osv import Database
     from builder.building.engine import DockerClient
     from builder.building.secrets import BuildSecrets
@@ -131,6 +132,12 @@ class Runtime:
         if ca is None:
             raise UserError("this needs store.codeartifact in builder.yaml (or BUILDER_CODEARTIFACT_*)")
         return CodeArtifactStore(aws.client("codeartifact", self.env, ca.region), ca)
+
+    @functools.cached_property
+    def kms(self) -> KmsClient:
+        """The KMS client provenance is signed and checked with (the environment's region)."""
+        client: KmsClient = aws.client("kms", self.env)
+        return client
 
     @functools.cached_property
     def docker(self) -> DockerClient:

@@ -19,7 +19,7 @@ locals {
   # graph acyclic); `policies` lists them all, by kind, for the `iam_policy_documents` output and
   # tests/iam.tftest.hcl. tests/test_terraform.py fails if a resource takes a policy from elsewhere.
   policies = {
-    key      = { main = local.key_policy_main }
+    key      = { main = local.key_policy_main, provenance = local.key_policy_provenance }
     resource = { alarm_topic = local.resource_policy_alarm_topic }
   }
 
@@ -64,6 +64,19 @@ locals {
     ]
   })
 
+  # The provenance key's policy only delegates to IAM: the CodeBuild role's own policy grants
+  # kms:Sign on this key alone (modules/codebuild), and verifiers ask for its public half.
+  key_policy_provenance = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "AccountAdministersKeyThroughIam"
+      Effect    = "Allow"
+      Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+      Action    = "kms:*"
+      Resource  = "*"
+    }]
+  })
+
   resource_policy_alarm_topic = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -92,6 +105,22 @@ resource "aws_kms_key" "main" {
 resource "aws_kms_alias" "main" {
   name          = "alias/${var.name_prefix}"
   target_key_id = aws_kms_key.main.key_id
+}
+
+# The asymmetric key that signs each image's SLSA provenance (`builder provenance`, run by the
+# image buildspecs); `builder verify-image` checks with its public half (kms:GetPublicKey).
+resource "aws_kms_key" "provenance" {
+  #checkov:skip=CKV_AWS_7:KMS rotates only symmetric keys; a signing key is replaced by a new key and alias.
+  description              = "${var.name_prefix}: signs the SLSA provenance of each built image"
+  customer_master_key_spec = "ECC_NIST_P256"
+  key_usage                = "SIGN_VERIFY"
+  deletion_window_in_days  = 30
+  policy                   = local.key_policy_provenance
+}
+
+resource "aws_kms_alias" "provenance" {
+  name          = "alias/${var.name_prefix}-provenance"
+  target_key_id = aws_kms_key.provenance.key_id
 }
 
 resource "aws_sns_topic" "alarms" {
@@ -154,6 +183,7 @@ module "codebuild" {
 
   name_prefix        = var.name_prefix
   kms_key_arn        = aws_kms_key.main.arn
+  provenance_key_arn = aws_kms_key.provenance.arn
   images             = var.images
   source_type        = var.source_type
   source_location    = coalesce(var.source_repository_url, "https://github.com/${var.github_repository}.git")

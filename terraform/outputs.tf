@@ -102,3 +102,8 @@ output "iam_policy_documents" {
     codebuild    = module.codebuild.policy_documents
   }
 }
+
+output "provenance_key_alias" {
+  description = "Alias of the KMS key that signs image provenance: put it in builder.yaml's provenance.kms_key for `builder verify-image`."
+  value       = aws_kms_alias.provenance.name
+}

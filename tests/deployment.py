@@ -72,7 +72,7 @@ class Deployment:
     repositories: tuple[str, ...]
 
 
-def state_test_file(variables: Mapping[str, Any], secret_arn: str) -> str:
+def state_test_file(variables: Mapping[str, Any], secret_arn: str, provenance_key_arn: str = "") -> str:
     """A test file that applies the root module with ``variables`` (JSON values are HCL too)."""
     overrides = [
         OVERRIDE.format(target=address, values=f'arn = "arn:aws:iam::{ACCOUNT}:role/{name}", id = "{name}"')
@@ -80,6 +80,10 @@ def state_test_file(variables: Mapping[str, Any], secret_arn: str) -> str:
     ]
     secret = "module.updater.aws_secretsmanager_secret.github_token[0]"
     overrides.append(OVERRIDE.format(target=secret, values=f'arn = "{secret_arn}"'))
+    if provenance_key_arn:  # a key that exists (in moto), so the builds really sign with it
+        key_id = provenance_key_arn.rsplit("/", 1)[1]
+        overrides.append(OVERRIDE.format(target="aws_kms_key.provenance",
+                                         values=f'arn = "{provenance_key_arn}", key_id = "{key_id}"'))  # fmt: skip
     lines = "".join(f"  {name} = {json.dumps(value)}\n" for name, value in variables.items())
     return TEST_FILE.format(variables=lines, overrides="".join(overrides))
 

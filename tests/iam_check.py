@@ -75,6 +75,11 @@ def _resource(call: AwsCall) -> str:
         return secret
     if call.service == "securityhub":
         return _security_hub_arn(call)
+    if call.service == "kms":
+        key = call.param("KeyId") or ""
+        if not key.startswith("arn:") or ":key/" not in key:
+            raise Unsupported(f"{call}: name the key by its ARN (an alias is authorised as the key it names)")
+        return key
     raise Unsupported(f"{call}: no rule for the resource ARN of {call.service} calls; add one")
 
 

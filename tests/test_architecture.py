@@ -61,7 +61,7 @@ EVIDENCE = (*CORE, "builder.locking.evidence")
 # The lockfile's values (evidence records, the kinds' payloads, the entries) are every plugin's vocabulary.
 MODEL = (*EVIDENCE, "builder.kinds", "builder.locking.lockfile")
 PLUGINS = ("builder.sources", "builder.stores", "builder.kinds")
-STAGES = ("builder.locking", "builder.auditing", "builder.building", "builder.updating")
+STAGES = ("builder.locking", "builder.auditing", "builder.building", "builder.updating", "builder.attesting")
 
 # What each layer may import besides itself: keys and values are module names or the folders
 # holding them, and a module's layer is the longest key it falls under.
@@ -80,7 +80,18 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "builder.sources": (*MODEL, "builder.locking.openpgp", "builder.stores", "builder.kinds"),
     "builder.locking": (*CORE, *PLUGINS),
     "builder.auditing": (*CORE, *PLUGINS, "builder.locking"),
-    "builder.building": (*CORE, *PLUGINS, "builder.locking"),
+    # The SBOM and DSSE are made from the lockfile's model alone (a build bakes the SBOM in);
+    # reading a built image and the provenance of a build sit above building.
+    "builder.attesting": MODEL,
+    "builder.attesting.image_files": (*CORE, "builder.building.engine"),
+    "builder.attesting.provenance": (
+        *CORE,
+        *PLUGINS,
+        "builder.locking",
+        "builder.building",
+        "builder.attesting",
+    ),
+    "builder.building": (*CORE, *PLUGINS, "builder.locking", "builder.attesting"),
     "builder.updating": (*CORE, *PLUGINS, "builder.locking", "builder.auditing", "builder.building"),
     "builder.updating.lambda_handler": (*CORE, *PLUGINS, *STAGES, "builder.runtime"),
     "builder.runtime": (*CORE, *PLUGINS, *STAGES),

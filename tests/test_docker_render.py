@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from builder.building.build_context import SBOM_FILE, image_sbom
 from builder.building.engine import DockerClient, find_client
 from builder.building.render import plan_images, render_project
 from builder.config.platforms import Platform
@@ -123,10 +124,11 @@ def client() -> Iterator[DockerClient]:
 def build(
     client: DockerClient, root: Path, image: str, artifacts: dict[str, bytes]
 ) -> tuple[str, subprocess.CompletedProcess[str]]:
-    """Assemble the context (rendered folder + artifacts) and build one image for linux/amd64."""
+    """Assemble the context (rendered folder + artifacts + SBOM) and build one image for linux/amd64."""
     project, lock = load_project(root), load_lockfile(root)
     context = root / "context" / image
     shutil.copytree(root / "buildspecs" / image, context)
+    (context / SBOM_FILE).write_bytes(image_sbom(project, plan_images(project, lock)[image], (AMD64,)))
     for tool in project.images[image].tools:
         locked = lock.tools[tool].payload.files[AMD64]
         (context / "artifacts" / tool).mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,7 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
 from tests.aws_calls import AwsCall
 from tests.deployment import ACCOUNT, Deployment, applied_state, deployment, state_test_file, write_test_file
@@ -61,7 +62,7 @@ from tests.recorded_run import (
     security_hub_server,
     seed_project,
 )
-from tests.registry import Registry
+from tests.registry import Registry, free_port
 from tests.test_terraform import Run, initialized, initialized_dir, run, tf_env
 
 __all__ = ["initialized", "tf_env"]  # the terraform fixtures, shared with tests/test_terraform.py
@@ -115,9 +116,11 @@ NEEDS = {
 # ---------------------------------------------------------------- terraform, offline
 
 
-def render(workdir: Path, env: dict[str, str], secret_arn: str, repository: str) -> Deployment:
+def render(
+    workdir: Path, env: dict[str, str], secret_arn: str, repository: str, key_arn: str = ""
+) -> Deployment:
     name = write_test_file(
-        workdir, state_test_file({**VARIABLES, "github_repository": repository}, secret_arn)
+        workdir, state_test_file({**VARIABLES, "github_repository": repository}, secret_arn, key_arn)
     )
     done = run(["terraform", "test", "-no-color", "-json", "-verbose", f"-filter={name}"], workdir, env)
     assert done.returncode == 0, done.report()[-4000:]
@@ -136,6 +139,7 @@ class Scenario:
     secret_arn: str
     repository: str
     seconds: dict[str, float]
+    key_arn: str  # the provenance key, in moto
 
 
 @pytest.fixture(scope="module")
@@ -149,9 +153,20 @@ def scenario(initialized: tuple[Path, Run], tf_env: dict[str, str], registry: Re
             serve_osv(hello_records()) as osv_url, security_hub_server() as hub_url:  # fmt: skip
         sm = boto3.client("secretsmanager", region_name=REGION)
         secret = sm.create_secret(Name="builder/github-token", SecretString=repo.token)["ARN"]
+        # The builds run as child processes: they reach moto's KMS through its server.
+        port = free_port()
+        kms_server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+        kms_server.start()
+        kms_url = f"http://127.0.0.1:{port}"
+        kms = boto3.client("kms", region_name=REGION, endpoint_url=kms_url)
+        key_arn = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
         started = time.monotonic()
         deployed = render(
-            terraform_copy(initialized, work / "terraform"), tf_env, secret, f"{repo.owner}/{repo.name}"
+            terraform_copy(initialized, work / "terraform"),
+            tf_env,
+            secret,
+            f"{repo.owner}/{repo.name}",
+            key_arn,
         )
         seconds["terraform"] = time.monotonic() - started
         ca.create(deployed.domain, *deployed.repositories)
@@ -171,13 +186,13 @@ def scenario(initialized: tuple[Path, Run], tf_env: dict[str, str], registry: Re
         (pull,) = repo.open_pulls()
         started = time.monotonic()
         tree = checkout(repo.files_at(pull["head"]), work / "checkout")
-        codebuild_calls = run_codebuild(
-            tree, machine_environment(REGION, ca_url, hub_url), deployed.codebuild_environment, work
-        )
+        machine = {**machine_environment(REGION, ca_url, hub_url), "BUILDER_KMS_ENDPOINT": kms_url}
+        codebuild_calls = run_codebuild(tree, machine, deployed.codebuild_environment, work)
+        kms_server.stop()
         seconds["codebuild"] = time.monotonic() - started
         assert ca.versions_of("hello")["0.5.0"].status == "Published"
         calls = {"updater": updater_calls, "codebuild": codebuild_calls}
-        yield Scenario(deployed, calls, secret, f"{repo.owner}/{repo.name}", seconds)
+        yield Scenario(deployed, calls, secret, f"{repo.owner}/{repo.name}", seconds, key_arn)
 
 
 # ---------------------------------------------------------------- the tests
@@ -199,6 +214,7 @@ def test_the_run_records_both_code_paths(scenario: Scenario) -> None:
     assert "PublishPackageVersion" not in operations["codebuild"]  # builds only read the mirror
     # After the push, the build's audit imports hello's known vulnerability into Security Hub.
     assert {"BatchImportFindings", "GetFindings"} <= set(operations["codebuild"])
+    assert "Sign" in operations["codebuild"]  # each built image's provenance
 
 
 def test_every_call_is_allowed_by_the_roles_policies(scenario: Scenario) -> None:
@@ -253,7 +269,7 @@ def test_a_terraform_change_that_drops_a_needed_action_or_adds_an_unused_grant_f
         target = workdir / file
         assert target.read_text().count(text) == 1, f"{text!r} is no longer in {file}: update this mutation"
         target.write_text(target.read_text().replace(text, replacement))
-    mutated = render(workdir, tf_env, scenario.secret_arn, scenario.repository)
+    mutated = render(workdir, tf_env, scenario.secret_arn, scenario.repository, scenario.key_arn)
     requests = as_requests(scenario.calls)
     refused = denials(mutated, requests)
     assert refused and all("codeartifact:GetPackageVersionAsset" in line for line in refused), refused

@@ -123,7 +123,7 @@ def test_final_stage_copies_only_payloads(minimal_project: Path) -> None:
     assert [line for line in final.splitlines() if line.startswith(("RUN", "COPY", "ADD"))] == [
         f"COPY --from=tool-{name} /out/ /"
         for name in ("solo", "zippy", "hello", "runtime", "pyapp", "jstool")
-    ]
+    ] + ["COPY sbom.cdx.json /usr/share/builder/sbom.cdx.json"]  # the SBOM the build writes beside them
 
 
 def test_python_apps_install_with_hashes_from_a_secret_index(minimal_project: Path) -> None:
@@ -211,6 +211,9 @@ def test_buildspec_leaves_the_token_to_builder_and_never_echoes(minimal_project:
     build = spec["phases"]["build"]["commands"]
     assert build == [
         'builder build "$IMAGE_NAME" --platform "$PLATFORM" --push --strict --junit "reports/smoke-$IMAGE_NAME.xml"',
+        # then, when Terraform named the key, the provenance of what this build made (nothing else)
+        'if [ -n "${BUILDER_PROVENANCE_KMS_KEY:-}" ]; then builder provenance "$IMAGE_NAME" --platform "$PLATFORM"'
+        ' --key "$BUILDER_PROVENANCE_KMS_KEY" --if-built --push --out "reports/provenance-$IMAGE_NAME.dsse.json"; fi',
         'if [ -n "${BUILDER_AWS_ACCOUNT_ID:-}" ]; then builder audit "$IMAGE_NAME" --security-hub; fi',
     ]
     assert spec["reports"]["smoke"] == {

@@ -11,9 +11,10 @@ import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from builder.building.fetch import artifact_refs
-from builder.building.render import OUTPUT, render_project
+from builder.building.render import OUTPUT, ImagePlan, plan_images, render_project
 from builder.config.platforms import Platform
 from builder.config.project import Project
 from builder.errors import UserError
@@ -21,7 +22,11 @@ from builder.locking.lockfile import Lockfile
 from builder.plumbing.fsutil import atomic_write, within
 from builder.stores.base import ArtifactStore
 
+if TYPE_CHECKING:
+    from builder.attesting.sbom import BaseSystem, SbomSubject
+
 _NOT_IN_CONTEXT = ("buildspec.yml",)
+SBOM_FILE = "sbom.cdx.json"  # in the context, beside the Dockerfile, which copies it into the image
 
 
 def context_dir(project: Project, image: str, platform: Platform) -> Path:
@@ -50,6 +55,11 @@ def assemble(
             wanted.add(target)
             if not target.is_file() or target.read_bytes() != data:
                 atomic_write(target, data)
+    sbom = within(dest, dest / SBOM_FILE)
+    wanted.add(sbom)
+    data = image_sbom(project, plan_images(project, lock)[image], (platform,))
+    if not sbom.is_file() or sbom.read_bytes() != data:
+        atomic_write(sbom, data)
     for ref in artifact_refs(project, lock, [image], [platform]):
         if not store.has(ref):
             raise UserError(f"{ref} is not in the {store.name} store: run `builder fetch {image}`")
@@ -66,3 +76,20 @@ def _remove_others(dest: Path, wanted: set[Path]) -> None:
             path.unlink()
         elif path.is_dir() and not any(path.iterdir()):
             path.rmdir()
+
+
+def image_sbom(
+    project: Project, plan: ImagePlan, platforms: tuple[Platform, ...], system: BaseSystem | None = None
+) -> bytes:
+    """The SBOM of one planned image: what the build bakes in (``system`` once the image is built)."""
+    from builder.attesting.sbom import builder_version, sbom_json  # heavy: only when building
+
+    return sbom_json(sbom_subject(project, plan, platforms), builder_version(), system)
+
+
+def sbom_subject(project: Project, plan: ImagePlan, platforms: tuple[Platform, ...]) -> SbomSubject:
+    from builder.attesting.sbom import SbomSubject
+
+    external = project.settings.base_images.get(project.images[plan.name].base.external or "")
+    base = external.pinned if external else ""
+    return SbomSubject(plan.name, plan.tag, plan.lock_digest, plan.tools, platforms, base)

@@ -29,6 +29,7 @@ class BuildRequest:
     secrets: Mapping[str, Path] = field(default_factory=dict)
     network: str | None = None
     no_cache: bool = False
+    labels: Mapping[str, str] = field(default_factory=dict)  # known only once the context is made
 
 
 class BuildError(UserError):
@@ -65,6 +66,8 @@ def build_argv(client: DockerClient, request: BuildRequest) -> list[str]:
         argv += ["--network", request.network]
     if request.no_cache:
         argv.append("--no-cache")
+    for key, value in sorted(request.labels.items()):
+        argv += ["--label", f"{key}={value}"]
     return [*argv, "--tag", request.tag, str(request.context)]
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from builder.building.build_context import assemble, context_dir, locked
+from builder.attesting import SBOM_LABEL
+from builder.building.build_context import SBOM_FILE, assemble, context_dir, locked
 from builder.building.buildkit import (
     BuildRequest,
     build,
@@ -154,7 +156,9 @@ def _build_image(run: _Run, plan: ImagePlan, tag: str) -> None:
     with locked(context_dir(run.project, plan.name, platform)) as folder:
         context = assemble(run.project, run.lock, plan.name, platform, run.store, folder)
         found = run.secrets()
-        request = BuildRequest(context, tag, platform, found.files, run.options.network, run.options.no_cache)
+        labels = {SBOM_LABEL: hashlib.sha256((context / SBOM_FILE).read_bytes()).hexdigest()}
+        request = BuildRequest(context, tag, platform, found.files, run.options.network, run.options.no_cache,
+                               labels)  # fmt: skip
         stages = BuildKitLog(lambda done: run.log(plan.name, done.line()))
         build(run.client, request, _raw_lines(run, plan.name), found.values, stages)
     _verbose(run, plan.name, f"built {tag} in {time.monotonic() - started:.1f} s")

@@ -21,6 +21,7 @@ from typing import Any
 
 import jinja2
 
+from builder.attesting import LOCK_LABEL, SBOM_PATH
 from builder.config.catalogue import Tool
 from builder.config.graph import ancestors, levels
 from builder.config.platforms import Platform
@@ -301,6 +302,7 @@ def _dockerfile(
         env=_assignments({**{k: v for t, _ in plan.tools for k, v in t.env.items()}, **image.env}),
         labels=_assignments(_labels(project, plan)),
         lock_digest=plan.lock_digest,
+        sbom_path=SBOM_PATH,
     )
 
 
@@ -325,7 +327,7 @@ def _labels(project: Project, plan: ImagePlan) -> dict[str, str]:
     labels = {
         "org.opencontainers.image.title": plan.name,
         "org.opencontainers.image.version": plan.tag,
-        "builder.lock-digest": f"sha256:{plan.lock_digest}",
+        LOCK_LABEL: f"sha256:{plan.lock_digest}",
     }
     if plan.tools:
         labels["builder.tools"] = " ".join(f"{t.name}={locked.version}" for t, locked in plan.tools)

@@ -578,6 +578,38 @@ def audit(
     sys.exit(code)
 
 
+@command(
+    short_help="Write an image's CycloneDX 1.6 SBOM from builder.lock.",
+    epilog="""\b
+Examples:
+  builder sbom container-scanners                     print it (offline: from builder.lock alone)
+  builder sbom container-scanners --out sbom.cdx.json --platform linux/amd64
+  builder sbom base --image builder/base:0123abcd4567-amd64 --out base.cdx.json
+                                                      also the Debian packages of that built image
+""",
+)
+@click.argument("image")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write it here (default: stdout)."
+)
+@click.option("--platform", "platforms", type=_PLATFORM, multiple=True,
+              help="Only this platform's files (repeatable). Default: the image's platforms.")  # fmt: skip
+@click.option("--image", "image_ref", help="A built image to read the Debian packages (dpkg status) from.")
+@pass_context
+def sbom(
+    ctx: Context, image: str, out: Path | None, platforms: tuple[str, ...], image_ref: str | None
+) -> None:
+    """Write IMAGE's SBOM: every locked binary, Python and npm package with purl, hashes and evidence."""
+    from builder.cli.sbom import sbom_command
+
+    with error_handler(ctx.debug):
+        chosen = tuple(Platform.parse(p) for p in platforms)
+        code = sbom_command(
+            ctx.project(), image, chosen, image_ref, out, lambda line: click.echo(line, err=True)
+        )
+    sys.exit(code)
+
+
 @store_group.command(
     short_help="Mirror OSV's vulnerability archives for offline audits.",
     name="osv",
@@ -595,6 +627,69 @@ def store_osv(ctx: Context, into: Path | None) -> None:
 
     with error_handler(ctx.debug):
         code = store_osv_command(ctx.project(), into, click.echo)
+    sys.exit(code)
+
+
+@command(
+    short_help="Sign a built image's SLSA provenance with the KMS key.",
+    epilog="""\b
+Examples:
+  builder provenance container-scanners --platform linux/amd64
+                               sign the provenance of the image `builder build` tagged, with
+                               builder.yaml's provenance.kms_key; write provenance-<image>-<arch>.dsse.json
+  builder provenance base --key alias/builder-provenance --out base.dsse.json --push
+                               also push it beside the image, tagged <tag>.provenance
+""",
+)
+@click.argument("image")
+@click.option("--platform", type=_PLATFORM, help="Platform of the built tag. Default: this machine's.")
+@click.option("--key", help="KMS key (alias/..., id or ARN). Default: builder.yaml's provenance.kms_key.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the DSSE envelope here.")
+@click.option("--push", "to_registry", is_flag=True, help="Push it beside the image as <tag>.provenance.")
+@click.option(
+    "--if-built", is_flag=True, help="Do nothing when the tag is not on this engine (not built here)."
+)
+@pass_context
+def provenance(
+    ctx: Context, image: str, platform: str | None, key: str | None, out: Path | None, to_registry: bool,
+    if_built: bool,
+) -> None:  # fmt: skip
+    """Write IMAGE's in-toto SLSA v1 provenance, signed with AWS KMS in a DSSE envelope."""
+    from builder.cli.provenance import ProvenanceOptions, provenance_command
+
+    with error_handler(ctx.debug):
+        options = ProvenanceOptions(_platform(platform), key, out, to_registry, if_built)
+        code = provenance_command(ctx.project(), image, options, click.echo)
+    sys.exit(code)
+
+
+@command(
+    name="verify-image",
+    short_help="Check an image's signed provenance, SBOM label and lock digest.",
+    epilog="""\b
+Examples:
+  builder verify-image builder/base:0123abcd4567-amd64
+                               the provenance pushed beside it (<tag>.provenance), checked with
+                               the public half of builder.yaml's provenance.kms_key (KMS GetPublicKey)
+  builder verify-image my/base:0123abcd4567-amd64 --provenance base.dsse.json --public-key key.pem
+                               offline: a provenance file and the key's PEM
+""",
+)
+@click.argument("ref")
+@click.option("--provenance", "provenance_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The DSSE envelope (default: the image <REF>.provenance).")  # fmt: skip
+@click.option("--public-key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The signing key's public half (PEM); default: asked of KMS.")  # fmt: skip
+@click.option("--key", help="KMS key to ask for the public half. Default: builder.yaml's provenance.kms_key.")
+@pass_context
+def verify_image(
+    ctx: Context, ref: str, provenance_file: Path | None, public_key: Path | None, key: str | None
+) -> None:
+    """Check REF's provenance signature, and that the image, its SBOM label and its lock digest agree."""
+    from builder.cli.provenance import verify_image_command
+
+    with error_handler(ctx.debug):
+        code = verify_image_command(ctx.project(), ref, provenance_file, public_key, key, click.echo)
     sys.exit(code)
 
 

@@ -65,6 +65,19 @@ class BaseImage:
         return f"{self.ref}@{self.digest}" if self.digest else self.ref
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """builder.yaml's ``provenance:``: the KMS key that signs each built image's provenance."""
+
+    kms_key: str | None = None  # None: `builder provenance` needs --key, or writes nothing
+    algorithm: str = "ECDSA_SHA_256"
+
+
+_KMS_KEY = re.compile(
+    r"^(alias/[A-Za-z0-9/_-]{1,250}|[0-9a-f-]{36}|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+)$"
+)
+_SIGNING = ("ECDSA_SHA_256", "RSASSA_PKCS1_V1_5_SHA_256")
+
 _HTTP_SECONDS = ("connect_timeout", "read_timeout", "request_timeout", "download_timeout", "run_timeout")
 
 
@@ -82,9 +95,11 @@ class Settings:
     docker_network: str | None = None  # e.g. "host", to reach an index on this machine
     upstreams: dict[str, str] = field(default_factory=lambda: dict(_UPSTREAMS))
     http: HttpSettings = field(default_factory=HttpSettings)
+    provenance: Provenance = field(default_factory=Provenance)
 
 
-_TOP = ("store", "registry", "platforms", "base_images", "python", "indexes", "docker", "upstreams", "http")
+_TOP = ("store", "registry", "platforms", "base_images", "python", "indexes", "docker", "upstreams", "http",
+        "provenance")  # fmt: skip
 
 
 def load_settings(root: Path) -> Settings:
@@ -110,7 +125,19 @@ def load_settings(root: Path) -> Settings:
         docker_network=_network(docker.get("network")),
         upstreams={**_UPSTREAMS, **(_upstreams(fields["upstreams"]) if "upstreams" in fields else {})},
         http=_http(fields["http"]) if "http" in fields else defaults.http,
+        provenance=_provenance(fields["provenance"]) if "provenance" in fields else defaults.provenance,
     )  # fmt: skip
+
+
+def _provenance(node: Node) -> Provenance:
+    fields = node.mapping(["kms_key", "algorithm"], required=["kms_key"])
+    key = _matching(
+        fields["kms_key"], _KMS_KEY, "a KMS key alias such as 'alias/builder-provenance', a key id or ARN"
+    )
+    algorithm = fields["algorithm"].text() if "algorithm" in fields else Provenance.algorithm
+    if algorithm not in _SIGNING:
+        raise fields["algorithm"].error(f"unknown signing algorithm '{algorithm}' ({one_of(_SIGNING)})")
+    return Provenance(key, algorithm)
 
 
 def _network(node: Node | None) -> str | None:

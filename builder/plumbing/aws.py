@@ -13,6 +13,7 @@ _ENDPOINTS = {  # another endpoint per service, e.g. a local double in tests
     "codeartifact": "BUILDER_CODEARTIFACT_ENDPOINT",
     "secretsmanager": "BUILDER_SECRETSMANAGER_ENDPOINT",
     "securityhub": "BUILDER_SECURITYHUB_ENDPOINT",
+    "kms": "BUILDER_KMS_ENDPOINT",
 }
 # What botocore can raise while it reads configuration and credentials.
 SETUP_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, KeyError)

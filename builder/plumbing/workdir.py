@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-_KINDS = ("fetch", "lambda", "lock", "npm", "publish", "secrets", "seed", "update", "uv")
+_KINDS = ("fetch", "lambda", "lock", "npm", "provenance", "publish", "secrets", "seed", "update", "uv")
 _OWNER = ".owner"
 _UNOWNED_AGE = 3600.0  # seconds
 

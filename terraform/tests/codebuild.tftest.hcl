@@ -6,11 +6,12 @@ mock_provider "aws" {
 }
 
 variables {
-  name_prefix     = "builder"
-  kms_key_arn     = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-  images          = ["base", "container-scanners", "iac-scanners", "code-scanners", "security-tools"]
-  source_type     = "GITHUB"
-  source_location = "https://github.com/example-org/ci-images.git"
+  provenance_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/99999999-2222-3333-4444-555555555555"
+  name_prefix        = "builder"
+  kms_key_arn        = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  images             = ["base", "container-scanners", "iac-scanners", "code-scanners", "security-tools"]
+  source_type        = "GITHUB"
+  source_location    = "https://github.com/example-org/ci-images.git"
   codeartifact = {
     domain_name         = "security-tools-domain"
     domain_owner        = "123456789012"

@@ -30,6 +30,7 @@ variables {
     "codebuild/identity/codebuild",
     "codebuild/trust/codebuild",
     "root/key/main",
+    "root/key/provenance",
     "root/resource/alarm_topic",
     "updater/identity/lambda",
     "updater/identity/scheduler",

@@ -61,6 +61,21 @@ run "shared_key_and_alarm_topic_are_encrypted" {
   }
 }
 
+run "provenance_is_signed_with_an_asymmetric_key_codebuild_may_only_sign_with" {
+  assert {
+    condition     = aws_kms_key.provenance.customer_master_key_spec == "ECC_NIST_P256" && aws_kms_key.provenance.key_usage == "SIGN_VERIFY"
+    error_message = "The provenance key must be an asymmetric signing key (ECC_NIST_P256, SIGN_VERIFY)."
+  }
+  assert {
+    condition     = [for s in jsondecode(output.iam_policy_documents.codebuild.identity.codebuild).Statement : s.Resource if contains(flatten([s.Action]), "kms:Sign")] == [aws_kms_key.provenance.arn]
+    error_message = "CodeBuild may use kms:Sign in one statement, on the provenance key alone."
+  }
+  assert {
+    condition     = output.provenance_key_alias == "alias/${var.name_prefix}-provenance"
+    error_message = "The provenance key's alias is what builder.yaml's provenance.kms_key names."
+  }
+}
+
 # EventBridge Scheduler refuses these at apply time; the variable must refuse them at plan time.
 run "rejects_a_cron_expression_with_five_fields" {
   command = plan

@@ -29,7 +29,8 @@ locals {
     BUILDER_PIP_REPOSITORY            = local.ca.internal_repository
     BUILDER_NPM_REPOSITORY            = local.ca.internal_repository
     # The account whose Security Hub takes `builder audit --security-hub`'s findings after a push.
-    BUILDER_AWS_ACCOUNT_ID = local.account_id
+    BUILDER_AWS_ACCOUNT_ID     = local.account_id
+    BUILDER_PROVENANCE_KMS_KEY = var.provenance_key_arn
   }
 
   # One local per policy document; `policies` lists them all for the policy_documents output.
@@ -111,6 +112,13 @@ locals {
           Effect   = "Allow"
           Action   = ["codeartifact:GetRepositoryEndpoint", "codeartifact:ReadFromRepository"]
           Resource = local.ca.repository_arns[local.ca.internal_repository]
+        },
+        {
+          # `builder provenance` signs each built image's provenance (attesting/kms.py); nothing else.
+          Sid      = "SignProvenance"
+          Effect   = "Allow"
+          Action   = "kms:Sign"
+          Resource = var.provenance_key_arn
         },
         {
           # `builder build` checks and downloads the mirrored release artifacts (stores/codeartifact.py).

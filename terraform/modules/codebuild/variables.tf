@@ -8,6 +8,11 @@ variable "kms_key_arn" {
   type        = string
 }
 
+variable "provenance_key_arn" {
+  description = "ARN of the asymmetric KMS key (SIGN_VERIFY) the image builds sign their provenance with."
+  type        = string
+}
+
 variable "images" {
   description = "Image names; each gets an ECR repository <name_prefix>/<image> and a project using buildspecs/<image>/buildspec.yml."
   type        = list(string)
