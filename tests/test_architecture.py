@@ -24,6 +24,8 @@ modules of a folder may import one another, a module with a row of its own only 
 - sources, stores and kinds are plugins, above config and the lockfile's model; a source may
   check signatures and put what it verified in a store. ``builder.stores.sync`` keeps a store in
   step with the lockfile through ``builder.building.fetch``: the one store module that is a stage.
+- ``builder.provenance`` (the Sigstore verifiers) makes evidence records from config's
+  requirements; sources call it at lock time, the CLI's ``verify-artifact`` directly.
 - locking (the resolver), building and updating are stages; a later stage may use an earlier one.
 - ``builder.runtime`` wires the clients of a run; only the fronts import it: the CLI, the
   Lambda handler and ``builder/__init__`` (the public API, which imports no CLI).
@@ -55,7 +57,7 @@ CORE = ("builder.config", "builder.plumbing", "builder.errors")
 EVIDENCE = (*CORE, "builder.locking.evidence")
 # The lockfile's values (evidence records, the kinds' payloads, the entries) are every plugin's vocabulary.
 MODEL = (*EVIDENCE, "builder.kinds", "builder.locking.lockfile")
-PLUGINS = ("builder.sources", "builder.stores", "builder.kinds")
+PLUGINS = ("builder.sources", "builder.stores", "builder.kinds", "builder.provenance")
 STAGES = ("builder.locking", "builder.building", "builder.updating")
 
 # What each layer may import besides itself: keys and values are module names or the folders
@@ -72,7 +74,14 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "builder.locking.openpgp": (*MODEL, "builder.stores.base", "builder.sources.base"),
     "builder.stores": MODEL,
     "builder.stores.sync": (*MODEL, "builder.stores", "builder.building.fetch"),
-    "builder.sources": (*MODEL, "builder.locking.openpgp", "builder.stores", "builder.kinds"),
+    "builder.provenance": EVIDENCE,
+    "builder.sources": (
+        *MODEL,
+        "builder.locking.openpgp",
+        "builder.stores",
+        "builder.kinds",
+        "builder.provenance",
+    ),
     "builder.locking": (*CORE, *PLUGINS),
     "builder.building": (*CORE, *PLUGINS, "builder.locking"),
     "builder.updating": (*CORE, *PLUGINS, "builder.locking", "builder.building"),

@@ -22,6 +22,7 @@ _UPSTREAMS = {
     "hashicorp_releases": "https://releases.hashicorp.com",
     "hashicorp_checkpoint": "https://checkpoint-api.hashicorp.com",
     "nodejs": "https://nodejs.org",
+    "rekor": "https://rekor.sigstore.dev",  # looked up for a detached cosign signature's log entry
 }
 _DOMAIN = re.compile(r"^[a-z][a-z0-9\-]{0,48}[a-z0-9]$")
 _OWNER = re.compile(r"^[0-9]{12}$")
