@@ -218,6 +218,8 @@ class PyPISource:
         files = {f.file: f.sha256 for reqs in requirements.values() for r in reqs
                  if canonicalize_name(r.name) == package for f in r.files}  # fmt: skip
         found: list[Evidence] = list(signatures.none_published(f"{tool.text('package')} on the index"))
+        if not signatures.wants("pep740"):
+            return tuple(found)
         for name, sha256 in sorted(files.items()):
             found += signatures.over_distribution(name, sha256, self._provenance(package, version, name))
         return tuple(found)

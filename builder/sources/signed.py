@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from builder.config.names import fill
-from builder.errors import SignatureError, UpstreamError
+from builder.errors import SignatureError
 from builder.locking.evidence import Evidence, NonePublished
 from builder.provenance.base import Subject
 
@@ -40,6 +40,9 @@ class Signatures:
         from builder.provenance.trust import root_in
 
         return root_in(self.ctx.keys_dir)
+
+    def wants(self, kind: str) -> bool:
+        return self.rule is not None and self.rule.kind == kind
 
     def none_published(self, upstream: str) -> tuple[Evidence, ...]:
         return (NonePublished(upstream),) if self.rule is not None and self.rule.kind == "none" else ()
@@ -77,7 +80,7 @@ class Signatures:
             return ()
         if provenance is None:
             raise SignatureError(
-                f"{self.tool.name}: {name} has no PEP 740 provenance, which tools.yaml requires"
+                f"{name} has no PEP 740 provenance, which tools.yaml ({self._where()}) requires"
             )
         from builder.provenance.pep740 import verify_pep740
 
@@ -100,25 +103,19 @@ class Signatures:
         data = fetch(name)
         if data is None:
             raise SignatureError(
-                f"{self.tool.name} {self.version}: the release has no {name}, and tools.yaml "
-                f"({self._where()}) requires that signature"
+                f"release {self.version} has no {name}, which tools.yaml ({self._where()}) requires"
             )
         return data
 
     def _named(self, wanted: str, name: str) -> None:
         if wanted != name:
             raise SignatureError(
-                f"{self.tool.name}: tools.yaml ({self._where()}) says {wanted} is signed, "
-                f"but the checksum file is {name}"
+                f"tools.yaml ({self._where()}) says {wanted} is signed, but the checksum file is {name}"
             )
 
     def _guard(self, check: Callable[[], Evidence]) -> tuple[Evidence, ...]:
-        try:
-            return (check(),)
-        except SignatureError as e:
-            raise SignatureError(f"{self.tool.name} {self.version}: {e}") from None
-        except UpstreamError as e:
-            raise UpstreamError(f"{self.tool.name} {self.version}: {e}") from None
+        """One record; the lock names the tool in front of any refusal (so this does not)."""
+        return (check(),)
 
     def _where(self) -> str:
         return self.rule.where if self.rule is not None else self.tool.where
