@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from builder.cli.main import main
 from tests.fakes.server import running
-from tests.fakes.sigstore import CertificateAuthority, FakeSigstore, RekorHandler, TufMirrorHandler
+from tests.fakes.sigstore import SLSA, CertificateAuthority, FakeSigstore, RekorHandler, TufMirrorHandler
 
 WORKFLOW = "https://github.com/acme/tool/.github/workflows/release.yml@refs/tags/v1.0.0"
 DATA = b"tool 1.0.0 for linux amd64"
@@ -143,3 +143,34 @@ def test_refresh_reads_only_the_url_given_and_replaces_atomically(fake: FakeSigs
         )
     assert (good.exit_code, good.output.strip()) == (0, f"wrote {out}")
     assert out.read_text() == fake.trusted_root_json()
+
+
+def test_an_attestation_bundle_verifies_only_for_its_subject(fake: FakeSigstore, files: Path) -> None:
+    digest = hashlib.sha256(DATA).hexdigest()
+    for subject, name in ((digest, "good.json"), ("0" * 64, "other.json")):
+        signed = fake.sign_statement([("tool.tar.gz", subject)], SLSA, WORKFLOW)
+        (files / name).write_bytes(fake.bundle_json(signed))
+    flags = ["--certificate-identity", WORKFLOW]
+    code, out = _run(files, str(files / "tool.tar.gz"), "--bundle", str(files / "good.json"), *flags)
+    assert (code, out) == (
+        0,
+        f"verified: tool.tar.gz signed by {WORKFLOW} (GitHub artifact attestation, log index 0)",
+    )
+    code, out = _run(files, str(files / "tool.tar.gz"), "--bundle", str(files / "other.json"), *flags)
+    assert (code, out) == (
+        1,
+        f"error: tool.tar.gz: its attestation is signed but its subject is not sha256 {digest}",
+    )
+
+
+def test_a_missing_signature_file_is_one_line(files: Path) -> None:
+    args = [
+        "--signature",
+        str(files / "absent.sig"),
+        "--certificate",
+        str(files / "absent.pem"),
+        "--rekor-url",
+        "http://127.0.0.1:9",
+    ]
+    code, out = _run(files, str(files / "tool.tar.gz"), *args, "--certificate-identity", WORKFLOW)
+    assert (code, out) == (1, f"error: {files / 'absent.sig'}: cannot read it (No such file or directory)")

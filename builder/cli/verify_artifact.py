@@ -89,7 +89,11 @@ def verify_artifact(
     issuer: str,
     trusted_root: Path | None,
 ) -> None:
-    """Verify FILE (or sha256:<hex>) against a Sigstore bundle or a detached signature and its log entry."""
+    """Verify FILE (or sha256:<hex>) against a Sigstore bundle or a detached signature and its log entry.
+
+    A bundle holding an in-toto attestation (a GitHub artifact attestation) verifies when its
+    subject carries FILE's sha256.
+    """
     if bool(identity) == bool(identity_regex):
         raise click.UsageError("give one of --certificate-identity and --certificate-identity-regexp")
     rule = Requirement(
@@ -110,12 +114,26 @@ def _check(artifact: str, material: _Material, rule: Requirement, root_path: Pat
     subject = _subject(artifact)
     root = load_trusted_root(root_path)
     if material.bundle is not None:
-        from builder.provenance.bundle import verify_bundle
-
-        return f"verified: {verify_bundle(root, subject, _read(material.bundle), rule).summary()}"
+        return f"verified: {_bundled(root, subject, _read(material.bundle), rule).summary()}"
     if material.signature is not None and material.certificate is not None and material.rekor_url:
         return f"verified: {_detached(root, subject, material, rule).summary()}"
     raise UserError("give --bundle, or --signature with --certificate and --rekor-url")
+
+
+def _bundled(root: TrustedRoot, subject: Subject, raw: bytes, rule: Requirement) -> Evidence:
+    """A message signature over the bytes, or (a DSSE envelope) an attestation naming their sha256."""
+    import json
+
+    from builder.provenance.attestation import verify_attestations
+    from builder.provenance.bundle import verify_bundle
+
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        raise SignatureError(f"{subject.name}: the bundle is not JSON") from None
+    if isinstance(parsed, dict) and "dsseEnvelope" in parsed:
+        return verify_attestations(root, subject, {"attestations": [{"bundle": parsed}]}, rule)
+    return verify_bundle(root, subject, raw, rule)
 
 
 def _detached(root: TrustedRoot, subject: Subject, material: _Material, rule: Requirement) -> Evidence:
