@@ -85,3 +85,15 @@ def test_a_bad_provenance_names_its_line(
     line = line_of(path, needle)
     message = assert_config_error(repo_project, f"tools.yaml:{line}", "render")
     assert expected in message, message
+
+
+def test_builder_yaml_may_name_an_integrity_api_apart_from_the_pip_index(repo_project: Path) -> None:
+    settings = repo_project / "builder.yaml"
+    settings.write_text(
+        settings.read_text() + "upstreams:\n  pypi_integrity: https://integrity.example.test\n"
+    )
+    assert load_project(repo_project).settings.upstreams["pypi_integrity"] == "https://integrity.example.test"
+    settings.write_text(settings.read_text().replace("https://integrity.example.test", "not a url"))
+    assert_config_error(
+        repo_project, f"builder.yaml:{line_of(settings, 'not a url')}: 'not a url' is not a URL"
+    )

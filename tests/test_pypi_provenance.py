@@ -64,7 +64,7 @@ def test_the_app_s_own_wheel_carries_its_pep740_record(
 @pytest.mark.parametrize(
     ("publish", "reason"),
     [
-        ("none", f"{WHEEL} has no PEP 740 provenance, which tools.yaml (tools.yaml:9) requires"),
+        ("none", f"{WHEEL} has no PEP 740 provenance, which tools.yaml (tools.yaml:9) requires (a mirror"),
         ("other-publisher", "refused: signed by https://github.com/evil/scanapp/"),
         ("other-bytes", "is signed but its subject is not sha256"),
     ],
@@ -87,3 +87,21 @@ def test_an_app_declaring_none_published_records_it(
     locked = _lock(tmp_path, index, Requirement("none", "tools.yaml:9"))
     assert locked.payload.proof[1:] == (NonePublished("scanapp on the index"),)  # type: ignore[attr-defined]
     assert not [r for r in index.requests if r.startswith("/integrity/")]  # nothing asked, nothing failed
+
+
+def test_the_integrity_api_may_be_another_host_than_the_index(
+    tmp_path: Path, index: SimpleIndex, sigstore: FakeSigstore
+) -> None:
+    """A mirror (CodeArtifact) serves the files, PyPI's Integrity API their provenance."""
+    digest = hashlib.sha256(index.files[WHEEL]).hexdigest()
+    with serve(SimpleIndex()) as integrity:
+        integrity.provenance[WHEEL] = pep740_provenance(
+            sigstore, WHEEL, digest, "acme/scanapp", "release.yml"
+        )
+        base = integrity.url.removesuffix("/simple/")
+        ctx = dataclasses.replace(
+            context(tmp_path, {"pypi": index.url, "pypi_integrity": base}), keys_dir=tmp_path / "keys"
+        )
+        locked = PyPISource(ctx).lock(dataclasses.replace(app(), provenance=RULE), Release("1.1.0"), [AMD64])
+    assert isinstance(locked.payload.proof[1], Pep740Attestation)  # type: ignore[attr-defined]
+    assert not [r for r in index.requests if r.startswith("/integrity/")]

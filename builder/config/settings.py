@@ -194,8 +194,13 @@ def _seconds(node: Node) -> float:
     return float(value)
 
 
+# Upstreams with no default: the Integrity API serving PEP 740 provenance (PyPI's host, when the
+# pip index is a mirror without one, e.g. CodeArtifact); unset, it is asked of the pip index's host.
+_OPTIONAL_UPSTREAMS = ("pypi_integrity",)
+
+
 def _upstreams(node: Node) -> dict[str, str]:
-    fields = node.mapping(sorted(_UPSTREAMS))
+    fields = node.mapping(sorted((*_UPSTREAMS, *_OPTIONAL_UPSTREAMS)))
     return {key: url for key, child in fields.items() if (url := _optional_url(child))}
 
 

@@ -226,8 +226,8 @@ class PyPISource:
 
     def _provenance(self, package: str, version: str, filename: str) -> bytes | None:
         """PyPI's Integrity API: ``<index host>/integrity/<project>/<version>/<file>/provenance``."""
-        base = self.index.url.removesuffix("/simple")
-        url = f"{base}/integrity/{package}/{version}/{filename}/provenance"
+        base = self.ctx.base_urls.get("pypi_integrity") or self.index.url.removesuffix("/simple")
+        url = f"{base.rstrip('/')}/integrity/{package}/{version}/{filename}/provenance"
         try:
             return self.ctx.http.get_bytes(url, {"Accept": "application/vnd.pypi.integrity.v1+json"})
         except HttpStatusError as e:

@@ -80,7 +80,8 @@ class Signatures:
             return ()
         if provenance is None:
             raise SignatureError(
-                f"{name} has no PEP 740 provenance, which tools.yaml ({self._where()}) requires"
+                f"{name} has no PEP 740 provenance, which tools.yaml ({self._where()}) requires (a mirror "
+                "without PyPI's Integrity API? set upstreams.pypi_integrity in builder.yaml)"
             )
         from builder.provenance.pep740 import verify_pep740
 
