@@ -95,5 +95,6 @@ def test_builder_yaml_may_name_an_integrity_api_apart_from_the_pip_index(repo_pr
     assert load_project(repo_project).settings.upstreams["pypi_integrity"] == "https://integrity.example.test"
     settings.write_text(settings.read_text().replace("https://integrity.example.test", "not a url"))
     assert_config_error(
-        repo_project, f"builder.yaml:{line_of(settings, 'not a url')}: 'not a url' is not a URL"
+        repo_project,
+        f"builder.yaml:{line_of(settings, 'not a url')}: upstreams.pypi_integrity: 'not a url' is not a URL",
     )
