@@ -42,5 +42,10 @@ class RekorLog:
             raise UpstreamError(
                 f"the transparency log at {self.base} answered {answer.status_code} to a search"
             )
-        found = answer.json()
+        try:
+            found = answer.json()
+        except ValueError:
+            raise UpstreamError(
+                f"the transparency log at {self.base} answered a search with no JSON"
+            ) from None
         return [u for u in found if isinstance(u, str)] if isinstance(found, list) else []

@@ -59,7 +59,11 @@ class Signatures:
         from builder.provenance.attestation import verify_attestations
 
         answer = api_get(f"attestations/sha256:{subject.sha256}")
-        return self._guard(lambda: verify_attestations(self.root, subject, json.loads(answer or b"{}"), rule))
+        try:
+            listed = json.loads(answer or b"{}")
+        except ValueError:
+            raise SignatureError(f"{name}: GitHub's attestations answer is not JSON") from None
+        return self._guard(lambda: verify_attestations(self.root, subject, listed, rule))
 
     def over_asset(self, name: str, sha256: str, fetch: Fetch) -> tuple[Evidence, ...]:
         """A Sigstore bundle published beside each asset."""
