@@ -263,26 +263,29 @@ def step_times(bench: Bench, runs: int) -> dict[str, float]:
 
 def noop_steps(bench: Bench, step: Steps) -> None:
     """What builder.cli.commands.build_command does when every tag is on the engine."""
-    from builder.building.buildkit import image_size
+    from builder.building.buildkit import inspect_tags
     from builder.building.fetch import artifact_refs, fetch
-    from builder.building.pipeline import image_tag, present_tags
-    from builder.cli.commands import check_rendered, open_store
+    from builder.building.pipeline import image_tag
+    from builder.cli.commands import check_rendered
     from builder.cli.status import record_builds
     from builder.config.project import with_environment
     from builder.plumbing.progress import Progress
+    from builder.runtime import Runtime
 
     project = step("load project files", lambda: with_environment(load_project(bench.root), os.environ))
     lock = step("load builder.lock", lambda: load_lockfile(bench.root))
-    client = step("find the docker client", lambda: find_client(project.settings.docker_client, os.environ))
-    store = open_store(project, os.environ)
-    step("render, compare with buildspecs/", lambda: check_rendered(project, lock, [TINY], False, _quiet))
+    wiring = Runtime(project, os.environ)
+    client = step("find the docker client (remembered)", lambda: wiring.docker)
+    store = wiring.store()
+    rendering = step(
+        "render, compare with buildspecs/", lambda: check_rendered(project, lock, [TINY], False, _quiet)
+    )
+    plans = rendering.plans
     refs = artifact_refs(project, lock, [TINY], [AMD64])
     step("check the store is warm", lambda: fetch(refs, store, Progress(len(refs), quiet_cached=True)))
-    plans = step("plan tags", lambda: plan_images(project, lock))
     tags = {image_tag(project, plans[n], AMD64) for n in ("base", TINY)}
-    step("ask the engine for the tags", lambda: present_tags(client, tags))
-    step("ask the engine for the size", lambda: image_size(client, image_tag(project, plans[TINY], AMD64)))
-    step("record the build", lambda: record_builds(project, lock, [TINY], AMD64))
+    step("ask the engine for the tags and sizes", lambda: inspect_tags(client, tags))
+    step("record the build", lambda: record_builds(project, plans, [TINY], AMD64))
 
 
 def _quiet(*args: object, **kwargs: object) -> None:

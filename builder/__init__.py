@@ -58,12 +58,12 @@ def lock(
     upgrade: bool = False,
     jobs: int = 8,
     log: Log | None = None,
+    accept_provenance_change: Sequence[str] = (),
 ) -> LockOutcome:
     """Resolve and verify ``tools`` (by default every tool whose entry is missing or stale; with
     ``upgrade`` their newest allowed releases), then write builder.lock, unless a tool failed: the
-    outcome says what changed, what failed and what was deferred (a tool this machine cannot lock)."""
-    from datetime import UTC, datetime
-
+    outcome says what changed, what failed and what was deferred (a tool this machine cannot lock).
+    A tool whose signer changed fails unless ``accept_provenance_change`` names it."""
     from builder.locking.lockfile import load_lockfile, write_lockfile
     from builder.locking.resolver import lock_tools
     from builder.plumbing.workdir import scratch
@@ -71,9 +71,10 @@ def lock(
     project = load_project(root)
     named = _tool_names(project, tools)
     with scratch("lock") as work:
-        sources = _runtime(project).sources(work, named)
-        outcome = lock_tools(project, load_lockfile(project.root), named, sources, datetime.now(UTC),
-                             upgrade, jobs, log or _silent)  # fmt: skip
+        wiring = _runtime(project)
+        outcome = lock_tools(project, load_lockfile(project.root), named, wiring.sources(work, named),
+                             wiring.clock(), upgrade, jobs, log or _silent,
+                             accept=frozenset(accept_provenance_change))  # fmt: skip
     if outcome.changed and not outcome.failures and not outcome.deferred:
         write_lockfile(project.root, outcome.lock)
     return outcome
@@ -118,12 +119,12 @@ def update(
     repository: str | None = None,
     jobs: int = 8,
     log: Log | None = None,
+    accept_provenance_change: Sequence[str] = (),
 ) -> UpdateReport:
     """What `builder update` does: every tool's newest allowed release, verified (builder.lock is
     not written); ``publish`` mirrors the new artifacts into the CodeArtifact store, and
-    ``repository`` ("owner/name") opens or refreshes the one bump pull request there."""
-    from datetime import UTC, datetime
-
+    ``repository`` ("owner/name") opens or refreshes the one bump pull request there.
+    A tool whose signer changed fails unless ``accept_provenance_change`` names it."""
     from builder.errors import UserError
     from builder.locking.lockfile import load_lockfile
     from builder.plumbing.workdir import scratch
@@ -135,9 +136,10 @@ def update(
     wiring = _runtime(project)
     mirror = wiring.mirror() if publish else None
     github = wiring.github(repository) if repository else None
+    accept = frozenset(accept_provenance_change)
     with scratch("update") as work:
-        return run_update(project, load_lockfile(project.root), wiring.sources(work), datetime.now(UTC),
-                          mirror, github, log or _silent, jobs)  # fmt: skip
+        return run_update(project, load_lockfile(project.root), wiring.sources(work), wiring.clock(),
+                          mirror, github, log or _silent, jobs, accept, wiring.osv())  # fmt: skip
 
 
 def _runtime(project: Project) -> Runtime:

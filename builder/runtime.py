@@ -7,16 +7,18 @@ global state and makes each client at most once.
 
 Environment it reads (every front): GITHUB_TOKEN, or BUILDER_GITHUB_TOKEN, or the Secrets
 Manager secret BUILDER_GITHUB_TOKEN_SECRET_ARN; BUILDER_GITHUB_API (the API the token is for;
-default builder.yaml's ``upstreams.github_api``); BUILDER_KEYS_DIR; BUILDER_*_ENDPOINT
+default builder.yaml's ``upstreams.github_api``); BUILDER_OSV_API (likewise ``upstreams.osv``);
+BUILDER_KEYS_DIR; BUILDER_*_ENDPOINT
 (builder/plumbing/aws.py); BUILDER_DOCKER and what builder.yaml's npmrc and pip settings name.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from builder.config.project import Project
 from builder.errors import UserError
@@ -26,6 +28,7 @@ from builder.plumbing.limits import HttpSettings
 from builder.stores.local import LocalStore
 
 if TYPE_CHECKING:
+    from builder.auditing.osv import Database
     from builder.building.engine import DockerClient
     from builder.building.secrets import BuildSecrets
     from builder.plumbing.http import HttpClient
@@ -81,11 +84,18 @@ def github_client(api: str, repository: str, token: str, limits: HttpSettings | 
 class Runtime:
     """The clients of one run of one project: made on first use, the same ones after."""
 
-    def __init__(self, project: Project, env: Mapping[str, str], cache: Path | None = None) -> None:
+    def __init__(
+        self,
+        project: Project,
+        env: Mapping[str, str],
+        cache: Path | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         """``cache``: where HTTP revalidation data and (unless builder.yaml names a path) the local
-        store live: by default the user's cache folder; the invocation's /tmp folder in a Lambda."""
+        store live: by default the user's cache folder; the invocation's /tmp folder in a Lambda.
+        ``clock``: the time cooldowns are measured from, for the choice of release and of dependencies."""
         self.project, self.env, self.cache = project, env, cache or _user_cache(env)
-        self.settings = project.settings
+        self.settings, self.clock = project.settings, clock
 
     @functools.cached_property
     def token(self) -> str | None:
@@ -125,9 +135,9 @@ class Runtime:
     @functools.cached_property
     def docker(self) -> DockerClient:
         """The BuildKit-capable docker client: builder.yaml's, else BUILDER_DOCKER, else found."""
-        from builder.building.engine import find_client
+        from builder.building.client_memo import remembered_client
 
-        return find_client(self.settings.docker_client, self.env)
+        return remembered_client(self.settings.docker_client, self.env, self.cache)
 
     def build_secrets(self, folder: Path) -> BuildSecrets:
         """What a build hands BuildKit as secrets (index credentials), written under ``folder``."""
@@ -141,7 +151,7 @@ class Runtime:
         from builder.sources.base import SourceDeps
 
         return SourceDeps(self.http, self.settings, self.settings.upstreams, _trusted_keys(self.env),
-                             work, self.local_store, dict(self.env))  # fmt: skip
+                             work, self.local_store, dict(self.env), self.clock)  # fmt: skip
 
     def sources(self, work: Path, tools: tuple[str, ...] = ()) -> dict[str, Source]:
         """One instance of each source the named tools (all, by default) come from; ``work``: scratch."""
@@ -157,6 +167,18 @@ class Runtime:
             api = github_api(self.project, self.env)
             return f"releases on {releases} are read without the token (it is for {api})"
         return None
+
+    def osv(self, offline: Path | None = None) -> Database:
+        """Vulnerability records: the archives in ``offline``, else the OSV API: BUILDER_OSV_API
+        (a Lambda's mirror), else builder.yaml's ``upstreams.osv``."""
+        from builder.auditing.osv import OsvApi, OsvArchive
+
+        if offline:
+            return OsvArchive(offline)
+        return OsvApi(self.http, self.env.get("BUILDER_OSV_API") or self.settings.upstreams["osv"])
+
+    def security_hub(self, region: str) -> Any:
+        return aws.client("securityhub", self.env, region)
 
     def mirror(self) -> Mirror:
         from builder.updating.updater import Mirror

@@ -56,9 +56,20 @@ class AwsCall:
         return f"{self.service}:{self.operation}({', '.join(f'{k}={v}' for k, v in self.params)})"
 
 
+def _strings(params: dict[str, Any]) -> dict[str, str]:
+    """The string parameters; Security Hub names its product inside each finding and filter, which
+    IAM authorises on: kept as ``ProductArn`` (the distinct values, space-separated)."""
+    out = {k: v for k, v in params.items() if isinstance(v, str)}
+    arns = {f.get("ProductArn") for f in params.get("Findings") or () if isinstance(f, dict)}
+    arns |= {c.get("Value") for c in (params.get("Filters") or {}).get("ProductArn") or ()}
+    if named := sorted(a for a in arns if isinstance(a, str)):
+        out["ProductArn"] = " ".join(named)
+    return out
+
+
 def _hook(region: str, sink: Callable[[AwsCall], None]) -> Callable[..., None]:
     def record(params: dict[str, Any], model: Any, **_: Any) -> None:
-        strings = tuple(sorted((k, v) for k, v in params.items() if isinstance(v, str)))
+        strings = tuple(sorted(_strings(params).items()))
         sink(AwsCall(model.service_model.signing_name, model.name, region, strings))
 
     return record

@@ -5,8 +5,10 @@ and the condition keys it carries. The resource type of each CodeArtifact operat
 Service Authorization Reference and the user guide's permissions reference: an operation on a
 package (it names a ``package``) is authorised on the package ARN
 ``arn:aws:codeartifact:REGION:OWNER:package/DOMAIN/REPO/FORMAT/NAMESPACE/NAME``, one on a
-repository on ``.../repository/DOMAIN/REPO``, one on a domain on ``.../domain/DOMAIN``. Two calls
-need more than their own action:
+repository on ``.../repository/DOMAIN/REPO``, one on a domain on ``.../domain/DOMAIN``.
+Security Hub's BatchImportFindings is authorised on the product ARN its findings name
+(``arn:aws:securityhub:REGION:ACCOUNT:product/ACCOUNT/default`` for the account's own),
+GetFindings on the account's hub (``...:hub/default``). Two CodeArtifact calls need more than their own action:
 
 - ``GetAuthorizationToken`` also needs ``sts:GetServiceBearerToken`` (no resource type), with
   ``sts:AWSServiceName = codeartifact.amazonaws.com``;
@@ -71,7 +73,21 @@ def _resource(call: AwsCall) -> str:
         if not secret.startswith("arn:"):
             raise Unsupported(f"{call}: name the secret by its ARN (IAM authorises the ARN)")
         return secret
+    if call.service == "securityhub":
+        return _security_hub_arn(call)
     raise Unsupported(f"{call}: no rule for the resource ARN of {call.service} calls; add one")
+
+
+def _security_hub_arn(call: AwsCall) -> str:
+    """BatchImportFindings is authorised on the product its findings name; GetFindings on the hub."""
+    product = call.param("ProductArn") or ""
+    if not product.startswith("arn:") or " " in product:
+        raise Unsupported(f"{call}: name exactly one product ARN in the findings (or the filter)")
+    if call.operation == "BatchImportFindings":
+        return product
+    if call.operation == "GetFindings":
+        return f"arn:aws:securityhub:{call.region}:{product.split(':')[4]}:hub/default"
+    raise Unsupported(f"{call}: no rule for securityhub:{call.operation}")
 
 
 def requests_for(call: AwsCall) -> list[Request]:

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
+from moto.server import ThreadedMotoServer
 
 from builder.updating.lambda_handler import handler
 from tests.aws_calls import AwsCall, child_environment, read_calls, recording
@@ -28,7 +29,9 @@ from tests.conftest import REPO, _is_local
 from tests.deployment import Deployment
 from tests.fakes.github import FakeGitHub, checksum_file
 from tests.fakes.github_pulls import FakeRepo
+from tests.fakes.osv import FakeOsv, ecosystem_range, record
 from tests.helpers import run_cli
+from tests.registry import free_port
 
 IMAGE = "scanners"
 
@@ -60,10 +63,34 @@ tools:
     assets: {linux/amd64: "hello_{version}_linux_amd64.tar.gz"}
     entry_points: {hello: hello}
     check: {command: [hello, --version], pattern: 'hello version (\\S+)'}
+    audit: {ecosystem: Go, package: github.com/example/hello}
 """
 
 
-def seed_project(root: Path, releases: FakeGitHub, registry: str, base_image: str) -> dict[str, bytes]:
+def hello_records() -> FakeOsv:
+    """A known vulnerability of every hello up to 0.5.0: the build's audit imports it into Security Hub."""
+    osv = FakeOsv()
+    osv.add(record("GO-2026-0500", "Go", "github.com/example/hello",
+                   [ecosystem_range({"introduced": "0"}, {"last_affected": "0.5.0"}, kind="SEMVER")],
+                   database_specific={"severity": "HIGH"}))  # fmt: skip
+    return osv
+
+
+@contextmanager
+def security_hub_server() -> Iterator[str]:
+    """moto's Security Hub as a server on 127.0.0.1: the buildspec's child process reaches it there."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def seed_project(
+    root: Path, releases: FakeGitHub, registry: str, base_image: str, osv: str
+) -> dict[str, bytes]:
     """The repository the updater reads: one image with one release artifact, locked and rendered."""
     shutil.copytree(REPO / "templates", root / "templates")
     (root / f"images/{IMAGE}").mkdir(parents=True)
@@ -71,7 +98,7 @@ def seed_project(root: Path, releases: FakeGitHub, registry: str, base_image: st
     (root / "tools.yaml").write_text(TOOLS)
     (root / "builder.yaml").write_text(
         f"registry: {registry}\nplatforms: [linux/amd64]\nbase_images: {{debian: {{ref: '{base_image}'}}}}\n"
-        f"upstreams: {{github_api: '{releases.url}'}}\n"
+        f"upstreams: {{github_api: '{releases.url}', osv: '{osv}'}}\n"
     )
     for verb in ("lock", "render"):
         result = run_cli(root, verb)
@@ -142,10 +169,11 @@ def lambda_environment(
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
         "PATH": os.environ["PATH"], "HOME": str(home),
         "BUILDER_GITHUB_API": repo.url, "BUILDER_CODEARTIFACT_ENDPOINT": ca_url,
+        "BUILDER_OSV_API": "http://127.0.0.1:9",  # no OSV: the pull request says it was not audited
     }  # fmt: skip
 
 
-def machine_environment(region: str, ca_url: str) -> dict[str, str]:
+def machine_environment(region: str, ca_url: str, security_hub: str) -> dict[str, str]:
     """This machine's environment (the docker client, PATH) with what CodeBuild adds: AWS's variables.
 
     The double's address goes in botocore's own AWS_ENDPOINT_URL_CODEARTIFACT: `builder build` makes
@@ -154,7 +182,8 @@ def machine_environment(region: str, ca_url: str) -> dict[str, str]:
     own = {k: v for k, v in os.environ.items() if not k.startswith(("BUILDER_", "AWS_", "GITHUB_"))}
     docker = {k: v for k, v in os.environ.items() if k == "BUILDER_DOCKER"}
     aws = {"AWS_REGION": region, "AWS_DEFAULT_REGION": region, "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_ENDPOINT_URL_CODEARTIFACT": ca_url}  # fmt: skip
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_ENDPOINT_URL_CODEARTIFACT": ca_url,
+           "AWS_ENDPOINT_URL_SECURITYHUB": security_hub}  # fmt: skip
     return {**own, **docker, **aws}
 
 

@@ -39,6 +39,7 @@ from tests.fakes.github import FakeGitHub
 from tests.fakes.github import serve as serve_releases
 from tests.fakes.github_pulls import FakeRepo
 from tests.fakes.github_pulls import serve as serve_repo
+from tests.fakes.osv import serve as serve_osv
 from tests.policy_audit import (
     as_requests,
     denials,
@@ -50,12 +51,14 @@ from tests.policy_audit import (
 from tests.recorded_run import (
     IMAGE,
     checkout,
+    hello_records,
     isolated,
     lambda_environment,
     machine_environment,
     release_hello,
     run_codebuild,
     run_updater,
+    security_hub_server,
     seed_project,
 )
 from tests.registry import Registry
@@ -142,7 +145,8 @@ def scenario(initialized: tuple[Path, Run], tf_env: dict[str, str], registry: Re
     seconds: dict[str, float] = {}
     with isolated(work / "home"), serve_releases(FakeGitHub()) as releases, \
             serve_repo(FakeRepo(owner="example-org")) as repo, \
-            codeartifact_double(CodeArtifactState(owner=ACCOUNT, region=REGION)) as (ca_url, ca), mock_aws():  # fmt: skip
+            codeartifact_double(CodeArtifactState(owner=ACCOUNT, region=REGION)) as (ca_url, ca), mock_aws(), \
+            serve_osv(hello_records()) as osv_url, security_hub_server() as hub_url:  # fmt: skip
         sm = boto3.client("secretsmanager", region_name=REGION)
         secret = sm.create_secret(Name="builder/github-token", SecretString=repo.token)["ARN"]
         started = time.monotonic()
@@ -154,7 +158,7 @@ def scenario(initialized: tuple[Path, Run], tf_env: dict[str, str], registry: Re
         release_hello(releases, "0.4.2")
         repo.seed(
             seed_project(
-                work / "project", releases, f"{registry.host}/iam-{secrets.token_hex(3)}", base_image
+                work / "project", releases, f"{registry.host}/iam-{secrets.token_hex(3)}", base_image, osv_url
             )
         )
         release_hello(releases, "0.5.0")
@@ -168,7 +172,7 @@ def scenario(initialized: tuple[Path, Run], tf_env: dict[str, str], registry: Re
         started = time.monotonic()
         tree = checkout(repo.files_at(pull["head"]), work / "checkout")
         codebuild_calls = run_codebuild(
-            tree, machine_environment(REGION, ca_url), deployed.codebuild_environment, work
+            tree, machine_environment(REGION, ca_url, hub_url), deployed.codebuild_environment, work
         )
         seconds["codebuild"] = time.monotonic() - started
         assert ca.versions_of("hello")["0.5.0"].status == "Published"
@@ -193,6 +197,8 @@ def test_the_run_records_both_code_paths(scenario: Scenario) -> None:
         and "GetAuthorizationToken" in operations["codebuild"]
     )
     assert "PublishPackageVersion" not in operations["codebuild"]  # builds only read the mirror
+    # After the push, the build's audit imports hello's known vulnerability into Security Hub.
+    assert {"BatchImportFindings", "GetFindings"} <= set(operations["codebuild"])
 
 
 def test_every_call_is_allowed_by_the_roles_policies(scenario: Scenario) -> None:

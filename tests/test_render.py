@@ -210,7 +210,8 @@ def test_buildspec_leaves_the_token_to_builder_and_never_echoes(minimal_project:
     assert not any("codeartifact" in c or "TOKEN" in c.upper() for c in every_command)
     build = spec["phases"]["build"]["commands"]
     assert build == [
-        'builder build "$IMAGE_NAME" --platform "$PLATFORM" --push --strict --junit "reports/smoke-$IMAGE_NAME.xml"'
+        'builder build "$IMAGE_NAME" --platform "$PLATFORM" --push --strict --junit "reports/smoke-$IMAGE_NAME.xml"',
+        'if [ -n "${BUILDER_AWS_ACCOUNT_ID:-}" ]; then builder audit "$IMAGE_NAME" --security-hub; fi',
     ]
     assert spec["reports"]["smoke"] == {
         "files": ["smoke-*.xml"], "base-directory": "reports", "file-format": "JUNITXML"

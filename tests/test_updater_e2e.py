@@ -2,7 +2,8 @@
 
 Fake upstreams publish a new trivy (GitHub releases) and a new bandit (a PyPI index); the handler
 reads the project from a fake GitHub repository, verifies and mirrors the new artifacts into a
-CodeArtifact double and opens one pull request. A second run changes nothing.
+CodeArtifact double and opens one pull request, whose body says what the bump does to the known
+vulnerabilities (a fake OSV API). A second run changes nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from tests.fakes.github_pulls import FakeRepo
 from tests.fakes.github_pulls import serve as serve_repo
 from tests.fakes.npm_registry import NpmRegistry, make_tarball
 from tests.fakes.npm_registry import serve as serve_npm
+from tests.fakes.osv import FakeOsv, cvss3, ecosystem_range, record
+from tests.fakes.osv import serve as serve_osv
 from tests.fakes.pypi import SimpleIndex
 from tests.fakes.pypi import serve as serve_index
 from tests.fakes.wheels import make_wheel
@@ -46,6 +49,7 @@ tools:
     assets: {linux/amd64: "trivy_{version}_Linux-64bit.tar.gz", linux/arm64: "trivy_{version}_Linux-ARM64.tar.gz"}
     check: {command: [trivy, --version], pattern: 'Version:\\s*(\\S+)'}
     release_notes: https://github.com/aquasecurity/trivy/releases/tag/v{version}
+    audit: {ecosystem: Go, package: github.com/aquasecurity/trivy}
   bandit:
     source: pypi
     package: bandit
@@ -87,12 +91,27 @@ class World:
     codeartifact: CodeArtifactState
     codeartifact_url: str
     root: Path
+    osv: FakeOsv
+
+
+def bump_records() -> list[dict[str, object]]:
+    """One record the bump fixes (trivy < 0.75.0), one it brings in (bandit 1.9.5, critical), one it keeps."""
+    return [
+        record("GO-2026-1000", "Go", "github.com/aquasecurity/trivy",
+               [ecosystem_range({"introduced": "0"}, {"fixed": "0.75.0"}, kind="SEMVER")],
+               database_specific={"severity": "HIGH"}),
+        record("PYSEC-2026-9", "PyPI", "bandit", [ecosystem_range({"introduced": "1.9.5"})],
+               aliases=["CVE-2026-9999"], severity=cvss3("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H")),
+        record("GHSA-band-it00-keep", "PyPI", "bandit", [ecosystem_range({"introduced": "1.0"}, {"fixed": "2.0"})],
+               database_specific={"severity": "LOW"}),
+    ]  # fmt: skip
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
     with serve_releases(FakeGitHub()) as releases, serve_index(SimpleIndex()) as index, serve_repo(FakeRepo()) as repo, \
-            codeartifact_double() as (ca_url, ca):  # fmt: skip
+            codeartifact_double() as (ca_url, ca), serve_osv(osv := FakeOsv()) as osv_url:  # fmt: skip
+        osv.add(*bump_records())
         ca.create(DOMAIN, "generic-store", "pip-store", "npm-store")
         release_trivy(releases, "0.74.0")
         index.add(*make_wheel("bandit", "1.9.4"))
@@ -102,13 +121,14 @@ def world(tmp_path: Path) -> Iterator[World]:
         (root / "images/scanners/image.yaml").write_text("base: {external: debian}\ntools: [trivy, bandit]\n")
         (root / "tools.yaml").write_text(TOOLS)
         (root / "builder.yaml").write_text(
-            f"base_images: {{debian: {{ref: 'x:1'}}}}\nupstreams: {{github_api: '{releases.url}'}}\n"
+            f"base_images: {{debian: {{ref: 'x:1'}}}}\n"
+            f"upstreams: {{github_api: '{releases.url}', osv: '{osv_url}'}}\n"
             f"indexes: {{pip: '{index.url}'}}\n"
         )
         assert run_cli(root, "lock").exit_code == 0
         assert run_cli(root, "render").exit_code == 0
         repo.seed({str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()})
-        yield World(releases, index, repo, ca, ca_url, root)
+        yield World(releases, index, repo, ca, ca_url, root, osv)
 
 
 def run_handler(
@@ -166,6 +186,15 @@ def test_handler_from_the_zip_mirrors_and_proposes_then_a_second_run_is_a_no_op(
     files = world.repo.files_at(pull["head"])
     lock = files["builder.lock"].decode()
     assert "version: 0.75.0" in lock and "version: 1.9.5" in lock
+    body = pull["body"]
+    assert body.startswith("> [!CAUTION]\n> **This bump brings in a known critical vulnerability**: "
+                           "`PYSEC-2026-9` in bandit 1.9.5 (bandit).")  # fmt: skip
+    assert (
+        "- fixed: `GO-2026-1000` (high) in github.com/aquasecurity/trivy 0.74.0 (trivy); fixed in 0.75.0"
+        in body
+    )
+    assert "- brought in: `PYSEC-2026-9` (critical 9.8) in bandit 1.9.5 (bandit)" in body
+    assert "- still present: `GHSA-band-it00-keep`" in body
     assert b"trivy_0.75.0_Linux-64bit.tar.gz" in files["buildspecs/scanners/Dockerfile"]
     assert b"bandit==1.9.5" in files["buildspecs/scanners/requirements/bandit-amd64.txt"]
     assert (

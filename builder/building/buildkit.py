@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.building.engine import DockerClient
+from builder.building.engine_api import image_sizes
 from builder.config.platforms import Platform
 from builder.errors import UserError
 from builder.plumbing.progress import BuildKitLog
@@ -55,7 +57,7 @@ def _short_reason(reason: str) -> str:
     return reason
 
 
-def _build_argv(client: DockerClient, request: BuildRequest) -> list[str]:
+def build_argv(client: DockerClient, request: BuildRequest) -> list[str]:
     argv = [*client.build_argv(), "--progress=plain", "--platform", str(request.platform)]
     for secret_id, path in sorted(request.secrets.items()):
         argv += ["--secret", f"id={secret_id},src={path}"]
@@ -82,7 +84,7 @@ def build(
     log = log or BuildKitLog()
     tail: deque[str] = deque(maxlen=_TAIL)
     with subprocess.Popen(
-        _build_argv(client, request), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        build_argv(client, request), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     ) as process:
         assert process.stdout is not None
         for raw in process.stdout:
@@ -102,6 +104,44 @@ def build(
 def image_exists(client: DockerClient, tag: str) -> bool:
     done = subprocess.run([client.path, "image", "inspect", tag], capture_output=True, check=False)
     return done.returncode == 0
+
+
+def inspect_tags(client: DockerClient, tags: Iterable[str]) -> dict[str, int | None]:
+    """The tags the engine holds, each with its image's size, in one docker call (each is a CLI start).
+
+    A tag missing, or an engine that does not answer, leaves it out: the build then builds it, and
+    a dead engine gets its own error there.
+    """
+    wanted = sorted(set(tags))
+    if not wanted:
+        return {}
+    asked = image_sizes(client.socket, wanted) if client.socket else None
+    if asked is not None:
+        return asked
+    done = subprocess.run(
+        [client.path, "image", "inspect", "--format", "{{json .RepoTags}}\t{{.Size}}", "--", *wanted],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    held: dict[str, int | None] = {}
+    for line in done.stdout.splitlines():
+        repo_tags, _, size = line.partition("\t")
+        try:
+            names = {_short_name(str(name)) for name in json.loads(repo_tags) or ()}
+        except (ValueError, TypeError):
+            continue  # not an answer this code asked for: the tag counts as absent
+        held.update(
+            (tag, int(size) if size.isdigit() else None) for tag in wanted if _short_name(tag) in names
+        )
+    return held
+
+
+def _short_name(tag: str) -> str:
+    """A tag as the engine lists it in RepoTags: Docker Hub's host and ``library/`` are left off."""
+    for prefix in ("docker.io/", "library/"):
+        tag = tag.removeprefix(prefix)
+    return tag
 
 
 def image_size(client: DockerClient, tag: str) -> int | None:

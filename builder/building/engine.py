@@ -63,6 +63,7 @@ class DockerClient:
 
     path: str
     buildx: bool
+    socket: str | None = None  # the engine's local unix socket, when builder may ask it directly
 
     def build_argv(self) -> list[str]:
         if self.buildx:

@@ -9,7 +9,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from builder.building.build_context import assemble, context_dir, locked
-from builder.building.buildkit import BuildRequest, build, image_exists, image_size, push, registry_has
+from builder.building.buildkit import (
+    BuildRequest,
+    build,
+    image_exists,
+    image_size,
+    inspect_tags,
+    push,
+    registry_has,
+)
 from builder.building.engine import DockerClient
 from builder.building.render import ImagePlan, image_repository, plan_images
 from builder.building.secrets import BuildSecrets
@@ -60,15 +68,17 @@ def build_images(
     options: BuildOptions,
     log: Log,
     gate: Gate | None = None,
+    plans: dict[str, ImagePlan] | None = None,
 ) -> list[Built]:
     """Build ``names`` (plus any ancestor whose tag is not present) in dependency order.
 
     With ``options.push`` an image the registry already holds is left alone, and every other
-    one passes ``gate`` (the smoke test) before it is pushed.
+    one passes ``gate`` (the smoke test) before it is pushed. ``plans``: the caller's render of
+    ``names`` and their ancestors, when it has one (a no-op build renders once).
     """
-    plans = plan_images(project, lock)
+    plans = plans if plans is not None else plan_images(project, lock)
     family = set(names).union(*(ancestors(name, project.images) for name in names))
-    present = present_tags(client, {image_tag(project, plans[n], options.platform) for n in family})
+    present = inspect_tags(client, {image_tag(project, plans[n], options.platform) for n in family})
     wanted = set(names) | {n for n in family if image_tag(project, plans[n], options.platform) not in present}
     run = _Run(project, lock, store, client, secrets, options, log, gate, present)
     built: list[Built] = []
@@ -87,14 +97,6 @@ def build_images(
     return built
 
 
-def present_tags(client: DockerClient, tags: set[str]) -> frozenset[str]:
-    """The tags the engine already has, asked all at once (each answer is a docker CLI start)."""
-    ordered = sorted(tags)
-    with ThreadPoolExecutor(max_workers=max(1, len(ordered))) as pool:
-        found = pool.map(lambda tag: image_exists(client, tag), ordered)
-        return frozenset(tag for tag, exists in zip(ordered, found, strict=True) if exists)
-
-
 @dataclass(frozen=True)
 class _Run:
     """What every image of one `build` shares."""
@@ -107,7 +109,7 @@ class _Run:
     options: BuildOptions
     log: Log
     gate: Gate | None
-    present: frozenset[str]  # tags the engine had when the run began
+    present: dict[str, int | None]  # tags the engine had when the run began, with their sizes
 
 
 def _build_one(run: _Run, plan: ImagePlan) -> Built:
@@ -126,7 +128,8 @@ def _build_one(run: _Run, plan: ImagePlan) -> Built:
         )
     else:
         _build_image(run, plan, tag)
-    seconds, size = time.monotonic() - started, image_size(client, tag)
+    size = run.present[tag] if skipped else image_size(client, tag)
+    seconds = time.monotonic() - started
     if not options.push:
         return Built(plan.name, tag, seconds, skipped=skipped, size=size)
     if run.gate:

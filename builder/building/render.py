@@ -6,7 +6,7 @@ file has rendered, so a template error leaves the previous output whole.
 
 from __future__ import annotations
 
-import difflib
+import functools
 import hashlib
 import json
 import linecache
@@ -22,7 +22,7 @@ from typing import Any
 import jinja2
 
 from builder.config.catalogue import Tool
-from builder.config.graph import levels
+from builder.config.graph import ancestors, levels
 from builder.config.platforms import Platform
 from builder.config.project import Project
 from builder.errors import TemplateError
@@ -53,18 +53,33 @@ class ImagePlan:
         return self.digest[:12]
 
 
-def render_project(project: Project, lock: Lockfile, names: tuple[str, ...] = ()) -> dict[str, bytes]:
+@dataclass(frozen=True)
+class Rendering:
+    """One render of some images: their plans (tags) and files, so a command renders only once."""
+
+    plans: dict[str, ImagePlan]  # the selected images and their ancestors
+    files: dict[str, bytes]  # the selected images' files (and the batch buildspec when all are)
+
+
+def render_images(project: Project, lock: Lockfile, names: tuple[str, ...] = ()) -> Rendering:
     """Every generated file of the selected images (all, and the batch buildspec, by default)."""
+    needed = set(names).union(*(ancestors(name, project.images) for name in names)) if names else None
     plans: dict[str, ImagePlan] = {}
     files: dict[str, bytes] = {}
     envs = _Environments(project.root)
     for name in project.order:  # parents first: a child's FROM names its parent's digest
+        if needed is not None and name not in needed:
+            continue  # neither selected nor a parent of one: nothing here depends on it
         plans[name], image_files = _render_image(project, lock, name, plans, envs)
         if not names or name in names:
             files.update(image_files)
     if not names:
         files[f"{OUTPUT}/batch.yml"] = _render_batch(project)
-    return files
+    return Rendering(plans, files)
+
+
+def render_project(project: Project, lock: Lockfile, names: tuple[str, ...] = ()) -> dict[str, bytes]:
+    return render_images(project, lock, names).files
 
 
 def plan_images(project: Project, lock: Lockfile) -> dict[str, ImagePlan]:
@@ -156,9 +171,24 @@ def _environment(root: Path, folder: Path | None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         finalize=_one_line,
+        bytecode_cache=_compiled_templates(),
     )
     env.filters.update(sh=_sh, word=_word)
     return env
+
+
+@functools.cache
+def _compiled_templates() -> jinja2.BytecodeCache | None:
+    """Compiled templates, kept between runs: compiling is most of a small render's time.
+
+    Jinja's default folder is the user's own (created 0700, refused if another user owns it);
+    an entry is used only while its template's source is the same, and templates still pass
+    the loader's checks (a symlink out of the project is refused before the cache is asked).
+    """
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except RuntimeError:  # no private folder can be made: compile every run, as before
+        return None
 
 
 class _Refused(ValueError):
@@ -413,6 +443,8 @@ def drift(root: Path, files: dict[str, bytes], names: tuple[str, ...]) -> list[D
 
 
 def _diff(path: str, old: bytes, new: bytes) -> str:
+    import difflib  # only for --check's diff
+
     lines = difflib.unified_diff(
         old.decode(errors="replace").splitlines(keepends=True),
         new.decode(errors="replace").splitlines(keepends=True),

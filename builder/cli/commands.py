@@ -14,32 +14,30 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from builder.building.build_context import assemble
 from builder.building.buildkit import BuildError
 from builder.building.fetch import artifact_refs, fetch
 from builder.building.pipeline import BuildOptions, Gate, build_images, image_tag
 from builder.building.pipeline import table as build_table
-from builder.building.render import drift, plan_images, render_project, stale_files
+from builder.building.render import Rendering, drift, plan_images, render_images, render_project, stale_files
 from builder.building.secrets import Once, check_user_secrets, private_folder
-from builder.building.smoke import CheckResult, smoke_image, table, write_junit
-from builder.cli.status import record_builds, render_drift
+from builder.cli.status import drift_of, record_builds
 from builder.config.document import suggest
 from builder.config.graph import ancestors
 from builder.config.names import printable
 from builder.config.platforms import Platform
 from builder.config.project import Project
 from builder.errors import ConfigError, UserError
+from builder.locking.continuity import provenance_text
 from builder.locking.lockfile import NAME, SCHEMA, Lockfile, load_lockfile, write_lockfile
-from builder.locking.resolver import LockOutcome, lock_tools
-from builder.locking.resolver import stale as stale_tools
 from builder.plumbing.fsutil import within, write_all
 from builder.plumbing.progress import Progress
-from builder.plumbing.workdir import scratch
 from builder.runtime import Runtime
-from builder.sources import make_sources
 from builder.stores.base import ArtifactStore
 
+# What only some commands need is imported in them: a no-op `builder build` is mostly start-up.
 if TYPE_CHECKING:
+    from builder.building.smoke import CheckResult
+    from builder.locking.resolver import LockOutcome
     from builder.stores.base import RepositoryStore
 
 Echo = Callable[..., None]
@@ -94,6 +92,8 @@ def fetch_command(
     if context is not None:
         if len(names) != 1 or len(platforms) != 1:
             raise UserError("--context needs exactly one image and one --platform")
+        from builder.building.build_context import assemble
+
         assemble(project, lock, names[0], platforms[0], store, context)
         echo(f"context for {names[0]} ({platforms[0]}) in {context}", err=True)
     return 0
@@ -131,7 +131,7 @@ def build_command(
     check_user_secrets(project, names, wiring.env)  # an unset ${VAR} in the npmrc: before any docker work
     client = wiring.docker  # before any download
     store = wiring.store()
-    _check_rendered(project, lock, names, strict, echo)  # after those: their one-line errors stay alone
+    rendering = check_rendered(project, lock, names, strict, echo)  # after those: their errors stay alone
     if not _fetched(project, lock, names, (options.platform,), store, echo, quiet=not options.verbose):
         return 1
     suites: dict[str, list[CheckResult]] = {}
@@ -139,46 +139,56 @@ def build_command(
         with private_folder() as folder:
             secrets = Once(lambda: wiring.build_secrets(folder))
             gate = _smoke_gate(project, lock, echo, suites)
-            built = build_images(project, lock, names, store, client, secrets, options, _prefixed(echo), gate)
+            built = build_images(
+                project, lock, names, store, client, secrets, options, _prefixed(echo), gate, rendering.plans
+            )
     except BuildError as e:
         for line in e.tail_lines():  # above the one-line error, which stays the last line
             echo(printable(line), err=True)
         raise
     finally:
         if junit and suites:
+            from builder.building.smoke import write_junit
+
             write_junit(junit, suites)
-    record_builds(project, lock, [item.image for item in built if not item.in_registry], options.platform)
+    record_builds(
+        project, rendering.plans, [item.image for item in built if not item.in_registry], options.platform
+    )
     for row in build_table(built):
         echo(row)
     return 0
 
 
-def _check_rendered(project: Project, lock: Lockfile, names: list[str], strict: bool, echo: Echo) -> None:
+def check_rendered(project: Project, lock: Lockfile, names: list[str], strict: bool, echo: Echo) -> Rendering:
     """The build renders afresh; committed buildspecs/ that differ are a warning (an error if strict)."""
-    family = sorted(set(names).union(*(ancestors(name, project.images) for name in names)))
-    found = render_drift(project, lock, tuple(family))
+    family = tuple(sorted(set(names).union(*(ancestors(name, project.images) for name in names))))
+    rendering = render_images(project, lock, family)
+    found = drift_of(project, rendering.files, family)
     if not found:
-        return
+        return rendering
     first = found[0].text() + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
     if strict:
         raise UserError(f"committed {first}: --strict builds only what is committed; run `builder render`")
     echo(
         f"warning: committed {first}; building from a fresh render (`builder render` updates them)", err=True
     )
+    return rendering
 
 
 def status_command(project: Project, platform: Platform, as_json: bool, echo: Echo) -> int:
     """`builder status`: what a build would do now; asks the engine and the HTTP cache, nothing else."""
     import json
 
+    from builder.building.buildkit import inspect_tags
     from builder.building.engine import EngineError
-    from builder.building.pipeline import present_tags
     from builder.cli import status
+    from builder.plumbing.workdir import scratch
+    from builder.sources import make_sources
 
     lock, now, wiring = load_lockfile(project.root), datetime.now(UTC), _runtime(project)
     try:
         tags = status.candidate_tags(project, lock, platform)
-        present: frozenset[str] | None = present_tags(wiring.docker, tags)
+        present: frozenset[str] | None = frozenset(inspect_tags(wiring.docker, tags))
     except EngineError:
         present = None
     with scratch("lock") as work:  # the sources want a work folder; offline, nothing lands in it
@@ -205,6 +215,8 @@ def manifest_command(project: Project, images: tuple[str, ...], echo: Echo) -> i
 
 def _smoke_gate(project: Project, lock: Lockfile, echo: Echo, suites: dict[str, list[CheckResult]]) -> Gate:
     """Smoke-test an image before it is pushed: an image that fails never reaches the registry."""
+    from builder.building.smoke import smoke_image, table
+
     guard = threading.Lock()
 
     def gate(name: str, tag: str) -> None:
@@ -234,6 +246,8 @@ def smoke_command(
     junit: Path | None,
     echo: Echo,
 ) -> int:
+    from builder.building.smoke import smoke_image, table, write_junit
+
     names = project.select(images)
     if image_ref and len(names) != 1:
         raise UserError("--image needs exactly one image name")
@@ -255,7 +269,10 @@ def smoke_command(
 
 
 def lock_command(project: Project, tools: tuple[str, ...], options: LockOptions, echo: Echo) -> int:
-    for name in (*tools, *sorted(options.repin)):
+    from builder.locking.resolver import lock_tools
+    from builder.plumbing.workdir import scratch
+
+    for name in (*tools, *sorted(options.repin), *sorted(options.accept)):
         if name not in project.tools:
             raise ConfigError("tools.yaml", f"no tool named '{name}'{suggest(name, project.tools)}")
     if tools:
@@ -263,11 +280,12 @@ def lock_command(project: Project, tools: tuple[str, ...], options: LockOptions,
     lock = load_lockfile(project.root)
     if options.check:
         return _report_stale(project, lock, tools, echo)
+    wiring = _runtime(project)
     with scratch("lock") as work:
-        sources = _runtime(project).sources(work, tools)
-        outcome = lock_tools(project, lock, tools, sources, datetime.now(UTC),
+        sources = wiring.sources(work, tools)
+        outcome = lock_tools(project, lock, tools, sources, wiring.clock(),
                              options.upgrade, options.jobs, lambda line: echo(line, err=True),
-                             repin=options.repin)  # fmt: skip
+                             repin=options.repin, accept=options.accept)  # fmt: skip
     return _finish_lock(project, outcome, options.partial, echo)
 
 
@@ -278,9 +296,12 @@ class LockOptions:
     partial: bool = False
     jobs: int = 8
     repin: frozenset[str] = frozenset()  # tools whose already-locked bytes may be replaced
+    accept: frozenset[str] = frozenset()  # tools whose new entry may have weaker provenance
 
 
 def _report_stale(project: Project, lock: Lockfile, tools: tuple[str, ...], echo: Echo) -> int:
+    from builder.locking.resolver import stale as stale_tools
+
     reasons = {n: r for n, r in stale_tools(project, lock).items() if not tools or n in tools}
     for name, reason in reasons.items():
         echo(f"stale: {name}: {reason}")
@@ -299,6 +320,8 @@ def _finish_lock(project: Project, outcome: LockOutcome, partial: bool, echo: Ec
     failed = {**outcome.failures, **{name: str(d) for name, d in outcome.deferred.items()}}
     for change in outcome.changes:
         echo(f"{change.tool}: {change.old or '(new)'} -> {change.new}   {change.verified}")
+        if change.provenance is not None:
+            echo(f"  provenance: {provenance_text(change.provenance)}")
     for name in outcome.removed:
         echo(f"{name}: removed (not in tools.yaml)")
     for name, error in failed.items():
@@ -320,7 +343,15 @@ def _finish_lock(project: Project, outcome: LockOutcome, partial: bool, echo: Ec
     return 1 if failed else 0
 
 
-def update_command(project: Project, publish: bool, repository: str | None, jobs: int, echo: Echo) -> int:
+def update_command(
+    project: Project,
+    publish: bool,
+    repository: str | None,
+    jobs: int,
+    echo: Echo,
+    accept: frozenset[str] = frozenset(),
+) -> int:
+    from builder.plumbing.workdir import scratch
     from builder.updating.updater import run_update
 
     lock = load_lockfile(project.root)
@@ -330,8 +361,8 @@ def update_command(project: Project, publish: bool, repository: str | None, jobs
     mirror = wiring.mirror() if publish else None
     github = wiring.github(repository) if repository else None
     with scratch("update") as work:
-        report = run_update(project, lock, wiring.sources(work), datetime.now(UTC), mirror, github,
-                            lambda line: echo(line, err=True), jobs)  # fmt: skip
+        report = run_update(project, lock, wiring.sources(work), wiring.clock(), mirror, github,
+                            lambda line: echo(line, err=True), jobs, accept, wiring.osv())  # fmt: skip
     for change in report.changes:
         echo(f"{change.tool}: {change.old or '(new)'} -> {change.new}")
     for name, error in report.failures.items():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +30,8 @@ def error_handler(debug: bool) -> Iterator[None]:
         # hold a line break (refused at load), so only builder's own messages have several lines.
         click.echo(f"error: {printable(redact(str(e)), keep=chr(10))}", err=True)
         if debug:
+            import traceback
+
             traceback.print_exc()
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
@@ -43,6 +44,8 @@ def error_handler(debug: bool) -> Iterator[None]:
             err=True,
         )
         if debug:
+            import traceback
+
             traceback.print_exc()
         sys.exit(3)
 
@@ -345,6 +348,15 @@ def smoke(
     sys.exit(code)
 
 
+_accept_option = click.option(
+    "--accept-provenance-change",
+    "accept",
+    multiple=True,
+    metavar="TOOL",
+    help="Take TOOL's new version although its signer changed or vanished (refused otherwise); repeatable.",
+)
+
+
 @command(
     short_help="Resolve, verify and pin tools into builder.lock.",
     epilog="""\b
@@ -355,6 +367,9 @@ Examples:
   builder lock --check                    exit 1 if builder.lock is stale (no network; for CI)
   builder lock --repin trivy              download trivy's locked version again and accept new
                                           bytes for it (the upstream re-published the release)
+  builder lock --upgrade --accept-provenance-change trivy
+                                          take trivy's new version although another identity
+                                          (or no one) signed it
 Set GITHUB_TOKEN for GitHub's higher rate limit.
 """,
 )
@@ -372,6 +387,7 @@ Set GITHUB_TOKEN for GitHub's higher rate limit.
     metavar="TOOL",
     help="Accept new bytes for TOOL's already-locked version (refused otherwise); repeatable.",
 )
+@_accept_option
 @pass_context
 def lock(
     ctx: Context,
@@ -381,6 +397,7 @@ def lock(
     partial: bool,
     jobs: int,
     repin: tuple[str, ...],
+    accept: tuple[str, ...],
 ) -> None:
     """Resolve each tool against its upstream, verify every checksum and signature, write builder.lock.
 
@@ -389,7 +406,7 @@ def lock(
     from builder.cli.commands import LockOptions, lock_command
 
     with error_handler(ctx.debug):
-        options = LockOptions(upgrade, check, partial, jobs, frozenset(repin))
+        options = LockOptions(upgrade, check, partial, jobs, frozenset(repin), frozenset(accept))
         code = lock_command(ctx.project(), tools, options, click.echo)
     sys.exit(code)
 
@@ -402,6 +419,9 @@ Examples:
   builder update --publish                and mirror the new artifacts into CodeArtifact
   builder update --publish --open-pr --repository acme/ci-images
                                           and open or refresh the one bump pull request
+  builder update --open-pr --accept-provenance-change trivy
+                                          propose trivy's bump although its signer changed
+                                          (the pull request says so in bold)
 The GitHub token comes from GITHUB_TOKEN. The Lambda runs exactly this (builder.updating.lambda_handler).
 """,
 )
@@ -411,15 +431,19 @@ The GitHub token comes from GITHUB_TOKEN. The Lambda runs exactly this (builder.
 @click.option(
     "--jobs", "-j", type=click.IntRange(1, 32), default=8, show_default=True, help="Upstreams asked at once."
 )
+@_accept_option
 @pass_context
-def update(ctx: Context, publish: bool, open_pr: bool, repository: str | None, jobs: int) -> None:
+def update(
+    ctx: Context, publish: bool, open_pr: bool, repository: str | None, jobs: int, accept: tuple[str, ...]
+) -> None:
     """Find new upstream versions, verify and mirror them, and propose them as one pull request."""
     from builder.cli.commands import update_command
 
     if open_pr and not repository:
         raise click.UsageError("--open-pr needs --repository owner/name (or BUILDER_GITHUB_REPOSITORY)")
     with error_handler(ctx.debug):
-        code = update_command(ctx.project(), publish, repository if open_pr else None, jobs, click.echo)
+        target = repository if open_pr else None
+        code = update_command(ctx.project(), publish, target, jobs, click.echo, frozenset(accept))
     sys.exit(code)
 
 
@@ -496,6 +520,81 @@ def store_prune(ctx: Context, tools: tuple[str, ...], keep: int) -> None:
 
     with error_handler(ctx.debug):
         code = store_prune_command(ctx.project(), keep, tools, click.echo)
+    sys.exit(code)
+
+
+@command(
+    short_help="Known vulnerabilities of every locked component (OSV).",
+    epilog="""\b
+Examples:
+  builder audit --all                     every image's tools, as a table
+  builder audit container-scanners --fail-on high
+                                          exit 1 when a finding is high or critical (CI)
+  builder audit --all --format sarif -o reports/audit.sarif
+  builder audit --all --offline           from the archives `builder store osv` mirrored
+  builder audit "$IMAGE_NAME" --security-hub
+                                          and import the findings into AWS Security Hub
+\b
+Accepted findings go in audit.yaml (ignore: [{id, tool, reason, expires}]); an entry past its
+date fails the run. The OSV API is builder.yaml's upstreams.osv.
+""",
+)
+@click.argument("images", nargs=-1)
+@click.option("--all", "all_images", is_flag=True, help="Every image.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "sarif", "junit"]), default="table",
+              show_default=True)  # fmt: skip
+@click.option("--fail-on", type=click.Choice(["low", "medium", "high", "critical"]),
+              help="Exit 1 when a finding is at this severity or above.")  # fmt: skip
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here."
+)
+@click.option("--offline", is_flag=True, help="Read OSV's archives (`builder store osv`), not the API.")
+@click.option("--archives", type=click.Path(file_okay=False, path_type=Path), help="Where the archives are.")
+@click.option("--security-hub", is_flag=True, help="Import the findings into Security Hub (ASFF).")
+@pass_context
+def audit(
+    ctx: Context,
+    images: tuple[str, ...],
+    all_images: bool,
+    fmt: str,
+    fail_on: str | None,
+    output: Path | None,
+    offline: bool,
+    archives: Path | None,
+    security_hub: bool,
+) -> None:
+    """Known vulnerabilities of each locked package and audited binary, from builder.lock alone."""
+    from builder.cli.audit import AuditOptions, audit_command
+
+    if not images and not all_images:
+        raise click.UsageError("name the images to audit, or pass --all")
+    with error_handler(ctx.debug):
+        code = audit_command(
+            ctx.project(),
+            () if all_images else images,
+            AuditOptions(fmt, fail_on, output, offline, archives, security_hub),
+            click.echo,
+        )
+    sys.exit(code)
+
+
+@store_group.command(
+    short_help="Mirror OSV's vulnerability archives for offline audits.",
+    name="osv",
+    epilog="""\b
+Examples:
+  builder store osv                   into the local store's osv/ folder
+  builder store osv --into /mnt/osv   where an air-gapped audit reads them (--archives)
+""",
+)
+@click.option("--into", type=click.Path(file_okay=False, path_type=Path), help="Default: the store's osv/.")
+@pass_context
+def store_osv(ctx: Context, into: Path | None) -> None:
+    """Download OSV's all.zip of each ecosystem the locked tools use (upstreams.osv_archive)."""
+    from builder.cli.audit import store_osv_command
+
+    with error_handler(ctx.debug):
+        code = store_osv_command(ctx.project(), into, click.echo)
     sys.exit(code)
 
 

@@ -104,9 +104,10 @@ def _state_path(root: Path, name: str, platform: Platform) -> Path:
     return root / STATE / f"{name}-{platform.arch}.json"
 
 
-def record_builds(project: Project, lock: Lockfile, names: Iterable[str], platform: Platform) -> None:
+def record_builds(
+    project: Project, plans: dict[str, ImagePlan], names: Iterable[str], platform: Platform
+) -> None:
     """After a build: remember what each image's tag was made from, so status can say what changed."""
-    plans = plan_images(project, lock)
     for name in names:
         path = _state_path(project.root, name, platform)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -280,9 +281,13 @@ def first_difference(old: bytes, new: bytes) -> int:
     return min(len(a), len(b)) + 1
 
 
-def render_drift(project: Project, lock: Lockfile, names: tuple[str, ...] = ()) -> list[DriftAt]:
+def _render_drift(project: Project, lock: Lockfile, names: tuple[str, ...] = ()) -> list[DriftAt]:
     """Committed files under buildspecs/ that differ from a fresh render, with their first differing line."""
-    files = render_project(project, lock, names)
+    return drift_of(project, render_project(project, lock, names), names)
+
+
+def drift_of(project: Project, files: dict[str, bytes], names: tuple[str, ...]) -> list[DriftAt]:
+    """How committed buildspecs/ differ from ``files``, a render of ``names`` (all when empty)."""
     found = []
     for item in drift(project.root, files, names):
         on_disk = project.root / item.path
@@ -383,7 +388,7 @@ def gather(
     images = image_statuses(project, plans, blocked, platform, present)
     tools = [tool_status(project, lock, t, sources.get(t.source), stale_now.get(t.name), now)
              for _, t in sorted(project.tools.items())]  # fmt: skip
-    found = None if blocked else render_drift(project, lock)
+    found = None if blocked else _render_drift(project, lock)
     rendered = 0 if blocked else len(render_project(project, lock))
     return Status(platform, images, tools, found, rendered)
 

@@ -27,7 +27,11 @@ _KEYS = (
     "requires",
     "release_notes",
     "provenance",
+    "audit",
 )
+# The OSV ecosystems a released binary may name (`audit: {ecosystem, package}`): what it is
+# built from, so `builder audit` can ask about it. Python apps and npm tools need none.
+_AUDIT_ECOSYSTEMS = ("Bitnami", "Go", "PyPI", "npm")
 # A catalogue value of an upstream key, as its source reads it: a text, a yes/no, a list of words.
 UpstreamValue = str | bool | tuple[str, ...]
 
@@ -98,6 +102,14 @@ class VersionCheck:
 
 
 @dataclass(frozen=True)
+class AuditedAs:
+    """The OSV package a tool's version is known as, e.g. Go's ``github.com/aquasecurity/trivy``."""
+
+    ecosystem: str
+    package: str
+
+
+@dataclass(frozen=True)
 class Tool:
     name: str
     source: str
@@ -112,6 +124,7 @@ class Tool:
     requires: tuple[str, ...] = ()
     release_notes: str = ""
     provenance: Requirement | None = None  # the signature lock requires (None: none declared)
+    audit: AuditedAs | None = None
 
     @property
     def platform_independent(self) -> bool:
@@ -183,6 +196,7 @@ def _tool(name: str, node: Node, plugins: Plugins) -> Tool:
         requires=_requires(fields.get("requires")),
         release_notes=_release_notes(fields.get("release_notes")),
         provenance=read_requirement(fields["provenance"]) if "provenance" in fields else None,
+        audit=_audit(fields.get("audit")),
     )
 
 
@@ -242,3 +256,19 @@ def _release_notes(node: Node | None) -> str:
     if "{" in template.replace("{version}", ""):
         raise node.error("'{version}' is the only placeholder a release-notes URL may hold")
     return template
+
+
+def _audit(node: Node | None) -> AuditedAs | None:
+    if node is None:
+        return None
+    fields = node.mapping(["ecosystem", "package"], required=["ecosystem", "package"])
+    ecosystem = fields["ecosystem"].text()
+    if ecosystem not in _AUDIT_ECOSYSTEMS:
+        hint = suggest(ecosystem, _AUDIT_ECOSYSTEMS)
+        raise fields["ecosystem"].error(
+            f"unknown OSV ecosystem '{ecosystem}'{hint} ({one_of(_AUDIT_ECOSYSTEMS)})"
+        )
+    package = fields["package"].text()
+    if not re.fullmatch(r"[A-Za-z0-9@][A-Za-z0-9._/@~-]{0,199}", package):
+        raise fields["package"].error(f"'{package}' is not a package name (such as github.com/owner/name)")
+    return AuditedAs(ecosystem, package)

@@ -6,7 +6,6 @@ file names the file and line, so values are composed from nodes and their marks 
 
 from __future__ import annotations
 
-import difflib
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -194,6 +193,8 @@ def one_of(choices: Iterable[str]) -> str:
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:
+    import difflib  # only when a name is wrong
+
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

@@ -23,6 +23,8 @@ _UPSTREAMS = {
     "hashicorp_checkpoint": "https://checkpoint-api.hashicorp.com",
     "nodejs": "https://nodejs.org",
     "rekor": "https://rekor.sigstore.dev",  # looked up for a detached cosign signature's log entry
+    "osv": "https://api.osv.dev",  # `builder audit`: querybatch and records
+    "osv_archive": "https://osv-vulnerabilities.storage.googleapis.com",  # `builder store osv`
 }
 _DOMAIN = re.compile(r"^[a-z][a-z0-9\-]{0,48}[a-z0-9]$")
 _OWNER = re.compile(r"^[0-9]{12}$")

@@ -7,11 +7,11 @@ any mirror of the index serves them); the side file is a pip requirements file w
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from builder.config.catalogue import Install
@@ -32,6 +32,8 @@ from builder.locking.evidence import Evidence, evidence_data, read_evidence
 
 if TYPE_CHECKING:
     from builder.config.catalogue import Tool
+
+_SEPARATORS = re.compile(r"[-_.]+")
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,8 @@ def _venv_check(run: Run, tool: Tool, locked: tuple[Requirement, ...] | None) ->
 
 
 def _key(name: str) -> str:
-    return str(canonicalize_name(name))
+    # PEP 503's normal form, written here: packaging.utils would load packaging.tags every run
+    return _SEPARATORS.sub("-", name).lower()
 
 
 def _difference(wanted: dict[str, str], found: dict[str, str]) -> str:

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from builder.config.catalogue import Tool
+from builder.config.document import suggest
 from builder.config.platforms import Platform
 from builder.config.project import Project
 from builder.errors import BuilderError, ConfigError, ProgramMissing, UserError
+from builder.locking.continuity import Provenance, check_continuity, compare
 from builder.locking.evidence import verified_by
 from builder.locking.lockfile import LockedTool, Lockfile, Moved, check_entry, checked_entry, moved_digests
 from builder.sources import SOURCES
@@ -28,6 +30,7 @@ class Change:
     old: str | None  # None: newly locked
     new: str
     verified: str  # how its digests were established, from the evidence records
+    provenance: Provenance | None = None  # its signers, and how they changed against the old entry
 
 
 @dataclass(frozen=True)
@@ -97,15 +100,22 @@ def lock_tools(
     jobs: int = 8,
     progress: Callable[[str], None] = lambda line: None,
     repin: frozenset[str] = frozenset(),
+    accept: frozenset[str] = frozenset(),
 ) -> LockOutcome:
-    """Lock the named tools (all by default); ``repin``: tools whose released bytes may change."""
+    """Lock the named tools (all by default); ``repin``: tools whose released bytes may change;
+    ``accept``: tools whose new entry may have weaker provenance than the old (continuity)."""
+    unknown = sorted(accept - project.tools.keys())
+    if unknown:
+        raise ConfigError("tools.yaml", f"no tool named '{unknown[0]}'{suggest(unknown[0], project.tools)}")
     selected = [project.tools[n] for n in (names or tuple(sorted(project.tools)))]
     todo = [t for t in selected if upgrade or t.name in repin or stale_reason(project, lock, t)]
     outcome = LockOutcome(lock)
 
     def one(tool: Tool) -> tuple[Tool, LockedTool | None, str | Deferral | None]:
         try:
-            return tool, _resolve(project, lock, tool, sources[tool.source], now, tool.name in repin), None
+            source = sources[tool.source]
+            flags = (tool.name in repin, tool.name in accept)
+            return tool, _resolve(project, lock, tool, source, now, *flags), None
         except _Deferred as e:
             old = lock.tools.get(tool.name)
             return tool, None, Deferral(old.version if old else None, e.version, e.reason)
@@ -116,7 +126,7 @@ def lock_tools(
         # Each tool's line as it resolves (a slow upstream holds back no other line); the outcome
         # itself is ordered by name, whatever order the upstreams answered in.
         for future in as_completed([pool.submit(one, tool) for tool in todo]):
-            _record(outcome, lock, *future.result(), progress)
+            _record(outcome, lock, *future.result(), progress, accept)
     outcome.changes.sort(key=lambda change: change.tool)
     outcome.failures = dict(sorted(outcome.failures.items()))
     outcome.deferred = dict(sorted(outcome.deferred.items()))
@@ -128,7 +138,7 @@ def lock_tools(
 
 
 def _resolve(
-    project: Project, lock: Lockfile, tool: Tool, source: Source, now: datetime, repin: bool
+    project: Project, lock: Lockfile, tool: Tool, source: Source, now: datetime, repin: bool, accept: bool
 ) -> LockedTool | None:
     """The new entry, or None when the locked one is already the version to take."""
     release = choose(tool, source.releases(tool), now, _scheme(tool), allow_prereleases(tool))
@@ -142,6 +152,7 @@ def _resolve(
     moved = moved_digests(current, new) if current else []
     if moved and not repin:
         raise ReleaseChanged(tool.name, new.version, moved)
+    check_continuity(current, new, accept)
     return new
 
 
@@ -165,6 +176,7 @@ def _record(
     locked: LockedTool | None,
     error: str | Deferral | None,
     progress: Callable[[str], None],
+    accept: frozenset[str],
 ) -> None:
     old = lock.tools.get(tool.name)
     if isinstance(error, Deferral):
@@ -183,6 +195,7 @@ def _record(
                 old.version if old else None,
                 locked.version,
                 verified_by(locked.payload.evidence()),
+                compare(old, locked, tool.name in accept),
             )
         )
         progress(f"locked     {tool.name} {old.version + ' -> ' if old else ''}{locked.version}")

@@ -12,6 +12,7 @@ from builder.errors import UserError
 _ENDPOINTS = {  # another endpoint per service, e.g. a local double in tests
     "codeartifact": "BUILDER_CODEARTIFACT_ENDPOINT",
     "secretsmanager": "BUILDER_SECRETSMANAGER_ENDPOINT",
+    "securityhub": "BUILDER_SECURITYHUB_ENDPOINT",
 }
 # What botocore can raise while it reads configuration and credentials.
 SETUP_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, KeyError)

@@ -60,8 +60,8 @@ def make_session(retries: int = 0, backoff: float = 0.5, user_agent: str = "buil
 class HttpStatusError(UpstreamError):
     """An answer other than 200; the status is kept so a caller can explain a 401 or a 404."""
 
-    def __init__(self, url: str, status: int, reason: str) -> None:
-        super().__init__(f"GET {redact(url)}: HTTP {status} {reason}")
+    def __init__(self, url: str, status: int, reason: str, method: str = "GET") -> None:
+        super().__init__(f"{method} {redact(url)}: HTTP {status} {reason}")
         self.status = status
 
 
@@ -273,6 +273,45 @@ class HttpClient:
         sink = _Memory(url)
         self._check(url, self._get(url, dict(headers or {}), sink, "request_timeout"))
         return bytes(sink.data)
+
+    def post_json(self, url: str, body: object) -> Any:
+        """POST ``body`` as JSON and read a JSON answer (OSV's querybatch: a query, not a download).
+
+        Never cached (a POST has no validator) and not redirected; connection errors and 5xx are
+        retried ``limits.retries`` times with backoff, within the request deadline.
+        """
+        deadline = self._deadline("request_timeout")
+        for attempt in range(self.limits.retries + 1):
+            if attempt and not self._pause(attempt, deadline):
+                break
+            response = self._post(url, json.dumps(body).encode(), deadline)
+            if response is not None and response.status_code not in _TRANSIENT_STATUSES:
+                break
+        if response is None:
+            raise UpstreamError(f"POST {redact(url)}: no answer{_tries(self.limits.retries + 1)}")
+        if response.status_code != 200:
+            raise HttpStatusError(url, response.status_code, response.reason, "POST")
+        if len(response.content) > _MAX_ANSWER:
+            raise UpstreamError(f"POST {redact(url)}: the answer is over {_MAX_ANSWER >> 20} MiB: refused")
+        return _json(url, response.text)
+
+    def _post(self, url: str, data: bytes, deadline: _Deadline) -> requests.Response | None:
+        remaining = deadline.at - self.timer()
+        if remaining <= 0:
+            raise deadline.error(url)
+        headers = headers_for(url, {"Content-Type": "application/json"}, self.credentials)
+        timeout = (min(self.limits.connect_timeout, remaining), min(self.limits.read_timeout, remaining))
+        try:
+            with self._slots:
+                response = self.session.post(url, data=data, headers=headers, timeout=timeout,
+                                             allow_redirects=False)  # fmt: skip
+        except (requests.ConnectionError, requests.Timeout):
+            return None
+        except requests.RequestException as e:
+            raise UpstreamError(f"POST {redact(url)}: {_reason(e)}") from None
+        with self._count:
+            self.requests += 1
+        return response
 
     def download(
         self, url: str, dest: Path, headers: Mapping[str, str] | None = None, progress: Progress | None = None

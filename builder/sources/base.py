@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -44,6 +44,7 @@ class SourceDeps:
     work_dir: Path
     store: ArtifactStore | None = None
     env: Mapping[str, str] = field(default_factory=dict)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # when a cooldown ends
 
     def url(self, name: str) -> str:
         return self.base_urls[name].rstrip("/")
@@ -107,6 +108,12 @@ def choose(
         shown = ", ".join(tried[:8]) + (" ..." if len(tried) > 8 else "") or "none offered"
         raise UpstreamError(f"{tool.name}: no release satisfies '{tool.constraint.text}' (tried: {shown})")
     return max(candidates, key=sort_key(scheme))
+
+
+def dependency_cutoff(tool: Tool, now: datetime) -> datetime | None:
+    """The newest upload a tool's dependency set may take (its cooldown covers them too, so a
+    dependency published an hour ago never enters a lock); None when the tool has no cooldown."""
+    return now - tool.cooldown if tool.cooldown else None
 
 
 def _refusal(tool: Tool, release: Release, now: datetime, allow_prereleases: bool) -> str | None:

@@ -20,7 +20,7 @@ import json
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,7 +37,7 @@ from builder.plumbing.http import HttpStatusError
 from builder.plumbing.npmrc import TOKEN_KEY, NpmAuth, nerf_darts, npmrc_path, read_npm_auth
 from builder.plumbing.redact import redact
 from builder.plumbing.workdir import scratch
-from builder.sources.base import Release
+from builder.sources.base import Release, dependency_cutoff
 
 if TYPE_CHECKING:
     from builder.config.catalogue import Tool
@@ -186,9 +186,20 @@ class NpmSource:
         # The npmrc this source read its token from, even when only the context's env names it.
         # npm's own requests: the same bound as builder's (its default waits 5 minutes per request).
         fetch_timeout = f"--fetch-timeout={round(self.ctx.settings.http.request_timeout * 1000)}"
-        options = (*self.npm_options, fetch_timeout, "--userconfig", str(self.auth.npmrc))
+        options = (*self.npm_options, fetch_timeout, "--userconfig", str(self.auth.npmrc),
+                   *self._before(tool, release))  # fmt: skip
         tree = resolve_tree(package, version, f"{self.registry}/", self.run, options)
         return LockedTool(tool.name, version, NpmTree(tree, (NpmIntegrity("npm ci"),)))
+
+    def _before(self, tool: Tool, release: Release) -> list[str]:
+        """npm's ``--before``: no package of the tree published after the cooldown began. An exact
+        pin is taken even inside its cooldown (choose): then nothing newer than the pinned release."""
+        before = dependency_cutoff(tool, self.ctx.clock())
+        if before is None:
+            return []
+        if tool.constraint.exact is not None and release.published and release.published > before:
+            before = release.published
+        return [f"--before={before.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.000Z')}"]
 
     def _packument(self, tool: Tool) -> dict[str, Any]:
         url = f"{self.registry}/{quote(tool.text('package'), safe='@')}"

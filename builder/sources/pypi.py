@@ -44,7 +44,7 @@ from builder.plumbing.http import HttpStatusError
 from builder.plumbing.pipconf import pip_index_url
 from builder.plumbing.redact import redact
 from builder.plumbing.workdir import scratch
-from builder.sources.base import Release
+from builder.sources.base import Release, dependency_cutoff
 from builder.sources.signed import Signatures
 
 if TYPE_CHECKING:
@@ -75,6 +75,26 @@ def uv_binary() -> str:
         return str(find_uv_bin())
 
 
+@dataclass(frozen=True)
+class Cooldown:
+    """No file uploaded after ``before`` enters the resolution (uv's ``--exclude-newer``), except
+    the files of ``exempt``: an exactly pinned app a person chose inside its cooldown."""
+
+    before: datetime
+    exempt: str | None = None
+    now: datetime | None = None  # the exempt package's own limit
+
+    def uv_args(self) -> list[str]:
+        args = ["--exclude-newer", _rfc3339(self.before)]
+        if self.exempt and self.now:
+            args += ["--exclude-newer-package", f"{self.exempt}={_rfc3339(self.now)}"]
+        return args
+
+
+def _rfc3339(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def resolve_app(
     requirement: str,
     target: PythonTarget,
@@ -82,24 +102,31 @@ def resolve_app(
     index_url: str | None,
     run: Runner = subprocess.run,
     timeout: float = HttpSettings.read_timeout,
+    cooldown: Cooldown | None = None,
 ) -> tuple[Requirement, ...]:
     """Resolve one app (``name`` + specifier) for one platform; every pinned wheel with its hash.
 
-    ``timeout``: seconds uv waits on a silent index (builder.yaml's ``http.read_timeout``).
+    ``timeout``: seconds uv waits on a silent index (builder.yaml's ``http.read_timeout``);
+    ``cooldown``: the newest upload any file of the dependency set may have.
     """
     with scratch("uv") as tmp:
         spec, out = tmp / "requirements.in", tmp / "pylock.toml"
         spec.write_text(requirement + "\n")
         argv = [uv_binary(), "pip", "compile", str(spec), "-o", str(out), "--format", "pylock.toml",
                 "--python-version", target.version, "--python-platform", target.uv_platform(platform),
-                "--only-binary", ":all:", "--no-header", "--quiet", "--no-config"]  # fmt: skip
+                "--only-binary", ":all:", "--no-header", "--quiet", "--no-config",
+                *(cooldown.uv_args() if cooldown else [])]  # fmt: skip
         env = {**uv_environment(os.environ, index_url), "UV_HTTP_TIMEOUT": str(max(1, round(timeout)))}
         result = run(argv, capture_output=True, text=True, env=env)
         if result.returncode != 0:
-            lines = [line.strip() for line in result.stderr.splitlines() if line.strip()] or ["no output"]
-            detail = redact("; ".join(lines[:3]))
-            raise UserError(f"cannot resolve '{requirement}' for {platform}: {detail}")
+            raise _unresolved(requirement, platform, result.stderr, cooldown)
         return requirements_from_pylock(tomllib.loads(out.read_text()))
+
+
+def _unresolved(requirement: str, platform: Platform, stderr: str, cooldown: Cooldown | None) -> UserError:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()] or ["no output"]
+    waited = f" (files uploaded after {_rfc3339(cooldown.before)} wait out the cooldown)" if cooldown else ""
+    return UserError(f"cannot resolve '{requirement}' for {platform}{waited}: {redact('; '.join(lines[:3]))}")
 
 
 # Variables that would add an index or a file source beside the one builder chose: a package
@@ -197,9 +224,10 @@ class PyPISource:
         settings = self.ctx.settings
         target = PythonTarget(settings.python_version, settings.glibc)
         requirement = f"{_project(tool)}=={release.version}"
-        timeout = self.ctx.settings.http.read_timeout
+        timeout, cooldown = self.ctx.settings.http.read_timeout, self._cooldown(tool)
         requirements = {
-            p: resolve_app(requirement, target, p, self.index.url, self.run, timeout) for p in platforms
+            p: resolve_app(requirement, target, p, self.index.url, self.run, timeout, cooldown)
+            for p in platforms
         }
         evidence = IndexHash(
             f"uv {installed_version('uv')}",
@@ -234,6 +262,16 @@ class PyPISource:
             if e.status == 404:
                 return None
             raise
+
+    def _cooldown(self, tool: Tool) -> Cooldown | None:
+        now = self.ctx.clock()
+        before = dependency_cutoff(tool, now)
+        if before is None:
+            return None
+        # An exact pin is taken even inside its cooldown (choose): its own files are exempt,
+        # its dependencies' are not.
+        exempt = tool.text("package") if tool.constraint.exact is not None else None
+        return Cooldown(before, exempt, now)
 
 
 def _project(tool: Tool) -> str:

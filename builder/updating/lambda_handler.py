@@ -9,6 +9,7 @@ The GitHub token is scoped to BUILDER_GITHUB_API: releases are read with it when
 The project's definitions and lockfile are read from the repository's default branch through the
 REST API (a Lambda has no git). Logs are JSON lines; metrics use CloudWatch's Embedded Metric Format
 in namespace builder/updater without dimensions. The invocation fails when any tool failed.
+The event may hold ``{"accept_provenance_change": [TOOL, ...]}``: `update --accept-provenance-change`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from builder.errors import UserError
 from builder.plumbing.redact import redact
 
 _NAMESPACE = "builder/updater"
+_ACCEPT_KEY = "accept_provenance_change"  # the event's list of tools whose changed signer is accepted
 _PROJECT_FILES = ("builder.yaml", "tools.yaml", "builder.lock", "images/", "templates/", "buildspecs/")
 
 
@@ -81,7 +83,7 @@ def handler(event: Mapping[str, Any], context: Any, stream: TextIO | None = None
 
     report = UpdateReport()
     try:
-        report = _update(env, log, secrets)
+        report = _update(env, log, secrets, _accepted(event))
     except UserError as e:
         report.failures["updater"] = str(e)
         log(f"update failed: {e}", level="error")
@@ -115,7 +117,16 @@ def _github_token(env: Mapping[str, str]) -> str:
     return token
 
 
-def _update(env: Mapping[str, str], log: _JsonLog, secrets: list[str]) -> Any:
+def _accepted(event: Mapping[str, Any]) -> frozenset[str]:
+    """``{"accept_provenance_change": ["trivy"]}``: a person invoking the function by hand takes
+    those bumps although their signer changed, as `builder update --accept-provenance-change` does."""
+    names = event.get(_ACCEPT_KEY, []) if isinstance(event, Mapping) else []
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise UserError(f"the event's '{_ACCEPT_KEY}' must be a list of tool names")
+    return frozenset(names)
+
+
+def _update(env: Mapping[str, str], log: _JsonLog, secrets: list[str], accept: frozenset[str]) -> Any:
     from builder.plumbing.workdir import scratch, sweep
 
     token = _github_token(env)
@@ -124,10 +135,10 @@ def _update(env: Mapping[str, str], log: _JsonLog, secrets: list[str]) -> Any:
     # run the timeout killed is swept by the next.
     sweep()
     with scratch("update") as work:
-        return _update_in(work, env, log, token)
+        return _update_in(work, env, log, token, accept)
 
 
-def _update_in(work: Path, env: Mapping[str, str], log: _JsonLog, token: str) -> Any:
+def _update_in(work: Path, env: Mapping[str, str], log: _JsonLog, token: str, accept: frozenset[str]) -> Any:
     """Read the project from the repository (a Lambda has no git), then exactly `builder update`."""
     from builder.config.project import load_project, with_environment
     from builder.locking.lockfile import load_lockfile
@@ -146,8 +157,9 @@ def _update_in(work: Path, env: Mapping[str, str], log: _JsonLog, token: str) ->
         log(warning, level="warning")
     mirror = wiring.mirror() if project.settings.store.codeartifact else None
     lock = load_lockfile(project.root)
-    return run_update(project, lock, wiring.sources(work / "work"), datetime.now(UTC), mirror,
-                      wiring.github(repository), lambda line: log(line))  # fmt: skip
+    return run_update(project, lock, wiring.sources(work / "work"), wiring.clock(), mirror,
+                      wiring.github(repository), lambda line: log(line), accept=accept,
+                      osv=wiring.osv())  # fmt: skip
 
 
 def _required(env: Mapping[str, str], name: str) -> str:

@@ -12,10 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from builder.auditing.bump import BumpAudit, audit_bump
+from builder.auditing.findings import Finding
+from builder.auditing.osv import Database
 from builder.building.render import render_project, stale_files
 from builder.config.names import fill
 from builder.config.project import Project
 from builder.kinds.release_files import Artifacts
+from builder.locking.continuity import ACCEPT_OPTION, provenance_text
 from builder.locking.evidence import verified_by
 from builder.locking.lockfile import NAME, LockedTool, Lockfile
 from builder.locking.resolver import Change, Deferral, LockOutcome, lock_tools
@@ -66,14 +70,21 @@ def run_update(
     github: GitHubClient | None = None,
     log: Log = lambda line: None,
     jobs: int = 8,
+    accept: frozenset[str] = frozenset(),
+    osv: Database | None = None,
 ) -> UpdateReport:
+    """``accept``: tools whose bump may carry weaker provenance (the pull request says so in bold).
+    ``osv``: where the pull request's audit of the old and new lock asks (None: no audit)."""
     started = time.monotonic()
-    outcome = lock_tools(project, lock, (), sources, now, upgrade=True, jobs=jobs, progress=log)
+    outcome = lock_tools(project, lock, (), sources, now, True, jobs, log, accept=accept)
     report = UpdateReport(len(project.tools), outcome.changes, outcome.failures, outcome.deferred)
     if outcome.changes and mirror is not None:
         report.published = publish(outcome, mirror, log)
     if outcome.changes and github is not None:
-        report.pull = github.propose(proposal(project, lock, outcome))
+        bump = (
+            audit_bump(project, lock, outcome.lock, [c.tool for c in outcome.changes], osv) if osv else None
+        )
+        report.pull = github.propose(proposal(project, lock, outcome, bump))
         log(f"pull request #{report.pull.number}: {report.pull.url}")
     report.seconds = time.monotonic() - started
     return report
@@ -106,12 +117,14 @@ def _publish_tool(locked: LockedTool, mirror: Mirror, tmp: Path, log: Log) -> in
     return put
 
 
-def proposal(project: Project, old: Lockfile, outcome: LockOutcome) -> Proposal:
+def proposal(
+    project: Project, old: Lockfile, outcome: LockOutcome, bump: BumpAudit | None = None
+) -> Proposal:
     rendered = render_project(project, outcome.lock)
     files = {NAME: outcome.lock.dumps().encode(), **changed_renders(project.root, rendered)}
     names = ", ".join(f"{c.tool} {c.new}" for c in outcome.changes)
     title = f"Bump {names}" if len(names) < 60 else f"Bump {len(outcome.changes)} tools"
-    body = pr_body(project, old, outcome)
+    body = pr_body(project, old, outcome, bump)
     # The checkout (in the Lambda, the base branch as downloaded) holds the previous render: what
     # it has under buildspecs/ and the new render lacks would stay behind as stale files.
     deletes = frozenset(stale_files(project.root, rendered, ()))
@@ -126,21 +139,26 @@ def _current(path: Path) -> bytes | None:
     return path.read_bytes() if path.is_file() else None
 
 
-def pr_body(project: Project, old: Lockfile, outcome: LockOutcome) -> str:
+def pr_body(project: Project, old: Lockfile, outcome: LockOutcome, bump: BumpAudit | None = None) -> str:
     lines = [
+        *_critical_warning(bump),
         "Tool versions bumped by `builder update`. Every digest below was verified against the",
         "upstream's own checksums (and signature, where the upstream signs) before it was written.",
         "",
-        "| tool | version | release notes | sha256 per platform | verified |",
-        "|---|---|---|---|---|",
+        "| tool | version | release notes | sha256 per platform | verified | provenance |",
+        "|---|---|---|---|---|---|",
     ]
     for change in outcome.changes:
         locked = outcome.lock.tools[change.tool]
         notes = fill(project.tools[change.tool].release_notes, change.new)
         link = f"[notes]({notes})" if notes else ""
         version = f"{change.old or '(new)'} -> **{change.new}**"
-        row = [change.tool, version, link, _digests(locked), _verified(locked)]
+        row = [change.tool, version, link, _digests(locked), _verified(locked), _provenance(change)]
         lines.append("| " + " | ".join(row) + " |")
+    accepted = [c.tool for c in outcome.changes if c.provenance and c.provenance.accepted]
+    if accepted:
+        lines += ["", f"**Provenance changed, accepted by `{ACCEPT_OPTION}`: {', '.join(accepted)}.** "
+                  "Their signer differs from the locked version's: check why before merging."]  # fmt: skip
     if outcome.failures:
         lines += ["", "**Not updated** (the lockfile keeps their current entries):", ""]
         lines += [f"- `{name}`: {error}" for name, error in sorted(outcome.failures.items())]
@@ -148,7 +166,41 @@ def pr_body(project: Project, old: Lockfile, outcome: LockOutcome) -> str:
         lines += ["", "**Found, to be locked by hand** (this run cannot resolve them):", ""]
         lines += [f"- `{name}`: {d}; run `builder lock --upgrade {name}` where it is installed"
                   for name, d in sorted(outcome.deferred.items())]  # fmt: skip
+    lines += _vulnerabilities(bump) if bump else []
     return "\n".join(lines) + "\n"
+
+
+def _provenance(change: Change) -> str:
+    # A certificate's identity is the upstream's text: it must not end the table's cell.
+    text = provenance_text(change.provenance, markdown=True) if change.provenance else ""
+    return text.replace("|", "\\|")
+
+
+def _critical_warning(bump: BumpAudit | None) -> list[str]:
+    """A bump that brings in a known critical says so before anything else."""
+    if bump is None or not bump.criticals:
+        return []
+    found = ", ".join(f"`{f.id}` in {f.component.name} {f.component.version} ({f.component.tool})"
+                      for f in bump.criticals)  # fmt: skip
+    return [f"> [!CAUTION]\n> **This bump brings in a known critical vulnerability**: {found}.", ""]
+
+
+def _vulnerabilities(bump: BumpAudit) -> list[str]:
+    if bump.problem:
+        return ["", f"**Vulnerabilities not audited** (OSV could not be asked: {bump.problem})."]
+    lines = ["", "**Known vulnerabilities** (OSV, old lock against new):", ""]
+    lines += [f"- fixed: {_finding(f)}" for f in bump.fixed]
+    lines += [f"- brought in: {_finding(f)}" for f in bump.introduced]
+    if bump.kept:
+        lines.append(f"- still present: {', '.join(sorted({f'`{f.id}`' for f in bump.kept}))}")
+    if not (bump.fixed or bump.introduced or bump.kept):
+        lines.append("- none, before or after")
+    return lines
+
+
+def _finding(f: Finding) -> str:
+    fixed = f"; fixed in {', '.join(f.fixed)}" if f.fixed else ""
+    return f"`{f.id}` ({f.severity}) in {f.component.name} {f.component.version} ({f.component.tool}){fixed}"
 
 
 def _digests(locked: LockedTool) -> str:

@@ -28,6 +28,8 @@ locals {
     BUILDER_GENERIC_REPOSITORY        = local.ca.generic_repository
     BUILDER_PIP_REPOSITORY            = local.ca.internal_repository
     BUILDER_NPM_REPOSITORY            = local.ca.internal_repository
+    # The account whose Security Hub takes `builder audit --security-hub`'s findings after a push.
+    BUILDER_AWS_ACCOUNT_ID = local.account_id
   }
 
   # One local per policy document; `policies` lists them all for the policy_documents output.
@@ -123,6 +125,20 @@ locals {
           Effect   = "Allow"
           Action   = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
           Resource = var.kms_key_arn
+        },
+        {
+          # `builder audit --security-hub` imports as the account's own product, and reads back
+          # its earlier findings to resolve those the audit no longer has.
+          Sid      = "ImportAuditFindings"
+          Effect   = "Allow"
+          Action   = "securityhub:BatchImportFindings"
+          Resource = "arn:${local.partition}:securityhub:${local.region}:${local.account_id}:product/${local.account_id}/default"
+        },
+        {
+          Sid      = "ReadAuditFindings"
+          Effect   = "Allow"
+          Action   = "securityhub:GetFindings"
+          Resource = "arn:${local.partition}:securityhub:${local.region}:${local.account_id}:hub/default"
         },
         {
           # The batch project starts, retries and stops its own child builds.

@@ -1,0 +1,87 @@
+"""`builder audit` and `builder store osv`: what the CLI does around builder.auditing."""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder.auditing.findings import Audit, audit_images
+from builder.auditing.formats import render
+from builder.auditing.ignores import check_expiry, load_ignores
+from builder.auditing.osv import mirror_archives
+from builder.auditing.security_hub import sync, target_from_environment
+from builder.config.project import Project
+from builder.locking.lockfile import load_lockfile
+from builder.plumbing.fsutil import atomic_write
+from builder.runtime import Runtime
+
+Echo = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    fmt: str = "table"
+    fail_on: str | None = None  # a severity level; None: findings alone do not fail the run
+    output: Path | None = None
+    offline: bool = False
+    archives: Path | None = None  # the folder of OSV archives; default: the local store's osv/
+    security_hub: bool = False
+
+
+def _archives(runtime: Runtime, options: AuditOptions) -> Path:
+    return options.archives or runtime.local_store.root / "osv"
+
+
+def audit_command(project: Project, images: tuple[str, ...], options: AuditOptions, echo: Echo,
+                  today: datetime.date | None = None) -> int:  # fmt: skip
+    runtime = Runtime(project, os.environ)
+    ignores = load_ignores(project.root, project.tools)
+    check_expiry(ignores, today or datetime.date.today())
+    names = project.select(images)
+    database = runtime.osv(_archives(runtime, options) if options.offline else None)
+    audit = audit_images(project, load_lockfile(project.root), names, database, ignores)
+    report = render(audit, options.fmt)
+    if options.output:
+        atomic_write(options.output, (report + "\n").encode())
+        echo(f"wrote {options.output}", err=True)
+    else:
+        echo(report)
+    if options.security_hub:
+        _to_security_hub(runtime, audit, names, echo)
+    return _exit_code(audit, options.fail_on, echo)
+
+
+def _to_security_hub(runtime: Runtime, audit: Audit, images: list[str], echo: Echo) -> None:
+    target = target_from_environment(runtime.env, runtime.settings.registry)
+    synced = sync(
+        runtime.security_hub(target.region), target, audit, images, datetime.datetime.now(datetime.UTC)
+    )
+    counts = f"{synced.imported} imported, {synced.resolved} resolved, {synced.unchanged} unchanged"
+    echo(f"security hub: {counts}", err=True)
+
+
+def _exit_code(audit: Audit, fail_on: str | None, echo: Echo) -> int:
+    if fail_on is None:
+        return 0
+    failing = audit.failing(fail_on)
+    if failing:
+        echo(f"audit: {len(failing)} findings at {fail_on} or above (--fail-on {fail_on})", err=True)
+        return 1
+    return 0
+
+
+def store_osv_command(project: Project, folder: Path | None, echo: Echo) -> int:
+    """Mirror OSV's archives of every ecosystem the project's locked tools come from."""
+    from builder.auditing.components import components
+
+    runtime = Runtime(project, os.environ)
+    found, _ = components(project.tools.values(), load_lockfile(project.root))
+    target = folder or runtime.local_store.root / "osv"
+    base = runtime.settings.upstreams["osv_archive"]
+    for path in mirror_archives(runtime.http, base, {c.ecosystem for c in found}, target):
+        echo(f"{path} ({path.stat().st_size / 2**20:.1f} MiB)")
+    echo(f"store osv: archives in {target}; audit with `builder audit --offline`", err=True)
+    return 0
