@@ -20,6 +20,8 @@ from tests.fakes.github import FakeGitHub, checksum_file
 from tests.fakes.github import serve as serve_releases
 from tests.fakes.github_pulls import FakeRepo
 from tests.fakes.github_pulls import serve as serve_repo
+from tests.fakes.osv import FakeOsv
+from tests.fakes.osv import serve as serve_osv
 from tests.fakes.pypi import SimpleIndex
 from tests.fakes.pypi import serve as serve_index
 from tests.fakes.sigstore import FakeSigstore
@@ -73,7 +75,7 @@ def signed_world(
     (keys / "sigstore/trusted_root.json").write_text(sigstore.trusted_root_json())
     monkeypatch.setenv("BUILDER_KEYS_DIR", str(keys))
     with serve_releases(FakeGitHub()) as releases, serve_index(SimpleIndex()) as index, serve_repo(FakeRepo()) as repo, \
-            codeartifact_double() as (ca_url, ca):  # fmt: skip
+            codeartifact_double() as (ca_url, ca), serve_osv(osv := FakeOsv()) as osv_url:  # fmt: skip
         ca.create(DOMAIN, "generic-store", "pip-store", "npm-store")
         release_signed(releases, sigstore, "0.74.0")
         root = tmp_path / "project"
@@ -82,14 +84,14 @@ def signed_world(
         (root / "images/scanners/image.yaml").write_text("base: {external: debian}\ntools: [trivy]\n")
         (root / "tools.yaml").write_text(TOOLS)
         (root / "builder.yaml").write_text(
-            f"base_images: {{debian: {{ref: 'x:1'}}}}\nupstreams: {{github_api: '{releases.url}'}}\n"
+            f"base_images: {{debian: {{ref: 'x:1'}}}}\nupstreams: {{github_api: '{releases.url}', osv: '{osv_url}'}}\n"
             f"indexes: {{pip: '{index.url}'}}\n"
         )
         for args in (("lock",), ("render",)):
             result = run_cli(root, *args)
             assert result.exit_code == 0, result.output
         repo.seed({str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()})
-        yield World(releases, index, repo, ca, ca_url, root), sigstore, keys
+        yield World(releases, index, repo, ca, ca_url, root, osv), sigstore, keys
 
 
 def test_the_handler_verifies_a_signed_bump_and_refuses_a_wrongly_signed_one(
