@@ -8,12 +8,15 @@ Prints, measured side by side in one run:
 
 Fakes: a GitHub API with release downloads (10 tools), HashiCorp releases (signed SHA256SUMS) and
 nodejs.org/dist (signed SHASUMS256.txt), all on 127.0.0.1, signing with a throwaway gpg key.
+Signature checks are on: tools 01-04 require a Sigstore bundle per asset and 05-07 a GitHub
+attestation of checksums.txt, made by a fake Sigstore whose trusted root is in the keys folder.
 Usage: python benchmarks/lock.py [--delay SECONDS]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import tempfile
 import time
@@ -38,10 +41,17 @@ from tests.fakes.github import serve as serve_github  # noqa: E402
 from tests.fakes.hashicorp import HashiCorpReleases  # noqa: E402
 from tests.fakes.nodejs import NodeDist  # noqa: E402
 from tests.fakes.pgp import KeySet, make_key, switchboard  # noqa: E402
+from tests.fakes.sigstore import SLSA, FakeSigstore, attestations_answer  # noqa: E402
 
 GITHUB_TOOLS = [f"tool{i:02d}" for i in range(1, 11)]
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 DELAY = [0.2]
+BUNDLED, ATTESTED = GITHUB_TOOLS[:4], GITHUB_TOOLS[4:7]
+SIGSTORE = FakeSigstore()
+
+
+def _workflow(name: str) -> str:
+    return f"https://github.com/acme/{name}/.github/workflows/release.yml@refs/tags/v{{version}}"
 
 
 class SlowGitHub(FakeGitHub):
@@ -69,6 +79,12 @@ def catalogue() -> str:
                   "    checksums: checksums.txt", "    install: binary",
                   f"    assets: {{linux/amd64: {name}-amd64, linux/arm64: {name}-arm64}}",
                   f"    check: {{command: [{name}], pattern: '(\\S+)'}}"]  # fmt: skip
+        if name in BUNDLED:
+            lines += ["    provenance:", "      kind: sigstore-bundle", "      bundle: '{asset}.sigstore.json'",
+                      f"      identity: {_workflow(name)}"]  # fmt: skip
+        if name in ATTESTED:
+            lines += ["    provenance:", "      kind: github-attestation", "      signed: checksums.txt",
+                      f"      identity: {_workflow(name)}"]  # fmt: skip
     lines += ["  terraform:", "    source: hashicorp", "    product: terraform", "    install: archive",
               "    assets: {linux/amd64: 'terraform_{version}_linux_amd64.zip', linux/arm64: 'terraform_{version}_linux_arm64.zip'}",
               "    check: {command: [terraform, version], pattern: 'v(\\S+)'}",
@@ -84,7 +100,17 @@ def publish_github(fake: FakeGitHub) -> None:
             files = {
                 f"{name}-{arch}": f"{name} {version} {arch} ".encode() * 20000 for arch in ("amd64", "arm64")
             }
-            fake.release(f"acme/{name}", f"v{version}", {**files, "checksums.txt": checksum_file(files)})
+            identity = _workflow(name).replace("{version}", version)
+            sums = checksum_file(files)
+            bundles = {}
+            if name in BUNDLED:
+                signed = {n: SIGSTORE.sign_blob(d, identity) for n, d in files.items()}
+                bundles = {f"{n}.sigstore.json": SIGSTORE.bundle_json(s) for n, s in signed.items()}
+            if name in ATTESTED:
+                digest = hashlib.sha256(sums).hexdigest()
+                statement = SIGSTORE.sign_statement([("checksums.txt", digest)], SLSA, identity)
+                fake.attestations[f"acme/{name} sha256:{digest}"] = attestations_answer(SIGSTORE, [statement])
+            fake.release(f"acme/{name}", f"v{version}", {**files, **bundles, "checksums.txt": sums})
 
 
 class Bench:
@@ -125,6 +151,8 @@ def keyset(home: Path) -> KeySet:
     (keys_dir / "nodejs").mkdir(parents=True)
     (keys_dir / "hashicorp.asc").write_bytes(release.armored())
     (keys_dir / "nodejs" / f"{release.fingerprint}.asc").write_bytes(release.armored())
+    (keys_dir / "sigstore").mkdir()
+    (keys_dir / "sigstore" / "trusted_root.json").write_text(SIGSTORE.trusted_root_json())
     return KeySet(release, stranger, keys_dir)
 
 

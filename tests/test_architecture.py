@@ -24,6 +24,8 @@ modules of a folder may import one another, a module with a row of its own only 
 - sources, stores and kinds are plugins, above config and the lockfile's model; a source may
   check signatures and put what it verified in a store. ``builder.stores.sync`` keeps a store in
   step with the lockfile through ``builder.building.fetch``: the one store module that is a stage.
+- ``builder.signatures`` (the Sigstore verifiers) makes evidence records from config's
+  requirements; sources call it at lock time, the CLI's ``verify-artifact`` directly.
 - locking (the resolver), auditing, building and updating are stages; a later stage may use an earlier one.
 - ``builder.runtime`` wires the clients of a run; only the fronts import it: the CLI, the
   Lambda handler and ``builder/__init__`` (the public API, which imports no CLI).
@@ -60,7 +62,7 @@ CORE = ("builder.config", "builder.plumbing", "builder.errors")
 EVIDENCE = (*CORE, "builder.locking.evidence")
 # The lockfile's values (evidence records, the kinds' payloads, the entries) are every plugin's vocabulary.
 MODEL = (*EVIDENCE, "builder.kinds", "builder.locking.lockfile")
-PLUGINS = ("builder.sources", "builder.stores", "builder.kinds")
+PLUGINS = ("builder.sources", "builder.stores", "builder.kinds", "builder.signatures")
 STAGES = ("builder.locking", "builder.auditing", "builder.building", "builder.updating", "builder.attesting")
 
 # What each layer may import besides itself: keys and values are module names or the folders
@@ -77,7 +79,14 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "builder.locking.openpgp": (*MODEL, "builder.stores.base", "builder.sources.base"),
     "builder.stores": MODEL,
     "builder.stores.sync": (*MODEL, "builder.stores", "builder.building.fetch"),
-    "builder.sources": (*MODEL, "builder.locking.openpgp", "builder.stores", "builder.kinds"),
+    "builder.signatures": EVIDENCE,
+    "builder.sources": (
+        *MODEL,
+        "builder.locking.openpgp",
+        "builder.stores",
+        "builder.kinds",
+        "builder.signatures",
+    ),
     "builder.locking": (*CORE, *PLUGINS),
     "builder.auditing": (*CORE, *PLUGINS, "builder.locking"),
     # The SBOM and DSSE are made from the lockfile's model alone (a build bakes the SBOM in);

@@ -132,7 +132,7 @@ def world(tmp_path: Path) -> Iterator[World]:
 
 
 def run_handler(
-    unpacked: Path, world: World, tmp_path: Path, path: str | None = None
+    unpacked: Path, world: World, tmp_path: Path, path: str | None = None, extra: dict[str, str] | None = None
 ) -> tuple[int, list[dict[str, object]], str]:
     env = {
         "PATH": path or os.environ["PATH"],
@@ -147,6 +147,7 @@ def run_handler(
         "BUILDER_CODEARTIFACT_DOMAIN_OWNER": OWNER,
         "BUILDER_CODEARTIFACT_REGION": REGION,
         "BUILDER_CODEARTIFACT_ENDPOINT": world.codeartifact_url,
+        **(extra or {}),
     }
     code = "import sys; sys.path.insert(0, sys.argv[1]); from builder.updating.lambda_handler import handler; handler({}, None)"
     done = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(unpacked)], env=env,

@@ -711,3 +711,13 @@ def doctor(ctx: Context) -> None:
         failed = sum(not f.ok for f in findings)
         click.echo(f"doctor: {len(findings) - failed} ok, {failed} to fix", err=True)
     sys.exit(1 if failed else 0)
+
+
+def _register_verify_artifact() -> None:
+    from builder.cli.verify_artifact import refresh_trusted_root, verify_artifact
+
+    main.add_command(verify_artifact)
+    main.add_command(refresh_trusted_root)
+
+
+_register_verify_artifact()

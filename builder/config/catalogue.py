@@ -12,6 +12,7 @@ from typing import Protocol
 from builder.config import names
 from builder.config.document import Node, load_yaml, one_of, suggest
 from builder.config.platforms import Platform
+from builder.config.provenance import Requirement, read_requirement
 from builder.config.versions import Constraint, parse_cooldown
 
 # Every tool's own keys; a source and an install kind each add theirs.
@@ -25,6 +26,7 @@ _KEYS = (
     "env",
     "requires",
     "release_notes",
+    "provenance",
     "audit",
 )
 # The OSV ecosystems a released binary may name (`audit: {ecosystem, package}`): what it is
@@ -121,6 +123,7 @@ class Tool:
     env: dict[str, str] = field(default_factory=dict)
     requires: tuple[str, ...] = ()
     release_notes: str = ""
+    provenance: Requirement | None = None  # the signature lock requires (None: none declared)
     audit: AuditedAs | None = None
 
     @property
@@ -192,6 +195,7 @@ def _tool(name: str, node: Node, plugins: Plugins) -> Tool:
         env=fields["env"].env_map() if "env" in fields else {},
         requires=_requires(fields.get("requires")),
         release_notes=_release_notes(fields.get("release_notes")),
+        provenance=read_requirement(fields["provenance"]) if "provenance" in fields else None,
         audit=_audit(fields.get("audit")),
     )
 

@@ -22,6 +22,7 @@ _UPSTREAMS = {
     "hashicorp_releases": "https://releases.hashicorp.com",
     "hashicorp_checkpoint": "https://checkpoint-api.hashicorp.com",
     "nodejs": "https://nodejs.org",
+    "rekor": "https://rekor.sigstore.dev",  # looked up for a detached cosign signature's log entry
     "osv": "https://api.osv.dev",  # `builder audit`: querybatch and records
     "osv_archive": "https://osv-vulnerabilities.storage.googleapis.com",  # `builder store osv`
 }
@@ -222,8 +223,13 @@ def _seconds(node: Node) -> float:
     return float(value)
 
 
+# Upstreams with no default: the Integrity API serving PEP 740 provenance (PyPI's host, when the
+# pip index is a mirror without one, e.g. CodeArtifact); unset, it is asked of the pip index's host.
+_OPTIONAL_UPSTREAMS = ("pypi_integrity",)
+
+
 def _upstreams(node: Node) -> dict[str, str]:
-    fields = node.mapping(sorted(_UPSTREAMS))
+    fields = node.mapping(sorted((*_UPSTREAMS, *_OPTIONAL_UPSTREAMS)))
     return {key: url for key, child in fields.items() if (url := _optional_url(child))}
 
 

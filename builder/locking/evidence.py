@@ -168,6 +168,88 @@ class Recorded:
         return f"recorded before schema 2: {self.text}"
 
 
+@dataclass(frozen=True)
+class _Logged:
+    """A keyless Sigstore signature over ``signed``: the certificate's identity and issuer, as seen
+    after the chain, SCT, inclusion proof, checkpoint and SET were checked, and where it is logged."""
+
+    kind: ClassVar[str]
+    scheme: ClassVar[str] = "sigstore"
+    how: ClassVar[str]
+    signed: str  # the file whose bytes (or in-toto subject) the signature covers
+    identity: str  # the certificate's SAN: the workflow that signed
+    issuer: str  # the OIDC issuer in the certificate
+    log_index: int
+    integrated_time: int  # seconds since the epoch, as the log recorded it
+
+    def to_data(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "signed": self.signed,
+            "identity": self.identity,
+            "issuer": self.issuer,
+            "log_index": self.log_index,
+            "integrated_time": self.integrated_time,
+        }
+
+    def signer(self) -> Signer | None:
+        return Signer(self.scheme, self.identity, self.issuer)
+
+    def summary(self) -> str:
+        return f"{self.signed} signed by {self.identity} ({self.how}, log index {self.log_index})"
+
+
+@dataclass(frozen=True)
+class SigstoreBundle(_Logged):
+    """A Sigstore bundle published beside the file (trivy's ``<asset>.sigstore.json``)."""
+
+    kind: ClassVar[str] = "sigstore-bundle"
+    how: ClassVar[str] = "Sigstore bundle"
+
+
+@dataclass(frozen=True)
+class CosignSignature(_Logged):
+    """A detached ``.sig`` + ``.pem`` pair, completed by the transparency log's entry for the file's hash."""
+
+    kind: ClassVar[str] = "cosign-signature"
+    how: ClassVar[str] = "cosign signature and its Rekor entry"
+
+
+@dataclass(frozen=True)
+class GitHubAttestation(_Logged):
+    """A GitHub artifact attestation whose in-toto subject carries the file's sha256."""
+
+    kind: ClassVar[str] = "github-attestation"
+    scheme: ClassVar[str] = "github-attestation"
+    how: ClassVar[str] = "GitHub artifact attestation"
+
+
+@dataclass(frozen=True)
+class Pep740Attestation(_Logged):
+    """A PEP 740 attestation from the index's provenance, its subject the distribution file."""
+
+    kind: ClassVar[str] = "pep740"
+    scheme: ClassVar[str] = "pep740"
+    how: ClassVar[str] = "PEP 740 attestation"
+
+
+@dataclass(frozen=True)
+class NonePublished:
+    """The catalogue says the upstream publishes no signature: recorded so that one appearing is seen."""
+
+    kind: ClassVar[str] = "none-published"
+    upstream: str  # "semgrep on PyPI"
+
+    def to_data(self) -> dict[str, object]:
+        return {"kind": self.kind, "upstream": self.upstream}
+
+    def signer(self) -> Signer | None:
+        return None
+
+    def summary(self) -> str:
+        return f"no signature published by {self.upstream}"
+
+
 def _checksum_file(fields: dict[str, Node]) -> Evidence:
     url = fields["url"].checked(names.check_url, fields["url"].text())
     return ChecksumFile(fields["file"].name("file name"), url, read_sha256(fields["sha256"]))
@@ -180,6 +262,31 @@ def _openpgp(fields: dict[str, Node]) -> Evidence:
             f"malformed fingerprint '{fingerprint}' (expected 40 or 64 uppercase hex digits)"
         )
     return OpenPGPSignature(fields["signed"].name("file name"), fingerprint)
+
+
+_LOGGED_KEYS = ("signed", "identity", "issuer", "log_index", "integrated_time")
+
+
+def _logged(cls: type[_Logged]) -> _Reader:
+    def read(fields: dict[str, Node]) -> Evidence:
+        identity = fields["identity"].checked(names.check_text, fields["identity"].text())
+        issuer = fields["issuer"].checked(names.check_url, fields["issuer"].text())
+        return cls(
+            fields["signed"].name("file name"),
+            identity,
+            issuer,
+            _count(fields["log_index"]),
+            _count(fields["integrated_time"]),
+        )
+
+    return read
+
+
+def _count(node: Node) -> int:
+    value = node.integer()
+    if value < 0:
+        raise node.error(f"expected a count of at least 0, found {value}")
+    return value
 
 
 _Reader = Callable[[dict[str, Node]], Evidence]
@@ -195,6 +302,11 @@ _KINDS: dict[str, tuple[tuple[str, ...], _Reader]] = {
     NpmIntegrity.kind: (("resolver",), lambda f: NpmIntegrity(f["resolver"].text())),
     Published.kind: (("source",), lambda f: Published(f["source"].text())),
     Recorded.kind: (("text",), lambda f: Recorded(f["text"].text())),
+    SigstoreBundle.kind: (_LOGGED_KEYS, _logged(SigstoreBundle)),
+    CosignSignature.kind: (_LOGGED_KEYS, _logged(CosignSignature)),
+    GitHubAttestation.kind: (_LOGGED_KEYS, _logged(GitHubAttestation)),
+    Pep740Attestation.kind: (_LOGGED_KEYS, _logged(Pep740Attestation)),
+    NonePublished.kind: (("upstream",), lambda f: NonePublished(f["upstream"].text())),
 }
 
 

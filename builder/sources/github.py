@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,14 +19,16 @@ from urllib.parse import quote
 from builder.config.catalogue import Tool
 from builder.config.names import fill
 from builder.config.platforms import Platform
-from builder.errors import ArtifactName, ChecksumError, ConfigError, Mismatch, UpstreamError
+from builder.errors import ArtifactName, ChecksumError, ConfigError, Mismatch, SignatureError, UpstreamError
 from builder.kinds.release_files import Artifact, Artifacts
 from builder.locking.evidence import AssetDigest, ChecksumFile, Evidence
 from builder.locking.lockfile import LockedTool
 from builder.locking.openpgp import parse_sums
 from builder.plumbing.credentials import Scope
+from builder.plumbing.http import HttpStatusError
 from builder.plumbing.redact import redact
 from builder.sources.base import Release, SourceDeps
+from builder.sources.signed import Signatures
 from builder.stores.base import ArtifactRef
 
 if TYPE_CHECKING:
@@ -55,6 +57,7 @@ class _Claim:
 class _Checksums:
     record: ChecksumFile  # its name, URL and the sha256 of its own bytes
     entries: dict[str, str]  # file name -> lowercase sha256
+    signed: tuple[Evidence, ...] = ()  # the signatures checked over the file itself
 
 
 class GitHubSource:
@@ -76,8 +79,9 @@ class GitHubSource:
         repo = tool.text("repository")
         data = self._get(tool, f"/repos/{repo}/releases/tags/{quote(tag, safe='')}", f"release {tag}")
         assets = _assets(data)
-        checksums = self._checksum_file(tool, release.version, assets)
-        verified = {p: self._verified(tool, release, p, assets, checksums) for p in platforms}
+        signatures = Signatures(self.ctx, tool, release.version)
+        checksums = self._checksum_file(tool, release.version, assets, signatures)
+        verified = {p: self._verified(tool, release, p, assets, checksums, signatures) for p in platforms}
         for platform, one in verified.items():
             if self.ctx.store is not None:
                 self.ctx.store.put(ArtifactRef(tool.name, release.version, platform, one.artifact), one.path)
@@ -118,9 +122,16 @@ class GitHubSource:
         except UpstreamError as e:
             raise UpstreamError(f"{tool.name}: cannot read the {what} of {repo} on GitHub: {e}") from None
 
-    def _checksum_file(self, tool: Tool, version: str, assets: Mapping[str, Any]) -> _Checksums | None:
+    def _checksum_file(
+        self, tool: Tool, version: str, assets: Mapping[str, Any], signatures: Signatures
+    ) -> _Checksums | None:
         template = tool.text("checksums")
         if not template:
+            if signatures.rule is not None and signatures.rule.kind in ("cosign", "github-attestation"):
+                raise ConfigError(
+                    tool.where,
+                    f"provenance '{signatures.rule.kind}' signs the checksum file: set 'checksums'",
+                )
             return None
         name = fill(template, version)
         asset = _asset(tool, version, assets, name, "its checksum file")
@@ -130,7 +141,32 @@ class GitHubSource:
         except UpstreamError as e:
             raise UpstreamError(f"{tool.name}: cannot download {name}: {e}") from None
         record = ChecksumFile(name, url, hashlib.sha256(data).hexdigest())
-        return _Checksums(record, parse_checksums(data, name))
+        signed = signatures.over_release_file(
+            name, data, self._release_file(assets), self._attestations(tool)
+        )
+        return _Checksums(record, parse_checksums(data, name), signed)
+
+    def _release_file(self, assets: Mapping[str, Any]) -> Callable[[str], bytes | None]:
+        def fetch(name: str) -> bytes | None:
+            asset = assets.get(name)
+            if asset is None or asset.get("state", "uploaded") != "uploaded":
+                return None
+            return self.ctx.http.get_bytes(asset["browser_download_url"])
+
+        return fetch
+
+    def _attestations(self, tool: Tool) -> Callable[[str], bytes | None]:
+        def get(path: str) -> bytes | None:
+            # GET /repos/{owner}/{repo}/attestations/sha256:<hex>; a 404 is "none published"
+            url = f"{self.api}/repos/{tool.text('repository')}/{path}"
+            try:
+                return self.ctx.http.get_bytes(url, headers=HEADERS)
+            except HttpStatusError as e:
+                if e.status == 404:
+                    return None
+                raise
+
+        return get
 
     def _verified(
         self,
@@ -139,6 +175,7 @@ class GitHubSource:
         platform: Platform,
         assets: Mapping[str, Any],
         checksums: _Checksums | None,
+        signatures: Signatures,
     ) -> _Verified:
         name = tool.asset_name(platform, release.version)
         asset = _asset(tool, release.version, assets, name, f"an asset for {platform}")
@@ -152,10 +189,11 @@ class GitHubSource:
             for claim in claims:
                 _compare(tool, platform, name, claim, got.sha256)
             _compare_size(tool, platform, name, asset.get("size"), got.size)
-        except ChecksumError:
+            signed = signatures.over_asset(name, got.sha256, self._release_file(assets))
+        except (ChecksumError, SignatureError):
             dest.unlink(missing_ok=True)  # never leave unverified bytes where they might be used
             raise
-        evidence = tuple(claim.record for claim in claims)
+        evidence = tuple(claim.record for claim in claims) + (checksums.signed if checksums else ()) + signed
         return _Verified(
             got.path, Artifact(name, asset["browser_download_url"], got.sha256, got.size, evidence=evidence)
         )

@@ -38,12 +38,14 @@ from builder.config.platforms import Platform
 from builder.config.settings import HttpSettings
 from builder.errors import UpstreamError, UserError
 from builder.kinds.python_app import PackageFile, Requirement, Requirements
-from builder.locking.evidence import IndexHash
+from builder.locking.evidence import Evidence, IndexHash
 from builder.locking.lockfile import LockedTool
+from builder.plumbing.http import HttpStatusError
 from builder.plumbing.pipconf import pip_index_url
 from builder.plumbing.redact import redact
 from builder.plumbing.workdir import scratch
 from builder.sources.base import Release, dependency_cutoff
+from builder.sources.signed import Signatures
 
 if TYPE_CHECKING:
     from builder.config.catalogue import Tool
@@ -232,7 +234,34 @@ class PyPISource:
             f"CPython {target.version}, manylinux {target.glibc}",
             self.index.described,
         )
-        return LockedTool(tool.name, release.version, Requirements(requirements, (evidence,)))
+        signed = self._signatures(tool, release.version, requirements)
+        return LockedTool(tool.name, release.version, Requirements(requirements, (evidence, *signed)))
+
+    def _signatures(
+        self, tool: Tool, version: str, requirements: Mapping[Platform, tuple[Requirement, ...]]
+    ) -> tuple[Evidence, ...]:
+        """The app's own files' PEP 740 attestations (its dependencies are hash-pinned, not signed)."""
+        signatures = Signatures(self.ctx, tool, version)
+        package = canonicalize_name(tool.text("package"))
+        files = {f.file: f.sha256 for reqs in requirements.values() for r in reqs
+                 if canonicalize_name(r.name) == package for f in r.files}  # fmt: skip
+        found: list[Evidence] = list(signatures.none_published(f"{tool.text('package')} on the index"))
+        if not signatures.wants("pep740"):
+            return tuple(found)
+        for name, sha256 in sorted(files.items()):
+            found += signatures.over_distribution(name, sha256, self._provenance(package, version, name))
+        return tuple(found)
+
+    def _provenance(self, package: str, version: str, filename: str) -> bytes | None:
+        """PyPI's Integrity API: ``<index host>/integrity/<project>/<version>/<file>/provenance``."""
+        base = self.ctx.base_urls.get("pypi_integrity") or self.index.url.removesuffix("/simple")
+        url = f"{base.rstrip('/')}/integrity/{package}/{version}/{filename}/provenance"
+        try:
+            return self.ctx.http.get_bytes(url, {"Accept": "application/vnd.pypi.integrity.v1+json"})
+        except HttpStatusError as e:
+            if e.status == 404:
+                return None
+            raise
 
     def _cooldown(self, tool: Tool) -> Cooldown | None:
         now = self.ctx.clock()

@@ -73,6 +73,9 @@ def _emit_metrics(stream: TextIO, values: Mapping[str, float]) -> None:
 
 def handler(event: Mapping[str, Any], context: Any, stream: TextIO | None = None) -> dict[str, Any]:
     out = stream or sys.stdout
+    from builder.signatures.trust import lambda_cache
+
+    lambda_cache(os.environ)  # sigstore's caches, should anything open them, in the one writable place
     env = dict(os.environ)
     secrets: list[str] = []
     log = _JsonLog(out, secrets)

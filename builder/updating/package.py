@@ -17,12 +17,19 @@ from pathlib import Path
 from builder.errors import UserError
 from builder.plumbing.workdir import scratch
 
-_RUNTIME = ("jinja2", "markupsafe", "pyyaml", "requests", "packaging", "uv", "pysequoia", "boto3")
+_RUNTIME = ("jinja2", "markupsafe", "pyyaml", "requests", "packaging", "uv", "pysequoia", "boto3",
+            # the signature checks (builder.signatures), at the versions the tests verified with
+            "sigstore", "pypi-attestations", "cryptography", "pydantic", "pydantic-core")  # fmt: skip
 _TAGS = [f"manylinux_2_{minor}_x86_64" for minor in range(28, 4, -1)] + [
     "manylinux2014_x86_64",
     "manylinux2010_x86_64",
     "manylinux1_x86_64",
 ]
+# sigstore's own command line wants these (rich's console); its verifier, ours, never imports them
+_CLI_ONLY = ("rich", "pygments", "markdown_it", "mdurl")
+# botocore's service models builder's AWS calls use (builder.plumbing.aws), and STS for credentials;
+# the other four hundred services are two thirds of botocore and would take the zip past 50 MB
+_SERVICES = ("codeartifact", "secretsmanager", "sts")
 _STAMP = (2020, 1, 1, 0, 0, 0)  # fixed times: the same inputs give the same zip
 
 
@@ -59,12 +66,18 @@ def _pip(args: list[str], target: Path) -> None:
 
 
 def _drop(target: Path) -> None:
-    """No byte-code caches and no console scripts but uv's binary, which Python apps resolve with."""
+    """No byte-code caches, no console scripts but uv's binary (Python apps resolve with it), and
+    nothing the Lambda never imports."""
     for cache in target.rglob("__pycache__"):
         shutil.rmtree(cache, ignore_errors=True)
     for script in (target / "bin").glob("*"):
         if script.name != "uv":
             script.unlink()
+    for package in _CLI_ONLY:
+        shutil.rmtree(target / package, ignore_errors=True)
+    for service in (target / "botocore/data").iterdir():
+        if service.is_dir() and service.name not in _SERVICES:
+            shutil.rmtree(service)
 
 
 def _zip(folder: Path, out: Path) -> None:

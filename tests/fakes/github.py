@@ -130,6 +130,8 @@ class FakeGitHub:
     download_url: str = ""
     link_base: str = ""  # the base URL the Link headers name; "" = ``url``
     links_by_id: bool = False  # Link headers name /repositories/<id>/releases, as GitHub's often do
+    # "owner/name sha256:<hex>" -> the attestations answer (tests.fakes.sigstore.attestations_answer)
+    attestations: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def release(
         self,
@@ -157,6 +159,7 @@ class FakeGitHub:
         self.repos.clear()
         self.failures.clear()
         self.requests.clear()
+        self.attestations.clear()
         self.link_base, self.links_by_id = "", False
 
     def fail(self, path: str, *failures: Failure) -> None:
@@ -195,6 +198,13 @@ class FakeGitHub:
             return self._list(by_id.get(parts[1], ""), parse_qs(split.query))
         if len(parts) == 6 and parts[0] == "repos" and parts[3:5] == ["releases", "tags"]:
             return self._by_tag(f"{parts[1]}/{parts[2]}", parts[5])
+        if len(parts) == 5 and parts[0] == "repos" and parts[3] == "attestations":
+            found = self.attestations.get(f"{parts[1]}/{parts[2]} {parts[4]}")
+            return (
+                Answer(200, json.dumps(found).encode(), {"Content-Type": "application/json"})
+                if found
+                else _not_found()
+            )
         if len(parts) == 5 and parts[0] == "download":
             return self._download(f"{parts[1]}/{parts[2]}", parts[3], parts[4])
         return _not_found()

@@ -38,6 +38,9 @@ class SimpleIndex:
     failures: dict[str, list[int]] = field(default_factory=dict)  # path -> statuses to answer first
     delay: float = 0.0  # seconds to wait before every answer
     answered: list[tuple[str, int]] = field(default_factory=list)  # (path, status) of every answer
+    # file name -> its PEP 740 provenance object, served by the Integrity API
+    # (/integrity/<project>/<version>/<file>/provenance); tests.fakes.sigstore.pep740_provenance
+    provenance: dict[str, bytes] = field(default_factory=dict)
 
     def add(self, filename: str, data: bytes, yanked: str | None = None, uploaded: str | None = None) -> None:
         self.files[filename] = data
@@ -96,6 +99,8 @@ class SimpleIndex:
             return self.json_page(parts[1]) if as_json else self.page(parts[1])
         if len(parts) == 2 and parts[0] == "files":
             return self.files.get(parts[1])
+        if len(parts) == 5 and parts[0] == "integrity" and parts[4] == "provenance":
+            return self.provenance.get(parts[3])
         return None
 
     def wants_json(self, accept: str | None) -> bool:
