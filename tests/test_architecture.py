@@ -36,8 +36,8 @@ used by another module of builder/ or by scripts/, or be listed in its module's 
 (``builder.__all__`` is the public API), or be an entry point: a click command, a string
 ``"module:Name"`` in a module (a plugin registry), ``[project.scripts]`` or a name terraform
 deploys (``builder.updating.lambda_handler.handler``), or come with such a name: a type in its
-signature or fields, an error it raises. Tests do not count: a module kept for tests on purpose
-says so in a comment and lists its names in ``__all__``.
+signature or fields, an error it raises. A test counts only for a name its own module uses too
+(a limit a test compares with instead of repeating it): a name that only tests use is dead.
 """
 
 from __future__ import annotations
@@ -314,7 +314,7 @@ def _is_command(node: ast.stmt) -> bool:
     if not isinstance(node, ast.FunctionDef):
         return False
     calls = [d.func for d in node.decorator_list if isinstance(d, ast.Call)]
-    return any(ast.unparse(f).rpartition(".")[2] in ("command", "group") for f in calls)
+    return any(ast.unparse(f).rpartition(".")[2] in ("command", "_command", "group") for f in calls)
 
 
 def _dotted(node: ast.expr) -> str | None:
@@ -434,7 +434,25 @@ def _used(modules: dict[str, Module]) -> set[tuple[str, str]]:
         used.update((m, n) for m, n in uses(module.tree, module.package, names) if m != module.name)
     for script in PYTHON_SCRIPTS + BENCHMARKS:
         used.update(uses(_parse(REPO / script), "", names))
+    used.update(_tested(modules))
     return used
+
+
+def _tested(modules: dict[str, Module]) -> set[tuple[str, str]]:
+    """Names a test imports that their own module also uses: a limit or header a test compares
+    with instead of repeating its value. A name only tests use is still dead code."""
+    names = set(modules)
+    found: set[tuple[str, str]] = set()
+    for path in sorted((REPO / "tests").rglob("*.py")):
+        if path.name != "test_architecture.py":
+            found.update(uses(_parse(path), "", names))
+    return {(m, n) for m, n in found if n in _loaded_names(modules[m].tree)}
+
+
+def _loaded_names(tree: ast.Module) -> set[str]:
+    return {
+        node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }
 
 
 def dead_names(modules: dict[str, Module]) -> list[str]:
@@ -473,82 +491,8 @@ def test_no_private_name_is_unused() -> None:
     assert not unused, "private names nothing refers to (delete them):\n  " + "\n  ".join(unused)
 
 
-# Debt measured when the layout landed: public names that only tests (or nothing) use, in modules
-# rewritten at the same time. The list may only shrink: a new dead name fails, and so does a name
-# here that has since become private, used or deleted (then take it off the list).
-KNOWN_DEAD = frozenset({
-    "builder.building.engine.INSTALL_BUILDKIT",
-    "builder.building.engine.INSTALL_ENGINE",
-    "builder.building.engine.NATIVE_BUILDKIT",
-    "builder.building.engine.PACKAGE",
-    "builder.building.engine.PROBE_TIMEOUT",
-    "builder.building.engine.candidates",
-    "builder.building.engine.choose",
-    "builder.building.engine.probe",
-    "builder.building.engine.which_on_path",
-    "builder.building.secrets.user_pip_cert",
-    "builder.building.smoke.junit",
-    "builder.building.smoke.running",
-    "builder.cli.main.F",
-    "builder.cli.main.command",
-    "builder.cli.main.error_handler",
-    "builder.cli.main.pass_context",
-    "builder.cli.status.Inputs",
-    "builder.cli.status.STATE",
-    "builder.cli.status.blocked_images",
-    "builder.cli.status.changes",
-    "builder.cli.status.current_inputs",
-    "builder.cli.status.dockerfile_sources",
-    "builder.cli.status.first_difference",
-    "builder.cli.status.image_statuses",
-    "builder.cli.status.inputs_of",
-    "builder.cli.status.plannable",
-    "builder.cli.status.recorded",
-    "builder.cli.status.stale_tools",
-    "builder.cli.status.tool_status",
-    "builder.config.document.MAX_BYTES",
-    "builder.config.document.MAX_DEPTH",
-    "builder.config.document.dotted",
-    "builder.kinds.archive.ArchiveInstall",
-    "builder.locking.lockfile.HEADER",
-    "builder.locking.lockfile.loads",
-    "builder.locking.openpgp.spaced",
-    "builder.locking.resolver.ReleaseChanged",
-    "builder.locking.resolver.stale_reason",
-    "builder.locking.resolver.tool_platforms",
-    "builder.sources.base.sort_key",
-    "builder.sources.github.DEFAULT_TAG",
-    "builder.sources.github.HEADERS",
-    "builder.sources.github.MAX_PAGES",
-    "builder.sources.github.PER_PAGE",
-    "builder.sources.github.parse_checksums",
-    "builder.sources.hashicorp.DEFAULT_KEYS",
-    "builder.sources.hashicorp.FINGERPRINT",
-    "builder.sources.hashicorp.KEY_FILE",
-    "builder.sources.nodejs.KEY_FOLDER",
-    "builder.sources.nodejs.SUMS",
-    "builder.sources.npm.ACCEPT",
-    "builder.sources.npm.configured_registry",
-    "builder.sources.npm.packages_from_lock",
-    "builder.sources.pypi.ACCEPT",
-    "builder.sources.pypi.default_index_url",
-    "builder.sources.pypi.requirements_from_pylock",
-    "builder.sources.pypi.uv_binary",
-    "builder.sources.pypi.uv_environment",
-    "builder.updating.updater.BRANCH",
-    "builder.updating.updater.changed_renders",
-    "builder.updating.updater.pr_body",
-    "builder.updating.updater.proposal",
-    "builder.updating.updater.publish",
-})  # fmt: skip
-
-
 def test_every_public_name_is_used_elsewhere() -> None:
-    found = {entry.split(": ")[-1] for entry in dead_names(_modules())}
-    assert not KNOWN_DEAD - found, "no longer dead, take off KNOWN_DEAD: " + ", ".join(
-        sorted(KNOWN_DEAD - found)
-    )
-    dead = [entry for entry in dead_names(_modules()) if entry.split(": ")[-1] not in KNOWN_DEAD]
+    dead = dead_names(_modules())
     assert not dead, (
         f"{len(dead)} public names used by no other module (make them _private, delete them, or "
         "list them in __all__):\n  " + "\n  ".join(dead)

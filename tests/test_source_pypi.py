@@ -192,7 +192,7 @@ def test_the_index_is_the_settings_else_pip_s_own_default(
 RACE = """
 import json
 from concurrent.futures import ThreadPoolExecutor
-from builder.sources.pypi import uv_binary
+from builder.sources.pypi import _uv_binary as uv_binary
 with ThreadPoolExecutor(8) as pool:
     futures = [pool.submit(uv_binary) for _ in range(8)]
 found = set()

@@ -27,13 +27,13 @@ Which = Callable[[str, Mapping[str, str]], "str | None"]
 
 ENV_VAR = "BUILDER_DOCKER"
 HOST_VAR = "DOCKER_HOST"  # the engine every docker client (the CLI, docker-py) asks, when set
-PACKAGE = "docker.io"
+_PACKAGE = "docker.io"
 PACKAGE_CLIENTS = ("/usr/bin/docker",)
-NATIVE_BUILDKIT = ((18, 9), (23, 0))
-PROBE_TIMEOUT = 30.0
+_NATIVE_BUILDKIT = ((18, 9), (23, 0))
+_PROBE_TIMEOUT = 30.0
 
-INSTALL_ENGINE = "install Debian's docker.io and start dockerd (scripts/provision-docker does both)"
-INSTALL_BUILDKIT = (
+_INSTALL_ENGINE = "install Debian's docker.io and start dockerd (scripts/provision-docker does both)"
+_INSTALL_BUILDKIT = (
     "install the docker buildx plugin, or Debian's docker.io, whose 20.10 client builds with "
     f"BuildKit natively (scripts/provision-docker installs it and prints its path for {ENV_VAR})"
 )
@@ -52,7 +52,7 @@ class EngineError(UserError):
         self.tried = tuple(tried)
 
     def __str__(self) -> str:
-        tried = "; ".join(str(probe) for probe in self.tried)
+        tried = "; ".join(str(found) for found in self.tried)
         where = f" (tried {tried})" if tried else ""
         return f"{self.problem}{where}: {self.remedy}"
 
@@ -89,7 +89,7 @@ class Probe:
         found = _NUMBERS.match(self.version or "")
         if found is None:
             return False
-        low, high = NATIVE_BUILDKIT
+        low, high = _NATIVE_BUILDKIT
         return low <= (int(found[1]), int(found[2])) < high
 
     def __str__(self) -> str:
@@ -98,7 +98,7 @@ class Probe:
         return f"{self.path} {self.version or 'of unknown version'}, {engine}, {buildx}"
 
 
-def which_on_path(name: str, env: Mapping[str, str]) -> str | None:
+def _which_on_path(name: str, env: Mapping[str, str]) -> str | None:
     """`shutil.which` on the PATH of `env` (not of this process)."""
     return shutil.which(name, path=env.get("PATH", os.defpath))
 
@@ -108,17 +108,17 @@ def find_client(
     env: Mapping[str, str],
     run: Runner = subprocess.run,
     *,
-    which: Which = which_on_path,
+    which: Which = _which_on_path,
     package_clients: Sequence[str] = PACKAGE_CLIENTS,
 ) -> DockerClient:
     """The configured client, else $BUILDER_DOCKER, else the best one found; or EngineError."""
     chosen = configured or env.get(ENV_VAR)
-    paths = [_resolve(chosen, env, which)] if chosen else candidates(env, run, which, package_clients)
+    paths = [_resolve(chosen, env, which)] if chosen else _candidates(env, run, which, package_clients)
     with ThreadPoolExecutor(max_workers=max(1, len(paths))) as pool:  # probes answer in ~20 ms each
-        return choose(list(pool.map(lambda path: probe(path, env, run), paths)), env)
+        return _choose(list(pool.map(lambda path: _probe(path, env, run), paths)), env)
 
 
-def candidates(
+def _candidates(
     env: Mapping[str, str], run: Runner, which: Which, package_clients: Sequence[str]
 ) -> list[str]:
     """`docker` on PATH, then docker.io's own client, each real file once."""
@@ -126,7 +126,7 @@ def candidates(
     return _unique(path for path in found if path and _executable(path))
 
 
-def probe(path: str, env: Mapping[str, str], run: Runner) -> Probe:
+def _probe(path: str, env: Mapping[str, str], run: Runner) -> Probe:
     questions = (
         [path, "--version"],
         [path, "info", "--format", "{{.ServerVersion}}"],
@@ -143,10 +143,10 @@ def probe(path: str, env: Mapping[str, str], run: Runner) -> Probe:
     )
 
 
-def choose(probes: Sequence[Probe], env: Mapping[str, str] | None = None) -> DockerClient:
+def _choose(probes: Sequence[Probe], env: Mapping[str, str] | None = None) -> DockerClient:
     """Prefer buildx, then a native-BuildKit client, among clients the engine answers."""
     if not probes:
-        raise EngineError(f"no docker client on PATH nor from Debian's {PACKAGE}", INSTALL_ENGINE)
+        raise EngineError(f"no docker client on PATH nor from Debian's {_PACKAGE}", _INSTALL_ENGINE)
     answered = [found for found in probes if found.engine]
     if not answered:
         raise EngineError(f"no Docker engine answers{_at(env or {})}", _engine_remedy(env or {}), probes)
@@ -156,7 +156,7 @@ def choose(probes: Sequence[Probe], env: Mapping[str, str] | None = None) -> Doc
     for found in answered:
         if found.native_buildkit:
             return DockerClient(found.path, buildx=False)
-    raise EngineError("no BuildKit-capable docker client", INSTALL_BUILDKIT, probes)
+    raise EngineError("no BuildKit-capable docker client", _INSTALL_BUILDKIT, probes)
 
 
 def _resolve(name: str, env: Mapping[str, str], which: Which) -> str:
@@ -171,7 +171,7 @@ def _resolve(name: str, env: Mapping[str, str], which: Which) -> str:
 
 def _package_clients(env: Mapping[str, str], run: Runner, which: Which) -> list[str]:
     dpkg = which("dpkg", env)
-    listing = _answer(run, [dpkg, "-L", PACKAGE], env) if dpkg else None
+    listing = _answer(run, [dpkg, "-L", _PACKAGE], env) if dpkg else None
     return [line for line in (listing or "").splitlines() if line.endswith("bin/docker")]
 
 
@@ -183,7 +183,7 @@ def _answer(run: Runner, argv: list[str], env: Mapping[str, str]) -> str | None:
             capture_output=True,
             text=True,
             env=dict(env),
-            timeout=PROBE_TIMEOUT,
+            timeout=_PROBE_TIMEOUT,
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
@@ -209,7 +209,7 @@ def _at(env: Mapping[str, str]) -> str:
 def _engine_remedy(env: Mapping[str, str]) -> str:
     if env.get(HOST_VAR):
         return f"start the engine {HOST_VAR} names, or unset {HOST_VAR} to use the default socket"
-    return INSTALL_ENGINE
+    return _INSTALL_ENGINE
 
 
 @contextmanager

@@ -64,13 +64,13 @@ def user_secrets(settings: Settings, env: Mapping[str, str], folder: Path) -> Bu
     if npmrc:
         files["npmrc"] = _write(folder, "npmrc", npmrc)
         values += tokens
-    cert = user_pip_cert(env)
+    cert = _user_pip_cert(env)
     if cert:  # copied: like every secret file, 0600 in the run's private folder
         files["pip-cert"] = _write(folder, "pip-cert", cert.read_text())
     return BuildSecrets(files, tuple(values))
 
 
-def user_pip_cert(env: Mapping[str, str]) -> Path | None:
+def _user_pip_cert(env: Mapping[str, str]) -> Path | None:
     """The CA bundle of the user's pip configuration, for the in-build pip to trust the same index."""
     named = pip_cert(env)
     if not named:

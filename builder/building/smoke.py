@@ -36,7 +36,7 @@ class CheckResult:
 
 
 @contextmanager
-def running(image: str) -> Iterator[Any]:
+def _running(image: str) -> Iterator[Any]:
     from testcontainers.core.config import testcontainers_config  # imported late: only smoke needs it
     from testcontainers.core.container import DockerContainer
 
@@ -59,7 +59,7 @@ def _exec(container: Any, command: tuple[str, ...]) -> tuple[int, str]:
 
 def smoke_image(project: Project, lock: Lockfile, name: str, image: str) -> list[CheckResult]:
     results = []
-    with running(image) as container:
+    with _running(image) as container:
         for tool in project.image_tools(name):
             expected = lock.get(tool.name, project.images[name].tool_lines[tool.name]).version
             started = time.monotonic()
@@ -126,7 +126,7 @@ def table(results: list[CheckResult]) -> str:
     )
 
 
-def junit(suites: dict[str, list[CheckResult]]) -> bytes:
+def _junit(suites: dict[str, list[CheckResult]]) -> bytes:
     root = ET.Element("testsuites")
     for image, results in suites.items():
         failures = sum(not r.ok for r in results)
@@ -148,4 +148,4 @@ def junit(suites: dict[str, list[CheckResult]]) -> bytes:
 def write_junit(path: Path, suites: dict[str, list[CheckResult]]) -> None:
     from builder.plumbing.fsutil import atomic_write
 
-    atomic_write(path, junit(suites))
+    atomic_write(path, _junit(suites))

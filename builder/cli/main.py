@@ -17,11 +17,11 @@ from builder.config.project import Project, find_root, load_project, with_enviro
 from builder.errors import BuilderError
 from builder.plumbing.redact import redact
 
-F = TypeVar("F", bound=Callable[..., Any])
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 @contextmanager
-def error_handler(debug: bool) -> Iterator[None]:
+def _error_handler(debug: bool) -> Iterator[None]:
     """Map every failure to one line and an exit status: 1 failed, 2 bad config, 130 Ctrl-C, 3 bug."""
     try:
         yield
@@ -64,7 +64,7 @@ class Context:
         return with_environment(load_project(self.root()), os.environ)
 
 
-pass_context = click.make_pass_decorator(Context)
+_pass_context = click.make_pass_decorator(Context)
 
 
 @click.group(
@@ -93,11 +93,11 @@ def main(ctx: click.Context, project_dir: Path | None, debug: bool) -> None:
     sweep()  # the scratch folders of earlier runs that were killed
 
 
-def command(**kwargs: Any) -> Callable[[F], F]:
+def _command(**kwargs: Any) -> Callable[[_F], _F]:
     return main.command(**kwargs)  # type: ignore[return-value]
 
 
-@command(
+@_command(
     short_help="Render Dockerfiles and buildspecs into buildspecs/.",
     epilog="""\b
 Examples:
@@ -108,12 +108,12 @@ Examples:
 )
 @click.argument("images", nargs=-1)
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 and show a diff when output is stale.")
-@pass_context
+@_pass_context
 def render(ctx: Context, images: tuple[str, ...], check: bool) -> None:
     """Render Dockerfiles and CodeBuild buildspecs into buildspecs/."""
     from builder.cli.commands import render_command
 
-    with error_handler(ctx.debug):
+    with _error_handler(ctx.debug):
         code = render_command(ctx.project(), images, check, click.echo)
     sys.exit(code)
 
@@ -127,7 +127,7 @@ def _platform(value: str | None) -> Platform:
     return Platform.parse(value) if value else host_platform()
 
 
-@command(
+@_command(
     short_help="Download and verify locked artifacts into the store.",
     epilog="""\b
 Examples:
@@ -144,7 +144,7 @@ Examples:
 @click.option(
     "--context", type=click.Path(file_okay=False, path_type=Path), help="Write the build context here."
 )
-@pass_context
+@_pass_context
 def fetch(ctx: Context, images: tuple[str, ...], platforms: tuple[str, ...], context: Path | None) -> None:
     """Download locked artifacts into the artifact store, verifying each against the lockfile.
 
@@ -152,14 +152,14 @@ def fetch(ctx: Context, images: tuple[str, ...], platforms: tuple[str, ...], con
     """
     from builder.cli.commands import fetch_command
 
-    with error_handler(ctx.debug):
+    with _error_handler(ctx.debug):
         code = fetch_command(
             ctx.project(), images, tuple(Platform.parse(p) for p in platforms), context, click.echo
         )
     sys.exit(code)
 
 
-@command(
+@_command(
     short_help="Build images with BuildKit, parents first.",
     epilog="""\b
 Examples:
@@ -204,7 +204,7 @@ By default one line per stage as it finishes (cached or rebuilt, seconds), then 
 @click.option(
     "--strict", is_flag=True, help="Fail when committed buildspecs/ differ from a fresh render (CI)."
 )
-@pass_context
+@_pass_context
 def build(
     ctx: Context,
     images: tuple[str, ...],
@@ -233,7 +233,7 @@ def build(
     if junit and not push:
         message = "--junit goes with --push, which smoke-tests first (or use: builder smoke --junit)"
         raise click.UsageError(message)
-    with error_handler(ctx.debug):
+    with _error_handler(ctx.debug):
         project = ctx.project()
         network = network or project.settings.docker_network
         plain = verbose or progress == "plain"
@@ -242,7 +242,7 @@ def build(
     sys.exit(code)
 
 
-@command(
+@_command(
     short_help="What a build would do now, and why; offline.",
     epilog="""\b
 Examples:
@@ -259,17 +259,17 @@ the file and line of the first difference.
 )
 @click.option("--platform", type=_PLATFORM, help="Platform of the tags. Default: this machine's.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@pass_context
+@_pass_context
 def status(ctx: Context, platform: str | None, fmt: str) -> None:
     """Report what `builder build` would do now, without doing it (no build, no network)."""
     from builder.cli.commands import status_command
 
-    with error_handler(ctx.debug):
+    with _error_handler(ctx.debug):
         code = status_command(ctx.project(), _platform(platform), fmt == "json", click.echo)
     sys.exit(code)
 
 
-@command(
+@_command(
     short_help="Push one multi-platform tag per image.",
     epilog="""\b
 Examples:
@@ -279,19 +279,19 @@ Examples:
 )
 @click.argument("images", nargs=-1)
 @click.option("--all", "all_images", is_flag=True, help="Every image.")
-@pass_context
+@_pass_context
 def manifest(ctx: Context, images: tuple[str, ...], all_images: bool) -> None:
     """Push <registry>/<image>:<digest>, an index of the image's per-platform tags (which must be pushed)."""
     from builder.cli.commands import manifest_command
 
     if not images and not all_images:
         raise click.UsageError("name the images, or pass --all")
-    with error_handler(ctx.debug):
+    with _error_handler(ctx.debug):
         code = manifest_command(ctx.project(), () if all_images else images, click.echo)
     sys.exit(code)
 
 
-@command(
+@_command(
     short_help="Make the local Debian base image from your apt mirror.",
     name="base-image",
     epilog="""\b
@@ -305,7 +305,7 @@ source in /etc/apt: the packages come from the mirror your apt already uses.
 """,
 )
 @click.argument("names", nargs=-1)
-@pass_context
+@_pass_context
 def base_image(ctx: Context, names: tuple[str, ...]) -> None:
     """Make the local Debian base image from your apt mirror: no registry needed."""
     import os
@@ -313,7 +313,7 @@ def base_image(ctx: Context, names: tuple[str, ...]) -> None:
     from builder.building.baseimage import local_base_images, make_base_image
     from builder.building.engine import find_client
 
-    with error_handler(ctx.debug):
+    with _error_handler(ctx.debug):
         wanted = list(names) or local_base_images(ctx.project().settings)
         client = find_client(None if names else ctx.project().settings.docker_client, os.environ)
         for name in wanted:
@@ -322,7 +322,7 @@ def base_image(ctx: Context, names: tuple[str, ...]) -> None:
     sys.exit(0)
 
 
-@command(
+@_command(
     short_help="Check every tool in an image reports its locked version.",
     epilog="""\b
 Examples:
@@ -336,14 +336,14 @@ Examples:
 @click.option(
     "--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report here."
 )
-@pass_context
+@_pass_context
 def smoke(
     ctx: Context, images: tuple[str, ...], image_ref: str | None, platform: str | None, junit: Path | None
 ) -> None:
     """Run each tool's version command in the image and compare with the lockfile, plus extra checks."""
     from builder.cli.commands import smoke_command
 
-    with error_handler(ctx.debug):
+    with _error_handler(ctx.debug):
         code = smoke_command(ctx.project(), images, image_ref, _platform(platform), junit, click.echo)
     sys.exit(code)
 
@@ -357,7 +357,7 @@ _accept_option = click.option(
 )
 
 
-@command(
+@_command(
     short_help="Resolve, verify and pin tools into builder.lock.",
     epilog="""\b
 Examples:
@@ -388,7 +388,7 @@ Set GITHUB_TOKEN for GitHub's higher rate limit.
     help="Accept new bytes for TOOL's already-locked version (refused otherwise); repeatable.",
 )
 @_accept_option
-@pass_context
+@_pass_context
 def lock(
     ctx: Context,
     tools: tuple[str, ...],
@@ -405,13 +405,13 @@ def lock(
     """
     from builder.cli.commands import LockOptions, lock_command
 
-    with error_handler(ctx.debug):
+    with _error_handler(ctx.debug):
         options = LockOptions(upgrade, check, partial, jobs, frozenset(repin), frozenset(accept))
         code = lock_command(ctx.project(), tools, options, click.echo)
     sys.exit(code)
 
 
-@command(
+@_command(
     short_help="lock --upgrade, mirror, and open one bump pull request.",
     epilog="""\b
 Examples:
@@ -432,7 +432,7 @@ The GitHub token comes from GITHUB_TOKEN. The Lambda runs exactly this (builder.
     "--jobs", "-j", type=click.IntRange(1, 32), default=8, show_default=True, help="Upstreams asked at once."
 )
 @_accept_option
-@pass_context
+@_pass_context
 def update(
     ctx: Context, publish: bool, open_pr: bool, repository: str | None, jobs: int, accept: tuple[str, ...]
 ) -> None:
@@ -441,13 +441,13 @@ def update(
 
     if open_pr and not repository:
         raise click.UsageError("--open-pr needs --repository owner/name (or BUILDER_GITHUB_REPOSITORY)")
-    with error_handler(ctx.debug):
+    with _error_handler(ctx.debug):
         target = repository if open_pr else None
         code = update_command(ctx.project(), publish, target, jobs, click.echo, frozenset(accept))
     sys.exit(code)
 
 
-@command(
+@_command(
     short_help="Build the updater Lambda's deployment zip.",
     name="package-lambda",
     epilog="Example:\n\n  builder package-lambda --out dist/updater-lambda.zip",
@@ -459,12 +459,12 @@ def update(
     show_default=True,
     help="Where to write the zip.",
 )
-@pass_context
+@_pass_context
 def package_lambda(ctx: Context, out: Path) -> None:
     """Build the updater Lambda's deployment zip (the package and its runtime dependencies)."""
     from builder.updating.package import build_zip
 
-    with error_handler(ctx.debug):
+    with _error_handler(ctx.debug):
         path = build_zip(ctx.root(), out)
         click.echo(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")
 
@@ -479,12 +479,12 @@ def store_group() -> None:
     name="init",
     epilog="Example:\n\n  builder store init",
 )
-@pass_context
+@_pass_context
 def store_init(ctx: Context) -> None:
     """Check the generic, pip and npm repositories answer; publish every locked artifact missing."""
     from builder.cli.commands import store_init_command
 
-    with error_handler(ctx.debug):
+    with _error_handler(ctx.debug):
         code = store_init_command(ctx.project(), click.echo)
     sys.exit(code)
 
@@ -494,12 +494,12 @@ def store_init(ctx: Context) -> None:
     name="verify",
     epilog="Example:\n\n  builder store verify",
 )
-@pass_context
+@_pass_context
 def store_verify(ctx: Context) -> None:
     """Exit 1 unless every locked artifact is in the store with the lockfile's sha256."""
     from builder.cli.commands import store_verify_command
 
-    with error_handler(ctx.debug):
+    with _error_handler(ctx.debug):
         code = store_verify_command(ctx.project(), click.echo)
     sys.exit(code)
 
@@ -513,17 +513,17 @@ def store_verify(ctx: Context) -> None:
 @click.option(
     "--keep", type=click.IntRange(1, 1000), default=3, show_default=True, help="Versions kept per tool."
 )
-@pass_context
+@_pass_context
 def store_prune(ctx: Context, tools: tuple[str, ...], keep: int) -> None:
     """Dispose of all but the newest N versions of each tool (never the locked one), for rollback."""
     from builder.cli.commands import store_prune_command
 
-    with error_handler(ctx.debug):
+    with _error_handler(ctx.debug):
         code = store_prune_command(ctx.project(), keep, tools, click.echo)
     sys.exit(code)
 
 
-@command(
+@_command(
     short_help="Known vulnerabilities of every locked component (OSV).",
     epilog="""\b
 Examples:
@@ -551,7 +551,7 @@ date fails the run. The OSV API is builder.yaml's upstreams.osv.
 @click.option("--offline", is_flag=True, help="Read OSV's archives (`builder store osv`), not the API.")
 @click.option("--archives", type=click.Path(file_okay=False, path_type=Path), help="Where the archives are.")
 @click.option("--security-hub", is_flag=True, help="Import the findings into Security Hub (ASFF).")
-@pass_context
+@_pass_context
 def audit(
     ctx: Context,
     images: tuple[str, ...],
@@ -568,7 +568,7 @@ def audit(
 
     if not images and not all_images:
         raise click.UsageError("name the images to audit, or pass --all")
-    with error_handler(ctx.debug):
+    with _error_handler(ctx.debug):
         code = audit_command(
             ctx.project(),
             () if all_images else images,
@@ -578,7 +578,7 @@ def audit(
     sys.exit(code)
 
 
-@command(
+@_command(
     short_help="Write an image's CycloneDX 1.6 SBOM from builder.lock.",
     epilog="""\b
 Examples:
@@ -595,14 +595,14 @@ Examples:
 @click.option("--platform", "platforms", type=_PLATFORM, multiple=True,
               help="Only this platform's files (repeatable). Default: the image's platforms.")  # fmt: skip
 @click.option("--image", "image_ref", help="A built image to read the Debian packages (dpkg status) from.")
-@pass_context
+@_pass_context
 def sbom(
     ctx: Context, image: str, out: Path | None, platforms: tuple[str, ...], image_ref: str | None
 ) -> None:
     """Write IMAGE's SBOM: every locked binary, Python and npm package with purl, hashes and evidence."""
     from builder.cli.sbom import sbom_command
 
-    with error_handler(ctx.debug):
+    with _error_handler(ctx.debug):
         chosen = tuple(Platform.parse(p) for p in platforms)
         code = sbom_command(
             ctx.project(), image, chosen, image_ref, out, lambda line: click.echo(line, err=True)
@@ -620,17 +620,17 @@ Examples:
 """,
 )
 @click.option("--into", type=click.Path(file_okay=False, path_type=Path), help="Default: the store's osv/.")
-@pass_context
+@_pass_context
 def store_osv(ctx: Context, into: Path | None) -> None:
     """Download OSV's all.zip of each ecosystem the locked tools use (upstreams.osv_archive)."""
     from builder.cli.audit import store_osv_command
 
-    with error_handler(ctx.debug):
+    with _error_handler(ctx.debug):
         code = store_osv_command(ctx.project(), into, click.echo)
     sys.exit(code)
 
 
-@command(
+@_command(
     short_help="Sign a built image's SLSA provenance with the KMS key.",
     epilog="""\b
 Examples:
@@ -649,7 +649,7 @@ Examples:
 @click.option(
     "--if-built", is_flag=True, help="Do nothing when the tag is not on this engine (not built here)."
 )
-@pass_context
+@_pass_context
 def provenance(
     ctx: Context, image: str, platform: str | None, key: str | None, out: Path | None, to_registry: bool,
     if_built: bool,
@@ -657,13 +657,13 @@ def provenance(
     """Write IMAGE's in-toto SLSA v1 provenance, signed with AWS KMS in a DSSE envelope."""
     from builder.cli.provenance import ProvenanceOptions, provenance_command
 
-    with error_handler(ctx.debug):
+    with _error_handler(ctx.debug):
         options = ProvenanceOptions(_platform(platform), key, out, to_registry, if_built)
         code = provenance_command(ctx.project(), image, options, click.echo)
     sys.exit(code)
 
 
-@command(
+@_command(
     name="verify-image",
     short_help="Check an image's signed provenance, SBOM label and lock digest.",
     epilog="""\b
@@ -681,22 +681,22 @@ Examples:
 @click.option("--public-key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="The signing key's public half (PEM); default: asked of KMS.")  # fmt: skip
 @click.option("--key", help="KMS key to ask for the public half. Default: builder.yaml's provenance.kms_key.")
-@pass_context
+@_pass_context
 def verify_image(
     ctx: Context, ref: str, provenance_file: Path | None, public_key: Path | None, key: str | None
 ) -> None:
     """Check REF's provenance signature, and that the image, its SBOM label and its lock digest agree."""
     from builder.cli.provenance import verify_image_command
 
-    with error_handler(ctx.debug):
+    with _error_handler(ctx.debug):
         code = verify_image_command(ctx.project(), ref, provenance_file, public_key, key, click.echo)
     sys.exit(code)
 
 
-@command(
+@_command(
     short_help="Check Docker, AWS, CodeArtifact, upstreams and token.", epilog="Example:\n\n  builder doctor"
 )
-@pass_context
+@_pass_context
 def doctor(ctx: Context) -> None:
     """Check Docker/BuildKit, AWS credentials, CodeArtifact, the upstreams and the GitHub token."""
     import os
@@ -704,7 +704,7 @@ def doctor(ctx: Context) -> None:
     from builder.cli.doctor import diagnose
     from builder.plumbing.http import make_session
 
-    with error_handler(ctx.debug):
+    with _error_handler(ctx.debug):
         findings = list(diagnose(ctx.project(), dict(os.environ), make_session(retries=1)))
         for finding in findings:
             click.echo(finding.line())

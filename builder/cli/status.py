@@ -32,11 +32,11 @@ from builder.sources.base import Release, Source, allow_prereleases, choose
 if TYPE_CHECKING:
     from builder.plumbing.http import HttpClient
 
-STATE = ".builder/state"
+_STATE = ".builder/state"
 
 
 @dataclass(frozen=True)
-class Inputs:
+class _Inputs:
     """What one image's tag was made from, as `builder build` records it after each build."""
 
     tag: str
@@ -56,7 +56,7 @@ def _definition(tool: Tool) -> str:
     return _sha(repr(shape).encode())
 
 
-def dockerfile_sources(project: Project, name: str) -> list[str]:
+def _dockerfile_sources(project: Project, name: str) -> list[str]:
     """The templates and image files an image's Dockerfile is rendered from (project-relative)."""
     image = project.images[name]
     templates = [image.template or "Dockerfile.j2"]
@@ -68,14 +68,14 @@ def dockerfile_sources(project: Project, name: str) -> list[str]:
     return found
 
 
-def inputs_of(project: Project, plan: ImagePlan, tag: str, parent: str) -> Inputs:
+def _inputs_of(project: Project, plan: ImagePlan, tag: str, parent: str) -> _Inputs:
     root = project.root
     files = {
         p: _sha((root / p).read_bytes())
-        for p in dockerfile_sources(project, plan.name)
+        for p in _dockerfile_sources(project, plan.name)
         if (root / p).is_file()
     }
-    return Inputs(
+    return _Inputs(
         tag,
         {tool.name: f"{locked.version} sha256:{locked.digest()}" for tool, locked in plan.tools},
         {tool.name: _definition(tool) for tool, _ in plan.tools},
@@ -95,13 +95,15 @@ def _parent(project: Project, name: str, plans: Mapping[str, ImagePlan], platfor
     return project.settings.base_images[base.external or ""].pinned
 
 
-def current_inputs(project: Project, plans: Mapping[str, ImagePlan], name: str, platform: Platform) -> Inputs:
+def _current_inputs(
+    project: Project, plans: Mapping[str, ImagePlan], name: str, platform: Platform
+) -> _Inputs:
     plan = plans[name]
-    return inputs_of(project, plan, _tag(project, plan, platform), _parent(project, name, plans, platform))
+    return _inputs_of(project, plan, _tag(project, plan, platform), _parent(project, name, plans, platform))
 
 
 def _state_path(root: Path, name: str, platform: Platform) -> Path:
-    return root / STATE / f"{name}-{platform.arch}.json"
+    return root / _STATE / f"{name}-{platform.arch}.json"
 
 
 def record_builds(
@@ -111,20 +113,20 @@ def record_builds(
     for name in names:
         path = _state_path(project.root, name, platform)
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = dataclasses.asdict(current_inputs(project, plans, name, platform))
+        data = dataclasses.asdict(_current_inputs(project, plans, name, platform))
         atomic_write(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
 
 
-def recorded(root: Path, name: str, platform: Platform) -> Inputs | None:
+def _recorded(root: Path, name: str, platform: Platform) -> _Inputs | None:
     try:
         data = json.loads(_state_path(root, name, platform).read_text())
-        return Inputs(str(data["tag"]), dict(data["tools"]), dict(data["definitions"]),
+        return _Inputs(str(data["tag"]), dict(data["tools"]), dict(data["definitions"]),
                       dict(data["files"]), str(data["parent"]))  # fmt: skip
     except (OSError, ValueError, KeyError, TypeError):
         return None  # no record (or one this version cannot read): the reasons say so
 
 
-def changes(old: Inputs | None, new: Inputs) -> list[str]:
+def _changes(old: _Inputs | None, new: _Inputs) -> list[str]:
     """Why ``new.tag`` differs from the tag the last build here made, input by input."""
     if old is None:
         return ["no earlier build of this image recorded on this machine"]
@@ -142,7 +144,7 @@ def changes(old: Inputs | None, new: Inputs) -> list[str]:
     ]
 
 
-def _tool_changes(old: Inputs, new: Inputs) -> list[str]:
+def _tool_changes(old: _Inputs, new: _Inputs) -> list[str]:
     found = []
     for name in sorted(set(old.tools) | set(new.tools)):
         before, after = old.tools.get(name), new.tools.get(name)
@@ -165,23 +167,23 @@ class ImageStatus:
     reasons: tuple[str, ...] = ()
 
 
-def blocked_images(project: Project, stale_tools: Mapping[str, str]) -> dict[str, str]:
+def _blocked_images(project: Project, _stale_tools: Mapping[str, str]) -> dict[str, str]:
     """Images that cannot be planned because they (or a parent) use a tool whose lock entry is stale."""
     found = {}
     for name in project.order:
         family = [name, *ancestors(name, project.images)]
-        bad = sorted({t for n in family for t in project.images[n].tools if t in stale_tools})
+        bad = sorted({t for n in family for t in project.images[n].tools if t in _stale_tools})
         if bad:
             found[name] = f"builder.lock is stale for {', '.join(bad)}: run `builder lock {' '.join(bad)}`"
     return found
 
 
-def plannable(project: Project, blocked: Mapping[str, str]) -> Project:
+def _plannable(project: Project, blocked: Mapping[str, str]) -> Project:
     images = {n: i for n, i in project.images.items() if n not in blocked}
     return dataclasses.replace(project, images=images, order=tuple(n for n in project.order if n in images))
 
 
-def image_statuses(
+def _image_statuses(
     project: Project, plans: Mapping[str, ImagePlan], blocked: Mapping[str, str], platform: Platform,
     present: frozenset[str] | None,
 ) -> list[ImageStatus]:  # fmt: skip
@@ -191,13 +193,13 @@ def image_statuses(
         if name in blocked:
             out.append(ImageStatus(name, None, "cannot build", (blocked[name],)))
             continue
-        now = current_inputs(project, plans, name, platform)
+        now = _current_inputs(project, plans, name, platform)
         if present is None:
             out.append(ImageStatus(name, now.tag, "unknown", ("no Docker engine answered",)))
         elif now.tag in present:
             out.append(ImageStatus(name, now.tag, "up to date"))
         else:
-            reasons = changes(recorded(project.root, name, platform), now)
+            reasons = _changes(_recorded(project.root, name, platform), now)
             out.append(ImageStatus(name, now.tag, "would rebuild", tuple(reasons)))
     return out
 
@@ -230,7 +232,7 @@ def offline_http(cache_dir: Path) -> HttpClient:
     return Offline(make_session(), cache_dir=cache_dir)
 
 
-def tool_status(
+def _tool_status(
     project: Project, lock: Lockfile, tool: Tool, source: Source | None, reason: str | None, now: datetime
 ) -> ToolStatus:
     locked = lock.tools.get(tool.name)
@@ -273,7 +275,7 @@ class DriftAt:
         return f"{where}: {self.problem}"
 
 
-def first_difference(old: bytes, new: bytes) -> int:
+def _first_difference(old: bytes, new: bytes) -> int:
     a, b = old.decode(errors="replace").splitlines(), new.decode(errors="replace").splitlines()
     for number, (left, right) in enumerate(zip(a, b, strict=False), start=1):
         if left != right:
@@ -296,7 +298,7 @@ def drift_of(project: Project, files: dict[str, bytes], names: tuple[str, ...]) 
         elif not on_disk.is_file():
             found.append(DriftAt(item.path, None, "not committed (run `builder render`)"))
         else:
-            line = first_difference(on_disk.read_bytes(), files[item.path])
+            line = _first_difference(on_disk.read_bytes(), files[item.path])
             found.append(DriftAt(item.path, line, "differs from a fresh render (edited by hand, or stale)"))
     return found
 
@@ -368,7 +370,7 @@ def _tool_text(tool: ToolStatus, now: datetime) -> str:
     return f"{locked:<10} {age:<14} {newest}"
 
 
-def stale_tools(project: Project, lock: Lockfile) -> dict[str, str]:
+def _stale_tools(project: Project, lock: Lockfile) -> dict[str, str]:
     return {n: r for n, r in stale(project, lock).items() if n in project.tools}
 
 
@@ -381,12 +383,12 @@ def gather(
     now: datetime,
 ) -> Status:
     """Everything `builder status` reports; ``present`` and ``sources`` are asked, never the network."""
-    stale_now = stale_tools(project, lock)
-    blocked = blocked_images(project, stale_now)
-    subset = plannable(project, blocked)
+    stale_now = _stale_tools(project, lock)
+    blocked = _blocked_images(project, stale_now)
+    subset = _plannable(project, blocked)
     plans = plan_images(subset, lock)
-    images = image_statuses(project, plans, blocked, platform, present)
-    tools = [tool_status(project, lock, t, sources.get(t.source), stale_now.get(t.name), now)
+    images = _image_statuses(project, plans, blocked, platform, present)
+    tools = [_tool_status(project, lock, t, sources.get(t.source), stale_now.get(t.name), now)
              for _, t in sorted(project.tools.items())]  # fmt: skip
     found = None if blocked else _render_drift(project, lock)
     rendered = 0 if blocked else len(render_project(project, lock))
@@ -395,5 +397,5 @@ def gather(
 
 def candidate_tags(project: Project, lock: Lockfile, platform: Platform) -> set[str]:
     """The tags status asks the engine about (every image it can plan)."""
-    subset = plannable(project, blocked_images(project, stale_tools(project, lock)))
+    subset = _plannable(project, _blocked_images(project, _stale_tools(project, lock)))
     return {_tag(subset, plan, platform) for plan in plan_images(subset, lock).values()}

@@ -20,7 +20,7 @@ from builder.plumbing.fsutil import inside
 
 KeyPath = tuple[str | int, ...]
 
-MAX_BYTES = 32 << 20  # the largest file builder reads as YAML (a big lockfile is well under 1 MiB)
+_MAX_BYTES = 32 << 20  # the largest file builder reads as YAML (a big lockfile is well under 1 MiB)
 MAX_DEPTH = 32  # nesting of mappings and lists; builder's deepest file nests 7
 
 
@@ -46,7 +46,7 @@ def load_yaml(path: Path, display: str) -> Document:
     return parse_yaml(read_text(path, display), display)
 
 
-def read_text(path: Path, display: str, limit: int = MAX_BYTES) -> str:
+def read_text(path: Path, display: str, limit: int = _MAX_BYTES) -> str:
     """The file's text, refusing one too big to be a builder file (or a device, a FIFO, ...), and
     one that is a link out of its project (whose lines would be quoted in error messages)."""
     if path.is_symlink():
@@ -78,8 +78,8 @@ def _loader(text: str) -> yaml.SafeLoader:
 
 
 def parse_yaml(text: str, display: str) -> Document:
-    if len(text) > MAX_BYTES:
-        raise ConfigError(display, f"over {MAX_BYTES >> 20} MiB: not a builder file")
+    if len(text) > _MAX_BYTES:
+        raise ConfigError(display, f"over {_MAX_BYTES >> 20} MiB: not a builder file")
     loader = _loader(text)
     try:
         node = loader.get_single_node()
@@ -178,10 +178,10 @@ def _alias_line(text: str) -> int:
 
 
 def _at(keys: KeyPath) -> str:
-    return f"{dotted(keys)}: " if keys else ""
+    return f"{_dotted(keys)}: " if keys else ""
 
 
-def dotted(keys: KeyPath) -> str:
+def _dotted(keys: KeyPath) -> str:
     text = ""
     for key in keys:
         text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else key)
@@ -211,7 +211,7 @@ class Node:
         return f"{self.doc.display}:{self.doc.line_of(self.keys)}"
 
     def error(self, message: str) -> ConfigError:
-        prefix = f"{dotted(self.keys)}: " if self.keys else ""
+        prefix = f"{_dotted(self.keys)}: " if self.keys else ""
         return ConfigError(self.where(), prefix + message)
 
     def child(self, key: str | int, value: object) -> Node:

@@ -30,7 +30,7 @@ from builder.plumbing.fsutil import atomic_write
 
 SCHEMA = 2
 NAME = "builder.lock"
-HEADER = """\
+_HEADER = """\
 # builder.lock: the exact version of every tool and the sha256 of every artifact that enters an image.
 # Generated: do not edit by hand. Regenerate with `builder lock` (newer versions: `builder lock --upgrade`).
 """
@@ -77,7 +77,7 @@ class Lockfile:
         body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=4096, default_flow_style=False)
         # A blank line between tool blocks keeps each bump's diff visibly its own.
         body = re.sub(r"\n(  [^ \n][^\n]*:\n)", r"\n\n\1", body)
-        return HEADER + body
+        return _HEADER + body
 
 
 class _Dumper(yaml.SafeDumper):

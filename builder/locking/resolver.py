@@ -64,13 +64,13 @@ class LockOutcome:
         return bool(self.changes or self.removed)
 
 
-def tool_platforms(project: Project, name: str) -> tuple[Platform, ...]:
+def _tool_platforms(project: Project, name: str) -> tuple[Platform, ...]:
     """The platforms of every image that uses the tool (the settings' when none does)."""
     found = {p for image in project.images.values() if name in image.tools for p in image.platforms}
     return tuple(sorted(found)) or project.settings.platforms
 
 
-def stale_reason(project: Project, lock: Lockfile, tool: Tool) -> str | None:
+def _stale_reason(project: Project, lock: Lockfile, tool: Tool) -> str | None:
     """Why a lock entry cannot stand for the catalogue's tool (None when it can); no network."""
     locked = lock.tools.get(tool.name)
     if locked is None:
@@ -78,14 +78,14 @@ def stale_reason(project: Project, lock: Lockfile, tool: Tool) -> str | None:
     if not tool.constraint.allows(locked.version):
         return f"{locked.version} is outside '{tool.constraint.text}'"
     try:
-        check_entry(locked, tool, tool_platforms(project, tool.name))
+        check_entry(locked, tool, _tool_platforms(project, tool.name))
     except ConfigError as e:
         return e.message.split(": run `", 1)[0].removeprefix(f"{tool.name}: ")
     return None
 
 
 def stale(project: Project, lock: Lockfile) -> dict[str, str]:
-    reasons = {t.name: r for t in project.tools.values() if (r := stale_reason(project, lock, t))}
+    reasons = {t.name: r for t in project.tools.values() if (r := _stale_reason(project, lock, t))}
     reasons.update({name: "not in tools.yaml" for name in lock.tools if name not in project.tools})
     return dict(sorted(reasons.items()))
 
@@ -108,7 +108,7 @@ def lock_tools(
     if unknown:
         raise ConfigError("tools.yaml", f"no tool named '{unknown[0]}'{suggest(unknown[0], project.tools)}")
     selected = [project.tools[n] for n in (names or tuple(sorted(project.tools)))]
-    todo = [t for t in selected if upgrade or t.name in repin or stale_reason(project, lock, t)]
+    todo = [t for t in selected if upgrade or t.name in repin or _stale_reason(project, lock, t)]
     outcome = LockOutcome(lock)
 
     def one(tool: Tool) -> tuple[Tool, LockedTool | None, str | Deferral | None]:
@@ -143,20 +143,25 @@ def _resolve(
     """The new entry, or None when the locked one is already the version to take."""
     release = choose(tool, source.releases(tool), now, _scheme(tool), allow_prereleases(tool))
     current = lock.tools.get(tool.name)
-    if current and current.version == release.version and not repin and not stale_reason(project, lock, tool):
+    if (
+        current
+        and current.version == release.version
+        and not repin
+        and not _stale_reason(project, lock, tool)
+    ):
         return None
     try:
-        new = checked_entry(source.lock(tool, release, tool_platforms(project, tool.name)))
+        new = checked_entry(source.lock(tool, release, _tool_platforms(project, tool.name)))
     except ProgramMissing as e:
         raise _Deferred(release.version, e.message) from None
     moved = moved_digests(current, new) if current else []
     if moved and not repin:
-        raise ReleaseChanged(tool.name, new.version, moved)
+        raise _ReleaseChanged(tool.name, new.version, moved)
     check_continuity(current, new, accept)
     return new
 
 
-class ReleaseChanged(UserError):
+class _ReleaseChanged(UserError):
     def __init__(self, tool: str, version: str, moved: list[Moved]) -> None:
         super().__init__(
             f"the upstream changed a released version: {tool} {version}: {'; '.join(map(str, moved))}. "

@@ -34,10 +34,10 @@ from builder.stores.base import ArtifactRef
 if TYPE_CHECKING:
     from builder.plumbing.http import Page
 
-HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 PER_PAGE = 100  # the most GitHub returns per page
 MAX_PAGES = 5  # newest first, so five pages reach back 500 releases
-DEFAULT_TAG = "v{version}"
+_DEFAULT_TAG = "v{version}"
 
 
 @dataclass(frozen=True)
@@ -111,14 +111,14 @@ class GitHubSource:
                 f"outside the configured API {self.api}: refusing to follow it"
             )
         try:
-            return self.ctx.http.get_page(url, headers=HEADERS)
+            return self.ctx.http.get_page(url, headers=_HEADERS)
         except UpstreamError as e:
             raise UpstreamError(f"{tool.name}: cannot read the releases of {repo} on GitHub: {e}") from None
 
     def _get(self, tool: Tool, path: str, what: str) -> Any:
         repo = tool.text("repository")
         try:
-            return self.ctx.http.get_json(self.api + path, headers=HEADERS)
+            return self.ctx.http.get_json(self.api + path, headers=_HEADERS)
         except UpstreamError as e:
             raise UpstreamError(f"{tool.name}: cannot read the {what} of {repo} on GitHub: {e}") from None
 
@@ -160,7 +160,7 @@ class GitHubSource:
             # GET /repos/{owner}/{repo}/attestations/sha256:<hex>; a 404 is "none published"
             url = f"{self.api}/repos/{tool.text('repository')}/{path}"
             try:
-                return self.ctx.http.get_bytes(url, headers=HEADERS)
+                return self.ctx.http.get_bytes(url, headers=_HEADERS)
             except HttpStatusError as e:
                 if e.status == 404:
                     return None
@@ -268,12 +268,12 @@ def _under(url: str, base: str) -> bool:
 
 
 def _tag(tool: Tool, version: str) -> str:
-    return fill(tool.text("tag", DEFAULT_TAG), version)
+    return fill(tool.text("tag", _DEFAULT_TAG), version)
 
 
 def _tag_pattern(tool: Tool) -> re.Pattern[str]:
     """``v{version}`` -> a pattern whose group 1 is the version (it must start with a digit)."""
-    template = tool.text("tag", DEFAULT_TAG)
+    template = tool.text("tag", _DEFAULT_TAG)
     prefix, found, suffix = template.partition("{version}")
     if not found:
         raise ConfigError(tool.where, f"tag template '{template}' does not contain {{version}}")

@@ -24,7 +24,7 @@ from builder.locking.lockfile import LockedTool
 from builder.locking.openpgp import download_verified, key_fingerprints, parse_sums, verify_detached
 from builder.sources.base import Release, SourceDeps
 
-KEY_FILE = "hashicorp.asc"
+_KEY_FILE = "hashicorp.asc"
 FINGERPRINT = "C874011F0AB405110D02105534365D9472D7468F"  # HashiCorp Security, FACTS 3
 DEFAULT_KEYS = Path(__file__).resolve().parent.parent / "data" / "keys"
 _DATE_FIELDS = ("current_release_date", "current_release")  # the field's name is disputed: take either
@@ -67,7 +67,7 @@ class HashiCorpSource:
         sums_name = str(meta.get("shasums") or f"{product}_{version}_SHA256SUMS")
         sums_bytes = self.ctx.http.get_bytes(f"{base}/{sums_name}")
         signature = self.ctx.http.get_bytes(f"{base}/{self._signature_name(meta, sums_name)}")
-        keys = [self.ctx.keys_dir / KEY_FILE]
+        keys = [self.ctx.keys_dir / _KEY_FILE]
         signer = verify_detached(sums_bytes, signature, keys, self.ctx.work_dir, self.fingerprints, sums_name)
         sums = parse_sums(sums_bytes.decode("utf-8", errors="replace"), sums_name)
         urls = _build_urls(meta, base)

@@ -22,8 +22,8 @@ from builder.locking.lockfile import LockedTool
 from builder.locking.openpgp import download_verified, parse_sums, verify_detached
 from builder.sources.base import Release, SourceDeps
 
-KEY_FOLDER = "nodejs"
-SUMS = "SHASUMS256.txt"
+_KEY_FOLDER = "nodejs"
+_SUMS = "SHASUMS256.txt"
 
 
 class NodeSource:
@@ -43,14 +43,14 @@ class NodeSource:
     def lock(self, tool: Tool, release: Release, platforms: Sequence[Platform]) -> LockedTool:
         version = release.version
         base = f"{self.ctx.url('nodejs')}/dist/v{version}"
-        sums_bytes = self.ctx.http.get_bytes(f"{base}/{SUMS}")
-        signature = self.ctx.http.get_bytes(f"{base}/{SUMS}.sig")
-        keys = sorted((self.ctx.keys_dir / KEY_FOLDER).glob("*.asc"))
-        subject = f"node v{version} {SUMS}"
+        sums_bytes = self.ctx.http.get_bytes(f"{base}/{_SUMS}")
+        signature = self.ctx.http.get_bytes(f"{base}/{_SUMS}.sig")
+        keys = sorted((self.ctx.keys_dir / _KEY_FOLDER).glob("*.asc"))
+        subject = f"node v{version} {_SUMS}"
         signer = verify_detached(sums_bytes, signature, keys, self.ctx.work_dir, self.fingerprints, subject)
         sums = parse_sums(sums_bytes.decode("utf-8", errors="replace"), subject)
-        record = ChecksumFile(SUMS, f"{base}/{SUMS}", hashlib.sha256(sums_bytes).hexdigest())
-        evidence = (record, OpenPGPSignature(SUMS, signer))
+        record = ChecksumFile(_SUMS, f"{base}/{_SUMS}", hashlib.sha256(sums_bytes).hexdigest())
+        evidence = (record, OpenPGPSignature(_SUMS, signer))
         artifacts = {}
         for platform in platforms:
             file = tool.asset_name(platform, version)

@@ -126,7 +126,7 @@ def packages_from_lock(lock: Mapping[str, Any]) -> tuple[NpmPackage, ...]:
 
 
 # The full packument: the abbreviated one (application/vnd.npm.install-v1+json) has no `time`.
-ACCEPT = "application/json"
+_ACCEPT = "application/json"
 
 
 class IntegrityError(ChecksumError):
@@ -140,7 +140,7 @@ class IntegrityError(ChecksumError):
         )
 
 
-def configured_registry(run: Runner = subprocess.run) -> str:
+def _configured_registry(run: Runner = subprocess.run) -> str:
     """npm's own registry setting (the user's .npmrc, or npm's default)."""
     try:
         result = run(["npm", "config", "get", "registry"], capture_output=True, text=True)
@@ -166,7 +166,7 @@ class NpmSource:
     def registry(self) -> str:
         if self.ctx.base_urls.get("npm"):
             return self.ctx.url("npm")
-        return (self.ctx.settings.npm_registry or configured_registry(self.run)).rstrip("/")
+        return (self.ctx.settings.npm_registry or _configured_registry(self.run)).rstrip("/")
 
     @cached_property
     def auth(self) -> NpmAuth:
@@ -204,7 +204,7 @@ class NpmSource:
     def _packument(self, tool: Tool) -> dict[str, Any]:
         url = f"{self.registry}/{quote(tool.text('package'), safe='@')}"
         try:
-            document = self.ctx.http.get_json(url, self._headers(url, {"Accept": ACCEPT}))
+            document = self.ctx.http.get_json(url, self._headers(url, {"Accept": _ACCEPT}))
         except UpstreamError as e:
             raise UpstreamError(f"{tool.name}: {e}{self._login_hint(url, e)}") from None
         if not isinstance(document, dict) or not isinstance(document.get("versions"), dict):

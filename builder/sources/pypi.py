@@ -68,7 +68,7 @@ class PythonTarget:
 _SYSCONFIG = threading.Lock()
 
 
-def uv_binary() -> str:
+def _uv_binary() -> str:
     from uv import find_uv_bin  # imported late: only resolution needs it
 
     with _SYSCONFIG:
@@ -112,15 +112,15 @@ def resolve_app(
     with scratch("uv") as tmp:
         spec, out = tmp / "requirements.in", tmp / "pylock.toml"
         spec.write_text(requirement + "\n")
-        argv = [uv_binary(), "pip", "compile", str(spec), "-o", str(out), "--format", "pylock.toml",
+        argv = [_uv_binary(), "pip", "compile", str(spec), "-o", str(out), "--format", "pylock.toml",
                 "--python-version", target.version, "--python-platform", target.uv_platform(platform),
                 "--only-binary", ":all:", "--no-header", "--quiet", "--no-config",
                 *(cooldown.uv_args() if cooldown else [])]  # fmt: skip
-        env = {**uv_environment(os.environ, index_url), "UV_HTTP_TIMEOUT": str(max(1, round(timeout)))}
+        env = {**_uv_environment(os.environ, index_url), "UV_HTTP_TIMEOUT": str(max(1, round(timeout)))}
         result = run(argv, capture_output=True, text=True, env=env)
         if result.returncode != 0:
             raise _unresolved(requirement, platform, result.stderr, cooldown)
-        return requirements_from_pylock(tomllib.loads(out.read_text()))
+        return _requirements_from_pylock(tomllib.loads(out.read_text()))
 
 
 def _unresolved(requirement: str, platform: Platform, stderr: str, cooldown: Cooldown | None) -> UserError:
@@ -135,7 +135,7 @@ _UV_SOURCES = ("UV_INDEX", "UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_U
                "UV_INDEX_STRATEGY", "UV_NO_INDEX", "UV_KEYRING_PROVIDER")  # fmt: skip
 
 
-def uv_environment(env: Mapping[str, str], index_url: str | None) -> dict[str, str]:
+def _uv_environment(env: Mapping[str, str], index_url: str | None) -> dict[str, str]:
     """uv's environment: the index (credentials and all) here, never on its command line, which
     every local user can read in /proc/<pid>/cmdline while uv runs; /proc/<pid>/environ is the
     owner's alone."""
@@ -143,7 +143,7 @@ def uv_environment(env: Mapping[str, str], index_url: str | None) -> dict[str, s
     return {**kept, "UV_NO_PROGRESS": "1", **({"UV_DEFAULT_INDEX": index_url} if index_url else {})}
 
 
-def requirements_from_pylock(data: Mapping[str, Any]) -> tuple[Requirement, ...]:
+def _requirements_from_pylock(data: Mapping[str, Any]) -> tuple[Requirement, ...]:
     out = []
     for package in data.get("packages", []):
         files = tuple(_wheel(w) for w in package.get("wheels", []))
@@ -162,11 +162,11 @@ def _wheel(wheel: Mapping[str, Any]) -> PackageFile:
 
 
 # PEP 691: JSON first; HTML (PEP 503) from an index that speaks nothing else.
-ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
+_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
 _DEFAULT_INDEX = "from pip._internal.models.index import PyPI; print(PyPI.simple_url)"
 
 
-def default_index_url(run: Runner = subprocess.run) -> str:
+def _default_index_url(run: Runner = subprocess.run) -> str:
     """pip's own default index, as the installed pip names it."""
     try:
         result = run(["python3", "-c", _DEFAULT_INDEX], capture_output=True, text=True)
@@ -206,12 +206,12 @@ class PyPISource:
         configured = pip_index_url(self.ctx.settings.pip_index, self.ctx.env, self.run)
         if configured:
             return Index(configured.rstrip("/"), "the configured pip index")
-        return Index(default_index_url(self.run).rstrip("/"), "pip's default index")
+        return Index(_default_index_url(self.run).rstrip("/"), "pip's default index")
 
     def releases(self, tool: Tool) -> list[Release]:
         url = f"{self.index.url}/{canonicalize_name(tool.text('package'))}/"
         try:
-            text = self.ctx.http.get_text(url, {"Accept": ACCEPT})
+            text = self.ctx.http.get_text(url, {"Accept": _ACCEPT})
         except UpstreamError as e:
             raise UpstreamError(f"{tool.name}: {e}") from None
         try:
