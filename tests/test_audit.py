@@ -414,3 +414,32 @@ def test_a_transient_querybatch_failure_is_retried_and_a_lasting_one_is_one_line
     result = run_cli(project, "audit", "--all")
     assert result.exit_code == 1
     assert f"error: POST {osv[1]}/v1/querybatch: HTTP 503 Service Unavailable" in result.stderr
+
+
+def test_the_bump_audit_leaves_out_what_audit_yaml_accepts_until_its_date(
+    project: Path, osv: tuple[FakeOsv, str]
+) -> None:
+    """A critical the team accepted is not flagged at the top of the bump PR; once lapsed, it is."""
+    from builder.auditing.bump import audit_bump
+    from builder.auditing.osv import OsvApi
+    from builder.config.project import load_project
+    from builder.locking.lockfile import Lockfile, load_lockfile
+    from builder.plumbing.http import HttpClient, make_session
+
+    loaded, lock = load_project(project), load_lockfile(project)
+    before = Lockfile({n: t for n, t in lock.tools.items() if n != "pyapp"}, lock.schema)
+    database = OsvApi(HttpClient(make_session(), cache_dir=project / ".http"), osv[1])
+    flagged = audit_bump(loaded, before, lock, ["pyapp"], database, datetime.date(2026, 12, 2))
+    assert [f.id for f in flagged.criticals] == ["PYSEC-2026-1"] and flagged.accepted == 0
+    (project / "audit.yaml").write_text(
+        "ignore:\n  - {id: CVE-2026-1001, tool: pyapp, reason: not reachable from the CLI, expires: 2027-01-31}\n"
+    )
+    accepted = audit_bump(loaded, before, lock, ["pyapp"], database, datetime.date(2026, 12, 2))
+    assert accepted.criticals == [] and accepted.accepted == 1
+    lapsed = audit_bump(loaded, before, lock, ["pyapp"], database, datetime.date(2027, 2, 1))
+    assert [f.id for f in lapsed.criticals] == ["PYSEC-2026-1"]
+    (project / "audit.yaml").write_text(
+        "ignore:\n  - {id: X, tool: nosuch, reason: r, expires: 2027-01-31}\n"
+    )
+    broken = audit_bump(loaded, before, lock, ["pyapp"], database)
+    assert broken.problem.startswith("audit.yaml:2: ") and "unknown tool 'nosuch'" in broken.problem

@@ -195,6 +195,8 @@ def _vulnerabilities(bump: BumpAudit) -> list[str]:
         lines.append(f"- still present: {', '.join(sorted({f'`{f.id}`' for f in bump.kept}))}")
     if not (bump.fixed or bump.introduced or bump.kept):
         lines.append("- none, before or after")
+    if bump.accepted:
+        lines.append(f"- accepted in audit.yaml (until their dates): {bump.accepted}")
     return lines
 
 
