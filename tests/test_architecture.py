@@ -20,7 +20,8 @@ modules of a folder may import one another, a module with a row of its own only 
 - the lockfile's model is the vocabulary of the plugins: evidence records
   (``builder.locking.evidence``, config only), the install kinds that own each payload
   (``builder.kinds``, evidence only) and the entries (``builder.locking.lockfile``, which reads
-  each payload through its kind); ``builder.locking.openpgp`` checks bytes against it.
+  each payload through its kind); ``builder.locking.checksums`` checks bytes against it
+  (``builder.locking.openpgp``, the checksum files' signatures, needs nothing of it).
 - sources, stores and kinds are plugins, above config and the lockfile's model; a source may
   check signatures and put what it verified in a store. ``builder.stores.sync`` keeps a store in
   step with the lockfile through ``builder.building.fetch``: the one store module that is a stage.
@@ -76,13 +77,15 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "builder.locking.evidence": CORE,
     "builder.kinds": EVIDENCE,
     "builder.locking.lockfile": (*EVIDENCE, "builder.kinds"),
-    "builder.locking.openpgp": (*MODEL, "builder.stores.base", "builder.sources.base"),
+    "builder.locking.openpgp": CORE,
+    "builder.locking.checksums": (*MODEL, "builder.stores.base", "builder.sources.base"),
     "builder.stores": MODEL,
     "builder.stores.sync": (*MODEL, "builder.stores", "builder.building.fetch"),
     "builder.signatures": EVIDENCE,
     "builder.sources": (
         *MODEL,
         "builder.locking.openpgp",
+        "builder.locking.checksums",
         "builder.stores",
         "builder.kinds",
         "builder.signatures",

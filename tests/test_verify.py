@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from builder.errors import SignatureError, UpstreamError
+from builder.locking import checksums
 from builder.locking import openpgp as verify
 from builder.sources.hashicorp import FINGERPRINT
 from tests.fakes.pgp import KeySet
@@ -125,7 +126,7 @@ def test_committed_nodejs_keys_are_named_after_their_fingerprints(tmp_path: Path
 
 def test_parse_sums_reads_both_separators_and_lowercases() -> None:
     text = f"{'AB' * 32}  a.zip\n\n{'cd' * 32} *b file.tar.gz\n"
-    assert verify.parse_sums(text) == {"a.zip": "ab" * 32, "b file.tar.gz": "cd" * 32}
+    assert checksums.parse_sums(text) == {"a.zip": "ab" * 32, "b file.tar.gz": "cd" * 32}
     with pytest.raises(UpstreamError) as caught:
-        verify.parse_sums(f"{'ab' * 32}  a.zip\nnot a line\n", "SHA256SUMS")
+        checksums.parse_sums(f"{'ab' * 32}  a.zip\nnot a line\n", "SHA256SUMS")
     assert str(caught.value) == "SHA256SUMS:2: not a '<sha256>  <file>' line: 'not a line'"

@@ -1,4 +1,4 @@
-"""Signature and checksum checks: OpenPGP signatures, SHA256SUMS files, verified downloads.
+"""OpenPGP signatures over checksum files (the checksum files themselves: ``checksums.py``).
 
 Where Debian's ``gpgv`` is on PATH a signature is checked by it against a throwaway binary
 keyring made from the committed armored keys (``gpg --import`` then ``gpg --export``), so no
@@ -9,27 +9,18 @@ in-process (``pysequoia``) against the same committed keys.
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from builder.config.platforms import Platform
-from builder.errors import ArtifactName, ChecksumError, Mismatch, SignatureError, UpstreamError
-from builder.kinds.release_files import Artifact
-from builder.locking.evidence import Evidence
-from builder.stores.base import ArtifactRef
-
-if TYPE_CHECKING:
-    from builder.sources.base import SourceDeps
+from builder.errors import SignatureError
 
 _INSTALL = {"gpg": "install Debian's gpg", "gpgv": "install Debian's gpgv"}
-_SUM_LINE = re.compile(r"^(?P<hex>[0-9a-fA-F]{64}) [ *](?P<file>\S.*)$")
 _REASONS = {
     "BADSIG": "bad signature (the file was altered, or signed by another key)",
     "EXPKEYSIG": "the signing key has expired",
@@ -71,43 +62,6 @@ def key_fingerprints(key: Path, work_dir: Path) -> list[str]:
 def spaced(fingerprint: str) -> str:
     """'C874011F...' as 'C874 011F ...', the way fingerprints are printed for people."""
     return " ".join(fingerprint[i : i + 4] for i in range(0, len(fingerprint), 4))
-
-
-def parse_sums(text: str, subject: str = "checksum file") -> dict[str, str]:
-    """A SHA256SUMS file (``<hex>  <file>`` per line) as file name -> lowercase hex digest."""
-    sums = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        match = _SUM_LINE.match(line.rstrip())
-        if not match:
-            raise UpstreamError(f"{subject}:{number}: not a '<sha256>  <file>' line: {line[:80]!r}")
-        sums[match["file"]] = match["hex"].lower()
-    return sums
-
-
-def download_verified(
-    ctx: SourceDeps,
-    ref: tuple[str, str, Platform],
-    file: str,
-    url: str,
-    sums: Mapping[str, str],
-    evidence: tuple[Evidence, ...],
-) -> Artifact:
-    """Download ``file`` of (tool, version, platform), compare with the verified sums, then store it."""
-    tool, version, platform = ref
-    if file not in sums:
-        raise UpstreamError(f"{tool} {version}: {file} is not listed in the signed checksums")
-    dest = ctx.work_dir / tool / version / file
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    got = ctx.download(ArtifactName(tool, version, str(platform), file), url, dest)
-    if got.sha256 != sums[file]:
-        dest.unlink()
-        raise ChecksumError(Mismatch(tool, str(platform), sums[file], got.sha256), f"{file} from {url}")
-    artifact = Artifact(file, url, got.sha256, got.size, evidence=evidence)
-    if ctx.store is not None:
-        ctx.store.put(ArtifactRef(tool, version, platform, artifact), got.path)
-    return artifact
 
 
 @contextmanager

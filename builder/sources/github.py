@@ -21,9 +21,9 @@ from builder.config.names import fill
 from builder.config.platforms import Platform
 from builder.errors import ArtifactName, ChecksumError, ConfigError, Mismatch, SignatureError, UpstreamError
 from builder.kinds.release_files import Artifact, Artifacts
+from builder.locking.checksums import parse_sums
 from builder.locking.evidence import AssetDigest, ChecksumFile, Evidence
 from builder.locking.lockfile import LockedTool
-from builder.locking.openpgp import parse_sums
 from builder.plumbing.credentials import Scope
 from builder.plumbing.http import HttpStatusError
 from builder.plumbing.redact import redact

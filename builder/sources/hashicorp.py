@@ -19,9 +19,10 @@ from builder.config.platforms import Platform
 from builder.config.versions import numeric
 from builder.errors import UpstreamError
 from builder.kinds.release_files import Artifacts
+from builder.locking.checksums import download_verified, parse_sums
 from builder.locking.evidence import ChecksumFile, OpenPGPSignature
 from builder.locking.lockfile import LockedTool
-from builder.locking.openpgp import download_verified, key_fingerprints, parse_sums, verify_detached
+from builder.locking.openpgp import key_fingerprints, verify_detached
 from builder.sources.base import Release, SourceDeps
 
 _KEY_FILE = "hashicorp.asc"
