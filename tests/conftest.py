@@ -13,8 +13,6 @@ from typing import Any
 import pytest
 
 from builder.building.engine import DockerClient, find_client
-from tests.fakes.osv import FakeOsv
-from tests.fakes.osv import serve as serve_osv
 from tests.fakes.pgp import KeySet, Switchboard, session_keys, switchboard
 from tests.registry import Registry, remove_tagged, serve_registry
 
@@ -23,24 +21,14 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PROJECT_FILES = ("builder.yaml", "tools.yaml", "builder.lock", "images", "templates", "buildspecs")
 
 
-@pytest.fixture(scope="session")
-def _quiet_osv() -> Iterator[str]:
-    """An OSV that knows no vulnerability, for every test that does not serve its own."""
-    with serve_osv(FakeOsv()) as url:
-        yield url
-
-
 @pytest.fixture(autouse=True)
-def _isolated_home(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, _quiet_osv: str
-) -> None:
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    # The bump PR audits against OSV: a fake that knows nothing, unless a test serves its own
-    # (a port that refuses would cost every pull-request test its retries).
-    monkeypatch.setenv("BUILDER_OSV_API", _quiet_osv)
+    # The bump PR audits against OSV: nowhere, unless a test serves a fake (port 9 refuses).
+    monkeypatch.setenv("BUILDER_OSV_API", "http://127.0.0.1:9")
 
 
 def _is_local(address: Any) -> bool:
