@@ -6,7 +6,6 @@ file has rendered, so a template error leaves the previous output whole.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import linecache
@@ -172,24 +171,9 @@ def _environment(root: Path, folder: Path | None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         finalize=_one_line,
-        bytecode_cache=_compiled_templates(),
     )
     env.filters.update(sh=_sh, word=_word)
     return env
-
-
-@functools.cache
-def _compiled_templates() -> jinja2.BytecodeCache | None:
-    """Compiled templates, kept between runs: compiling is most of a small render's time.
-
-    Jinja's default folder is the user's own (created 0700, refused if another user owns it);
-    an entry is used only while its template's source is the same, and templates still pass
-    the loader's checks (a symlink out of the project is refused before the cache is asked).
-    """
-    try:
-        return jinja2.FileSystemBytecodeCache()
-    except RuntimeError:  # no private folder can be made: compile every run, as before
-        return None
 
 
 class _Refused(ValueError):
