@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from builder.config.provenance import Requirement
-from builder.errors import SignatureError
+from builder.errors import SignatureError, UpstreamError
 from builder.locking.evidence import IndexHash, NonePublished, Pep740Attestation
 from builder.sources.base import Release
 from builder.sources.pypi import PyPISource
@@ -105,3 +105,55 @@ def test_the_integrity_api_may_be_another_host_than_the_index(
         locked = PyPISource(ctx).lock(dataclasses.replace(app(), provenance=RULE), Release("1.1.0"), [AMD64])
     assert isinstance(locked.payload.proof[1], Pep740Attestation)  # type: ignore[attr-defined]
     assert not [r for r in index.requests if r.startswith("/integrity/")]
+
+
+def _attested(index: SimpleIndex, sigstore: FakeSigstore, link: str | None) -> None:
+    """An index at API 1.3 that links the wheel's provenance from its project page (PEP 740)."""
+    digest = hashlib.sha256(index.files[WHEEL]).hexdigest()
+    index.provenance[WHEEL] = pep740_provenance(sigstore, WHEEL, digest, "acme/scanapp", "release.yml")
+    index.api_version, index.provenance_links[WHEEL] = "1.3", link
+
+
+@pytest.mark.parametrize("html_only", [False, True], ids=["pep691-json", "pep503-html"])
+def test_a_provenance_link_on_the_project_page_is_followed(
+    tmp_path: Path, index: SimpleIndex, sigstore: FakeSigstore, html_only: bool
+) -> None:
+    _attested(index, sigstore, f"/attested/{WHEEL}")
+    index.html_only = html_only
+    locked = _lock(tmp_path, index, RULE)
+    assert isinstance(locked.payload.proof[1], Pep740Attestation)  # type: ignore[attr-defined]
+    assert f"/attested/{WHEEL}" in index.requests
+    assert not [r for r in index.requests if r.startswith("/integrity/")]  # the link is the index's word
+
+
+def test_a_null_provenance_link_means_none_published_and_a_declared_check_fails(
+    tmp_path: Path, index: SimpleIndex, sigstore: FakeSigstore
+) -> None:
+    _attested(index, sigstore, None)
+    with pytest.raises(SignatureError, match=re.escape(f"{WHEEL} has no PEP 740 provenance")):
+        _lock(tmp_path, index, RULE)
+    assert not [r for r in index.requests if r.startswith(("/integrity/", "/attested/"))]
+
+
+def test_a_provenance_link_to_another_host_is_refused_without_asking_it(
+    tmp_path: Path, index: SimpleIndex, sigstore: FakeSigstore
+) -> None:
+    with serve(SimpleIndex()) as elsewhere:  # same address, another port: another origin
+        _attested(index, sigstore, elsewhere.url.replace("/simple/", f"/attested/{WHEEL}"))
+        elsewhere.provenance[WHEEL] = index.provenance[WHEEL]
+        with pytest.raises(UpstreamError, match="outside the index and the Integrity API: refused"):
+            _lock(tmp_path, index, RULE)
+    assert elsewhere.requests == []
+
+
+def test_a_provenance_link_is_fetched_with_the_index_s_credentials_never_its_own(
+    tmp_path: Path, sigstore: FakeSigstore
+) -> None:
+    with serve(fill(SimpleIndex(password="s3cret"))) as index:
+        host = index.url.split("//")[1].split("/")[0]
+        _attested(index, sigstore, f"http://intruder:guess@{host}/attested/{WHEEL}")
+        url = index.url.replace("//", "//aws:s3cret@")
+        ctx = dataclasses.replace(context(tmp_path, {"pypi": url}), keys_dir=tmp_path / "keys")
+        locked = PyPISource(ctx).lock(dataclasses.replace(app(), provenance=RULE), Release("1.1.0"), [AMD64])
+    assert isinstance(locked.payload.proof[1], Pep740Attestation)  # type: ignore[attr-defined]
+    assert (f"/attested/{WHEEL}", 200) in index.answered

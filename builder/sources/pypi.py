@@ -23,7 +23,7 @@ from html.parser import HTMLParser
 from importlib.metadata import version as installed_version
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -163,6 +163,7 @@ def _wheel(wheel: Mapping[str, Any]) -> PackageFile:
 
 # PEP 691: JSON first; HTML (PEP 503) from an index that speaks nothing else.
 _ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
+_INTEGRITY_ACCEPT = {"Accept": "application/vnd.pypi.integrity.v1+json"}
 _DEFAULT_INDEX = "from pip._internal.models.index import PyPI; print(PyPI.simple_url)"
 
 
@@ -253,15 +254,40 @@ class PyPISource:
         return tuple(found)
 
     def _provenance(self, package: str, version: str, filename: str) -> bytes | None:
-        """PyPI's Integrity API: ``<index host>/integrity/<project>/<version>/<file>/provenance``."""
-        base = self.ctx.base_urls.get("pypi_integrity") or self.index.url.removesuffix("/simple")
-        url = f"{base.rstrip('/')}/integrity/{package}/{version}/{filename}/provenance"
+        """The file's PEP 740 provenance: where the project page links it, else PyPI's Integrity API."""
+        declared = self._provenance_links(package)
+        if filename in declared:
+            link = declared[filename]
+            return None if link is None else self.ctx.http.get_bytes(link, _INTEGRITY_ACCEPT)
+        # ``<index host>/integrity/<project>/<version>/<file>/provenance``
+        base = self._integrity_base()
+        url = f"{base}/integrity/{package}/{version}/{filename}/provenance"
         try:
-            return self.ctx.http.get_bytes(url, {"Accept": "application/vnd.pypi.integrity.v1+json"})
+            return self.ctx.http.get_bytes(url, _INTEGRITY_ACCEPT)
         except HttpStatusError as e:
             if e.status == 404:
                 return None
             raise
+
+    def _integrity_base(self) -> str:
+        configured = self.ctx.base_urls.get("pypi_integrity")
+        return (configured or self.index.url.removesuffix("/simple")).rstrip("/")
+
+    def _provenance_links(self, package: str) -> dict[str, str | None]:
+        """PEP 740 links of the project page (None: the index says none was published).
+
+        A link is the index's word, so it may only name a place on the index's own host or the
+        configured Integrity API's, and it is fetched with their credentials, never its own.
+        """
+        page = f"{self.index.url}/{package}/"
+        text = self.ctx.http.get_text(page, {"Accept": _ACCEPT})
+        try:
+            links = _json_links(text) if text.lstrip().startswith("{") else _html_links(text)
+        except (ValueError, KeyError, TypeError) as e:
+            raise UpstreamError(f"GET {redact(page)}: unreadable provenance links ({e})") from None
+        homes = (page, self._integrity_base() + "/")
+        return {name: None if link is None else _on_home(name, urljoin(page, link), homes)
+                for name, link in links.items()}  # fmt: skip
 
     def _cooldown(self, tool: Tool) -> Cooldown | None:
         now = self.ctx.clock()
@@ -306,11 +332,15 @@ def _file_version(filename: str) -> Version | None:
 
 
 class _Anchors(HTMLParser):
-    """PEP 503: one anchor per file; its href names the file, ``data-yanked`` marks it yanked."""
+    """PEP 503: one anchor per file; its href names the file, ``data-yanked`` marks it yanked.
+
+    PEP 740's ``data-provenance`` links the file's provenance.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.files: list[_File] = []
+        self.provenance: list[tuple[str, str | None]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
@@ -319,6 +349,40 @@ class _Anchors(HTMLParser):
             file = _file(name, "data-yanked" in found, None)
             if file:
                 self.files.append(file)
+            if found.get("data-provenance"):
+                self.provenance.append((name, found["data-provenance"]))
+
+
+def _json_links(text: str) -> dict[str, str | None]:
+    """PEP 740's optional ``provenance`` key of each file: a URL, or null for none published."""
+    out: dict[str, str | None] = {}
+    for entry in json.loads(text)["files"]:
+        if "provenance" not in entry:
+            continue
+        link = entry["provenance"]
+        if link is not None and not isinstance(link, str):
+            raise TypeError(f"{entry['filename']}: provenance is {type(link).__name__}, not a URL or null")
+        out[str(entry["filename"])] = link
+    return out
+
+
+def _html_links(text: str) -> dict[str, str | None]:
+    parser = _Anchors()
+    parser.feed(text)
+    parser.close()
+    return dict(parser.provenance)
+
+
+def _on_home(filename: str, url: str, homes: Sequence[str]) -> str:
+    """``url`` with the netloc of the home it belongs to; refused when it belongs to none."""
+    got = urlsplit(url)
+    for home in map(urlsplit, homes):
+        if (got.scheme, got.hostname, got.port) == (home.scheme, home.hostname, home.port):
+            return urlunsplit((home.scheme, home.netloc, got.path, got.query, ""))
+    raise UpstreamError(
+        f"the index links {filename}'s provenance to {redact(url)}, outside the index and the "
+        "Integrity API: refused (a mirror must serve it from its own host or upstreams.pypi_integrity)"
+    )
 
 
 def _html_page(text: str) -> list[_File]:

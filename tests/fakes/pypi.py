@@ -41,6 +41,10 @@ class SimpleIndex:
     # file name -> its PEP 740 provenance object, served by the Integrity API
     # (/integrity/<project>/<version>/<file>/provenance); tests.fakes.sigstore.pep740_provenance
     provenance: dict[str, bytes] = field(default_factory=dict)
+    # file name -> the provenance link the project page names (PEP 740: JSON `provenance`, HTML
+    # `data-provenance`; None serves JSON null); the object itself is also served at /attested/<file>
+    provenance_links: dict[str, str | None] = field(default_factory=dict)
+    api_version: str = "1.1"  # 1.3 is the first that may carry provenance links
 
     def add(self, filename: str, data: bytes, yanked: str | None = None, uploaded: str | None = None) -> None:
         self.files[filename] = data
@@ -66,7 +70,9 @@ class SimpleIndex:
         return ("<!DOCTYPE html><html><body>\n" + "\n".join(links) + "\n</body></html>\n").encode()
 
     def _yank_attr(self, name: str) -> str:
-        return f' data-yanked="{self.yanked[name]}"' if name in self.yanked else ""
+        yanked = f' data-yanked="{self.yanked[name]}"' if name in self.yanked else ""
+        link = self.provenance_links.get(name)
+        return yanked + (f' data-provenance="{link}"' if link else "")
 
     def json_page(self, project: str) -> bytes | None:
         files = [self._json_file(name, data) for name, data in self._project_files(project)]
@@ -75,7 +81,7 @@ class SimpleIndex:
         versions = sorted(
             {name.split("-")[1].removesuffix(".tar.gz") for name, _ in self._project_files(project)}
         )
-        meta = {"api-version": "1.1", "_last-serial": len(self.files)}
+        meta = {"api-version": self.api_version, "_last-serial": len(self.files)}
         return json.dumps(
             {"meta": meta, "name": _normalize(project), "versions": versions, "files": files}
         ).encode()
@@ -86,6 +92,8 @@ class SimpleIndex:
                                     "yanked": self.yanked.get(name) or name in self.yanked}  # fmt: skip
         if name in self.uploaded:
             entry["upload-time"] = self.uploaded[name]
+        if name in self.provenance_links:
+            entry["provenance"] = self.provenance_links[name]
         return entry
 
     def authorized(self, header: str | None) -> bool:
@@ -101,6 +109,8 @@ class SimpleIndex:
             return self.files.get(parts[1])
         if len(parts) == 5 and parts[0] == "integrity" and parts[4] == "provenance":
             return self.provenance.get(parts[3])
+        if len(parts) == 2 and parts[0] == "attested":
+            return self.provenance.get(parts[1])
         return None
 
     def wants_json(self, accept: str | None) -> bool:
