@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import requests
 from sigstore.models import TrustedRoot
 
 from builder.config.provenance import Requirement
-from builder.errors import SignatureError
+from builder.errors import SignatureError, UpstreamError
 from builder.locking.evidence import Signer
 from builder.plumbing.http import HttpClient
 from builder.signatures.attestation import verify_attestations
@@ -263,3 +264,37 @@ def test_the_pinned_root_is_sigstore_public_good() -> None:
     )
     assert data["tlogs"][0]["baseUrl"].startswith("https://rekor.")
     load_trusted_root()  # loads offline, without TUF
+
+
+def test_a_transparency_log_that_fails_a_search_once_is_asked_again(
+    fake: FakeSigstore, root: TrustedRoot
+) -> None:
+    signed = fake.sign_blob(SUMS, GRYPE)
+    fake.search_failures = [503, 502]
+    with running(RekorHandler, fake) as url:
+        log = RekorLog(HttpClient(requests.Session(), sleep=lambda _: None), url)
+        record = verify_cosign(
+            root, _subject(SUMS, "s.txt"), base64.b64encode(signed.signature), signed.pem, log, _cosign_rule()
+        )
+    assert (record.kind, fake.search_failures) == ("cosign-signature", [])
+
+
+def test_a_transparency_log_that_keeps_failing_is_named_in_one_line(
+    fake: FakeSigstore, root: TrustedRoot
+) -> None:
+    signed = fake.sign_blob(SUMS, GRYPE)
+    fake.search_failures = [503] * 10
+    with running(RekorHandler, fake) as url:
+        log = RekorLog(HttpClient(requests.Session(), sleep=lambda _: None), url)
+        with pytest.raises(
+            UpstreamError, match=f"cannot search the transparency log at {re.escape(url)}: .*503"
+        ):
+            verify_cosign(
+                root,
+                _subject(SUMS, "s.txt"),
+                base64.b64encode(signed.signature),
+                signed.pem,
+                log,
+                _cosign_rule(),
+            )
+    assert len(fake.search_failures) <= 10 - 2  # asked more than once before giving up

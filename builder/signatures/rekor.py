@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import requests
-
 from builder.errors import UpstreamError
 from builder.plumbing.http import HttpClient
 
@@ -27,25 +25,11 @@ class RekorLog:
         return entries
 
     def _search(self, sha256: str) -> list[str]:
-        # The index search is the one POST of the v1 API; it is read-only and carries no credential.
+        # The index search is the one POST of the v1 API: read-only, no credential, and retried
+        # like any GET (a log that hiccups once must not fail a lock).
         url = f"{self.base}/api/v1/index/retrieve"
-        limits = self.http.limits
         try:
-            answer = self.http.session.post(
-                url, json={"hash": f"sha256:{sha256}"}, timeout=(limits.connect_timeout, limits.read_timeout)
-            )
-        except requests.RequestException as e:
-            raise UpstreamError(
-                f"cannot search the transparency log at {self.base}: {type(e).__name__}"
-            ) from None
-        if answer.status_code != 200:
-            raise UpstreamError(
-                f"the transparency log at {self.base} answered {answer.status_code} to a search"
-            )
-        try:
-            found = answer.json()
-        except ValueError:
-            raise UpstreamError(
-                f"the transparency log at {self.base} answered a search with no JSON"
-            ) from None
+            found = self.http.post_json(url, {"hash": f"sha256:{sha256}"})
+        except UpstreamError as e:
+            raise UpstreamError(f"cannot search the transparency log at {self.base}: {e}") from None
         return [u for u in found if isinstance(u, str)] if isinstance(found, list) else []

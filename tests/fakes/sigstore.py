@@ -137,6 +137,7 @@ class FakeSigstore:
         self.log_key = ec.generate_private_key(ec.SECP256R1())
         self.entries: list[Entry] = []
         self.hidden: set[str] = set()  # entries the fake Rekor pretends not to have
+        self.search_failures: list[int] = []  # statuses the fake Rekor answers searches with first
         self.origin = "fake-rekor.test - 1"
 
     # --- trust ---------------------------------------------------------------------------------
@@ -481,6 +482,9 @@ class RekorHandler(BaseHTTPRequestHandler):
         fake: FakeSigstore = self.server.state
         length = int(self.headers.get("Content-Length", "0"))
         wanted = str(json.loads(self.rfile.read(length) or b"{}").get("hash", "")).removeprefix("sha256:")
+        if fake.search_failures:
+            self._send(fake.search_failures.pop(0), {"code": 503, "message": "injected"})
+            return
         found = [e.uuid for e in fake.entries if e.artifact_sha256 == wanted and e.uuid not in fake.hidden]
         self._send(200, found)
 
