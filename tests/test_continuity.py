@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -109,22 +111,24 @@ def test_an_unknown_tool_to_accept_is_a_usage_error(scan: tuple[FakeRepo, FakeGi
     assert "no tool named 'sacn' (did you mean 'scan'?)" in result.output
 
 
-def test_a_new_openpgp_signer_fails_although_both_keys_are_trusted(
-    tmp_path: Path, keys: KeySet, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@contextmanager
+def _terraform(
+    tmp_path: Path, keys: KeySet, env: pytest.MonkeyPatch, provenance: str = ""
+) -> Iterator[_Terraform]:
+    """terraform 1.15.8 locked from a fake HashiCorp whose trusted keyring holds two keys."""
     from tests.fakes.hashicorp import HashiCorpReleases
     from tests.fakes.pgp import switchboard
 
     trusted = tmp_path / "keys"
     trusted.mkdir()
     (trusted / "hashicorp.asc").write_bytes(keys.release.armored() + keys.stranger.armored())
-    monkeypatch.setenv("BUILDER_KEYS_DIR", str(trusted))
+    env.setenv("BUILDER_KEYS_DIR", str(trusted))
     root = tmp_path / "project"
     (root / "images").mkdir(parents=True)
     (root / "tools.yaml").write_text(
         "tools:\n  terraform:\n    source: hashicorp\n    product: terraform\n    install: archive\n"
         "    assets: {linux/amd64: 'terraform_{version}_linux_amd64.zip', linux/arm64: 'terraform_{version}_linux_arm64.zip'}\n"
-        "    check: {command: [terraform, version], pattern: 'v(\\S+)'}\n"
+        "    check: {command: [terraform, version], pattern: 'v(\\S+)'}\n" + provenance
     )
     with switchboard() as board:
         fake = board.plug(HashiCorpReleases(keys, current="1.15.8", current_date=1_700_000_000))
@@ -133,22 +137,60 @@ def test_a_new_openpgp_signer_fails_although_both_keys_are_trusted(
             f"upstreams: {{hashicorp_releases: '{fake.url}', hashicorp_checkpoint: '{fake.url}'}}\n"
         )
         assert run_cli(root, "lock").exit_code == 0
-        before = (root / "builder.lock").read_bytes()
         fake.publish("1.15.9")
         fake.current, fake.signature = "1.15.9", "stranger"
-        refused = run_cli(root, "lock", "--upgrade")
-        after_refusal = (root / "builder.lock").read_bytes()
-        accepted = run_cli(root, "lock", "--upgrade", "--accept-provenance-change", "terraform")
+        yield _Terraform(root, (root / "builder.lock").read_bytes())
+
+
+@dataclass(frozen=True)
+class _Terraform:
+    root: Path
+    locked: bytes  # builder.lock with 1.15.8, signed by keys.release
+
+
+def test_a_new_openpgp_signer_fails_although_both_keys_are_trusted(
+    tmp_path: Path, keys: KeySet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with _terraform(tmp_path, keys, monkeypatch) as tf:
+        refused = run_cli(tf.root, "lock", "--upgrade")
+        after_refusal = (tf.root / "builder.lock").read_bytes()
+        accepted = run_cli(tf.root, "lock", "--upgrade", "--accept-provenance-change", "terraform")
     old, new = keys.release.fingerprint.upper(), keys.stranger.fingerprint.upper()
     assert refused.exit_code == 1, refused.output
     assert (
         f"error: terraform: provenance changed from 1.15.8 to 1.15.9 (1.15.8: OpenPGP `{old}`; "
         f"1.15.9: OpenPGP `{new}`)" in refused.output
     )
-    assert after_refusal == before
+    assert after_refusal == tf.locked
     assert accepted.exit_code == 0, accepted.output
-    assert load_lockfile(root).tools["terraform"].version == "1.15.9"
+    assert load_lockfile(tf.root).tools["terraform"].version == "1.15.9"
     assert f"provenance: OpenPGP `{new}`; provenance changed: accepted" in accepted.output
+
+
+def test_signers_keyring_takes_any_key_of_the_pinned_keyring_and_says_it_changed(
+    tmp_path: Path, keys: KeySet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Node.js: release managers take turns signing; each key is pinned, so none is a stranger."""
+    keyring = "    provenance: {kind: openpgp, signers: keyring}\n"
+    with _terraform(tmp_path, keys, monkeypatch, keyring) as tf:
+        bumped = run_cli(tf.root, "lock", "--upgrade")
+    assert bumped.exit_code == 0, bumped.output
+    assert load_lockfile(tf.root).tools["terraform"].version == "1.15.9"
+    new = keys.stranger.fingerprint.upper()
+    assert f"provenance: OpenPGP `{new}`; another key of the pinned keyring signed" in bumped.output
+
+
+def test_a_declared_openpgp_signature_the_source_does_not_give_fails_the_tool(
+    scan: tuple[FakeRepo, FakeGitHub, Path],
+) -> None:
+    _, _, root = scan
+    catalogue = root / "tools.yaml"
+    catalogue.write_text(catalogue.read_text() + "    provenance: {kind: openpgp}\n")
+    before = (root / "builder.lock").read_bytes()
+    result = run_cli(root, "lock", "--upgrade")
+    assert result.exit_code == 1, result.output
+    assert "has no OpenPGP signature, which tools.yaml (tools.yaml:" in result.output
+    assert (root / "builder.lock").read_bytes() == before
 
 
 def _cli(repo: FakeRepo, root: Path, env: pytest.MonkeyPatch, accept: bool) -> int:

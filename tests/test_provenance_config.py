@@ -11,6 +11,7 @@ from tests.helpers import edit, line_of
 from tests.test_config_errors import assert_config_error
 
 TRIVY_KIND = "      kind: sigstore-bundle\n"
+NODE = "    provenance: {kind: openpgp, signers: keyring}\n"
 
 
 def test_the_shipped_catalogue_declares_the_upstreams_signatures(repo_project: Path) -> None:
@@ -19,8 +20,9 @@ def test_the_shipped_catalogue_declares_the_upstreams_signatures(repo_project: P
     assert kinds == {
         "trivy": "sigstore-bundle", "grype": "cosign", "tflint": "github-attestation", "semgrep": "none",
         "checkov": "pep740", "bandit": "pep740", "pip-audit": "pep740",
-        "terraform": None, "node": None, "retire": None,  # OpenPGP or registry integrity, as before
+        "terraform": "openpgp", "node": "openpgp", "retire": None,  # npm: registry integrity
     }  # fmt: skip
+    assert [tools[n].provenance.any_keyring_key for n in ("terraform", "node")] == [False, True]  # type: ignore[union-attr]
     trivy, grype, tflint = (tools[n].provenance for n in ("trivy", "grype", "tflint"))
     assert trivy is not None and trivy.accepts(
         "https://github.com/aquasecurity/trivy/.github/workflows/reusable-release.yaml@refs/tags/v0.70.0",
@@ -74,8 +76,19 @@ def test_the_shipped_catalogue_declares_the_upstreams_signatures(repo_project: P
             "issuer: token",
             "bad URL 'token'",
         ),
+        (NODE, "    provenance: {kind: openpgp, signers: team}\n", "signers: team", "unknown signers 'team'"),
+        (NODE, "    provenance: {kind: openpgp, identity: x}\n", "identity: x", "unknown key 'identity'"),
     ],
-    ids=["unknown-kind", "key-of-another-kind", "missing-key", "identity-twice", "bad-regex", "bad-issuer"],
+    ids=[
+        "unknown-kind",
+        "key-of-another-kind",
+        "missing-key",
+        "identity-twice",
+        "bad-regex",
+        "bad-issuer",
+        "unknown-signers",
+        "openpgp-identity",
+    ],
 )
 def test_a_bad_provenance_names_its_line(
     repo_project: Path, old: str, new: str, needle: str, expected: str

@@ -20,8 +20,13 @@ _KINDS: dict[str, tuple[str, ...]] = {
     "cosign": ("signed",),  # "<signed>.sig" + "<signed>.pem" over a release file
     "github-attestation": ("signed",),  # an attestation whose subject is that release file
     "pep740": (),  # the index's provenance of each distribution file
+    "openpgp": (),  # a detached OpenPGP signature, by a key of the source's pinned keyring
     "none": (),  # nothing published: recorded, not failed
 }
+# openpgp: who may sign a bump. "key": the key that signed the locked version (another is a
+# provenance change); "keyring": any key of the pinned keyring, for upstreams whose release
+# managers take turns (Node.js). The keyring itself is a reviewed file in the repository.
+_SIGNERS = ("key", "keyring")
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,12 @@ class Requirement:
     issuer: str = _GITHUB_ISSUER
     bundle: str = ""  # sigstore-bundle: the bundle's file name, {asset} = the asset's
     signed: str = ""  # cosign, github-attestation: the release file signed; may hold {version}
+    signers: str = "key"  # openpgp: "key" or "keyring" (see _SIGNERS)
+
+    @property
+    def any_keyring_key(self) -> bool:
+        """Continuity counts every key of the pinned keyring as one signer."""
+        return self.kind == "openpgp" and self.signers == "keyring"
 
     def accepts(self, identity: str, version: str) -> bool:
         if self.identity:
@@ -52,6 +63,8 @@ def read_requirement(node: Node) -> Requirement:
     if kind == "none":
         node.mapping(["kind"], required=["kind"])
         return Requirement(kind, node.where())
+    if kind == "openpgp":
+        return _openpgp(node)
     fields = node.mapping(
         ["kind", "identity", "identity_regex", "issuer", *_KINDS[kind]], ["kind", *_KINDS[kind]]
     )
@@ -70,8 +83,18 @@ def read_requirement(node: Node) -> Requirement:
     )
 
 
+def _openpgp(node: Node) -> Requirement:
+    """The key is the identity (its fingerprint, pinned in the keyring): nothing else to name."""
+    fields = node.mapping(["kind", "signers"], required=["kind"])
+    signers = fields["signers"].text() if "signers" in fields else "key"
+    if signers not in _SIGNERS:
+        raise fields["signers"].error(f"unknown signers '{signers}' ({one_of(_SIGNERS)})")
+    return Requirement("openpgp", node.where(), signers=signers)
+
+
 def _every() -> list[str]:
-    return ["kind", "identity", "identity_regex", "issuer", *{k for keys in _KINDS.values() for k in keys}]
+    everything = {k for keys in _KINDS.values() for k in keys}
+    return ["kind", "identity", "identity_regex", "issuer", "signers", *sorted(everything)]
 
 
 def _regex(node: Node) -> str:

@@ -42,6 +42,7 @@ class Provenance:
     lost: tuple[Signer, ...] = ()  # the old entry's signers the new one lacks
     added: tuple[Signer, ...] = ()  # the new entry's signers the old one lacks
     accepted: bool = False  # weaker, and a person accepted it
+    rotated: bool = False  # another key of the pinned keyring signed (provenance signers: keyring)
 
     @property
     def weaker(self) -> bool:
@@ -57,18 +58,36 @@ class Provenance:
             return f"provenance changed: {how}"
         if self.added:
             return "signer added"
+        if self.rotated:
+            return "another key of the pinned keyring signed (signers: keyring)"
         return "signer unchanged" if self.new else "unsigned, as before"
 
 
-def compare(old: LockedTool | None, new: LockedTool, accepted: bool = False) -> Provenance:
+def compare(
+    old: LockedTool | None, new: LockedTool, accepted: bool = False, keyring: bool = False
+) -> Provenance:
+    """``keyring``: every OpenPGP key of the pinned keyring counts as one signer (its fingerprint
+    is still shown, and a change of it is still said)."""
     if old is None:
         return Provenance(_signers(new))
-    before = {_unversioned(s, old.version): s for s in _signers(old)}
-    after = {_unversioned(s, new.version): s for s in _signers(new)}
+    before = {_same(s, old.version, keyring): s for s in _signers(old)}
+    after = {_same(s, new.version, keyring): s for s in _signers(new)}
     lost = tuple(s for key, s in before.items() if key not in after)
     added = tuple(s for key, s in after.items() if key not in before)
-    found = Provenance(_signers(new), _signers(old), lost, added)
+    rotated = keyring and _openpgp(_signers(old)) != _openpgp(_signers(new))
+    found = Provenance(_signers(new), _signers(old), lost, added, rotated=rotated)
     return dataclasses.replace(found, accepted=accepted and found.weaker)
+
+
+def _same(signer: Signer, version: str, keyring: bool) -> Signer:
+    """What must stay the same across versions for the signer to count as the same."""
+    if keyring and signer.scheme == "openpgp":
+        return Signer("openpgp", "a key of the pinned keyring")
+    return _unversioned(signer, version)
+
+
+def _openpgp(signers: tuple[Signer, ...]) -> set[str]:
+    return {s.identity for s in signers if s.scheme == "openpgp"}
 
 
 def _code(text: str) -> str:
@@ -109,9 +128,11 @@ class ProvenanceChanged(UserError):
         )
 
 
-def check_continuity(old: LockedTool | None, new: LockedTool, accepted: bool) -> Provenance:
+def check_continuity(
+    old: LockedTool | None, new: LockedTool, accepted: bool, keyring: bool = False
+) -> Provenance:
     """The comparison of the two entries; ProvenanceChanged when weaker and not ``accepted``."""
-    found = compare(old, new, accepted)
+    found = compare(old, new, accepted, keyring)
     if old is not None and found.weaker and not accepted:
         raise ProvenanceChanged(new.name, old, new, found)
     return found

@@ -22,6 +22,7 @@ from builder.locking.evidence import verified_by
 from builder.locking.lockfile import LockedTool, Lockfile, Moved, check_entry, checked_entry, moved_digests
 from builder.sources import SOURCES
 from builder.sources.base import Source, allow_prereleases, choose
+from builder.sources.signed import require_declared_openpgp
 
 
 @dataclass(frozen=True)
@@ -157,8 +158,13 @@ def _resolve(
     moved = moved_digests(current, new) if current else []
     if moved and not repin:
         raise _ReleaseChanged(tool.name, new.version, moved)
-    check_continuity(current, new, accept)
+    require_declared_openpgp(tool, new)
+    check_continuity(current, new, accept, _keyring(tool))
     return new
+
+
+def _keyring(tool: Tool) -> bool:
+    return tool.provenance is not None and tool.provenance.any_keyring_key
 
 
 class _ReleaseChanged(UserError):
@@ -200,7 +206,7 @@ def _record(
                 old.version if old else None,
                 locked.version,
                 verified_by(locked.payload.evidence()),
-                compare(old, locked, tool.name in accept),
+                compare(old, locked, tool.name in accept, _keyring(tool)),
             )
         )
         progress(f"locked     {tool.name} {old.version + ' -> ' if old else ''}{locked.version}")

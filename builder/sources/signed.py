@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from builder.config.catalogue import Tool
     from builder.config.provenance import Requirement
+    from builder.locking.lockfile import LockedTool
     from builder.sources.base import SourceDeps
 
 _DEFAULT_REKOR = "https://rekor.sigstore.dev"
@@ -124,3 +125,15 @@ class Signatures:
 
     def _where(self) -> str:
         return self.rule.where if self.rule is not None else self.tool.where
+
+
+def require_declared_openpgp(tool: Tool, entry: LockedTool) -> None:
+    """``kind: openpgp`` is met by the source's own check: the entry must carry its record."""
+    rule = tool.provenance
+    if rule is None or rule.kind != "openpgp":
+        return
+    schemes = {signer.scheme for _, r in entry.payload.evidence() if (signer := r.signer()) is not None}
+    if "openpgp" not in schemes:
+        raise SignatureError(
+            f"{entry.version} has no OpenPGP signature, which tools.yaml ({rule.where}) requires"
+        )
