@@ -61,6 +61,9 @@ def rekor(fake: FakeSigstore) -> Iterator[RekorLog]:
         yield RekorLog(HttpClient(requests.Session()), url)
 
 
+TRIVY_0_70 = TRIVY.replace("{version}", "0.70.0")
+
+
 def _bundle_rule(identity: str = TRIVY) -> Requirement:
     return Requirement("sigstore-bundle", "tools.yaml:1", identity=identity, bundle="{asset}.sigstore.json")
 
@@ -104,6 +107,35 @@ def test_a_bundle_by_someone_else_is_refused(
 def test_a_bundle_for_other_bytes_is_refused(fake: FakeSigstore, root: TrustedRoot) -> None:
     signed = fake.sign_blob(b"other bytes", TRIVY.replace("{version}", "0.70.0"))
     with pytest.raises(SignatureError, match=r"digest mismatch|invalid for input"):
+        verify_bundle(root, _subject(ASSET), fake.bundle_json(signed), _bundle_rule())
+
+
+def test_a_dsse_bundle_whose_statement_names_the_asset_verifies(
+    fake: FakeSigstore, root: TrustedRoot
+) -> None:
+    """`cosign attest-blob` writes the other bundle form: an in-toto statement over the file."""
+    signed = fake.sign_statement([("trivy.tar.gz", hashlib.sha256(ASSET).hexdigest())], SLSA, TRIVY_0_70)
+    record = verify_bundle(root, _subject(ASSET), fake.bundle_json(signed), _bundle_rule())
+    assert (record.kind, record.signer()) == (
+        "sigstore-bundle",
+        Signer("sigstore", TRIVY_0_70, GITHUB_ISSUER),
+    )
+
+
+@pytest.mark.parametrize(
+    ("subject", "identity", "reason"),
+    [
+        ("0" * 64, TRIVY_0_70, "is signed but its subject is not sha256"),
+        (None, "https://github.com/evil/trivy/.github/workflows/release.yaml@refs/tags/v0.70.0", "signed by"),
+    ],
+    ids=["other-digest", "wrong-identity"],
+)
+def test_a_dsse_bundle_for_other_bytes_or_by_someone_else_is_refused(
+    fake: FakeSigstore, root: TrustedRoot, subject: str | None, identity: str, reason: str
+) -> None:
+    digest = subject or hashlib.sha256(ASSET).hexdigest()
+    signed = fake.sign_statement([("trivy.tar.gz", digest)], SLSA, identity)
+    with pytest.raises(SignatureError, match=reason):
         verify_bundle(root, _subject(ASSET), fake.bundle_json(signed), _bundle_rule())
 
 

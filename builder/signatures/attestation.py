@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sigstore.models import TrustedRoot
+from sigstore.models import Bundle, TrustedRoot
 from sigstore.verify import Verifier
 
 from builder.config.provenance import Requirement
@@ -43,13 +43,20 @@ def _one(root: TrustedRoot, subject: Subject, raw: bytes, rule: Requirement) -> 
     bundle = read_bundle(raw, what)
     verifier = Verifier(trusted_root=root)
     policy = IdentityPolicy(rule, subject.version)
+    check_statement(verifier, bundle, policy, subject, what)
+    got = seen(bundle)
+    return GitHubAttestation(subject.name, got.identity, got.issuer, got.log_index, got.integrated_time)
+
+
+def check_statement(
+    verifier: Verifier, bundle: Bundle, policy: IdentityPolicy, subject: Subject, what: str
+) -> None:
+    """The bundle's DSSE envelope verifies and holds an in-toto statement naming the file's sha256."""
     kind, payload = guarded(f"{what} refused", lambda: verifier.verify_dsse(bundle, policy))
     if kind != INTOTO:
         raise SignatureError(f"{what} holds {kind}, not an in-toto statement")
     if subject.sha256 not in _statement_digests(payload):
         raise SignatureError(f"{what} is signed but its subject is not sha256 {subject.sha256}")
-    got = seen(bundle)
-    return GitHubAttestation(subject.name, got.identity, got.issuer, got.log_index, got.integrated_time)
 
 
 def _statement_digests(payload: bytes) -> set[str]:
