@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ from tests.fakes.github import FakeGitHub
 from tests.fakes.github_pulls import FakeRepo
 from tests.fakes.pgp import KeySet
 from tests.helpers import run_cli
+from tests.terraform_bump import stranger_signed_bump
 from tests.test_http_credentials import release, world
 
 AMD64 = Platform("linux", "amd64")
@@ -111,47 +110,10 @@ def test_an_unknown_tool_to_accept_is_a_usage_error(scan: tuple[FakeRepo, FakeGi
     assert "no tool named 'sacn' (did you mean 'scan'?)" in result.output
 
 
-@contextmanager
-def _terraform(
-    tmp_path: Path, keys: KeySet, env: pytest.MonkeyPatch, provenance: str = ""
-) -> Iterator[_Terraform]:
-    """terraform 1.15.8 locked from a fake HashiCorp whose trusted keyring holds two keys."""
-    from tests.fakes.hashicorp import HashiCorpReleases
-    from tests.fakes.pgp import switchboard
-
-    trusted = tmp_path / "keys"
-    trusted.mkdir()
-    (trusted / "hashicorp.asc").write_bytes(keys.release.armored() + keys.stranger.armored())
-    env.setenv("BUILDER_KEYS_DIR", str(trusted))
-    root = tmp_path / "project"
-    (root / "images").mkdir(parents=True)
-    (root / "tools.yaml").write_text(
-        "tools:\n  terraform:\n    source: hashicorp\n    product: terraform\n    install: archive\n"
-        "    assets: {linux/amd64: 'terraform_{version}_linux_amd64.zip', linux/arm64: 'terraform_{version}_linux_arm64.zip'}\n"
-        "    check: {command: [terraform, version], pattern: 'v(\\S+)'}\n" + provenance
-    )
-    with switchboard() as board:
-        fake = board.plug(HashiCorpReleases(keys, current="1.15.8", current_date=1_700_000_000))
-        fake.publish("1.15.8")
-        (root / "builder.yaml").write_text(
-            f"upstreams: {{hashicorp_releases: '{fake.url}', hashicorp_checkpoint: '{fake.url}'}}\n"
-        )
-        assert run_cli(root, "lock").exit_code == 0
-        fake.publish("1.15.9")
-        fake.current, fake.signature = "1.15.9", "stranger"
-        yield _Terraform(root, (root / "builder.lock").read_bytes())
-
-
-@dataclass(frozen=True)
-class _Terraform:
-    root: Path
-    locked: bytes  # builder.lock with 1.15.8, signed by keys.release
-
-
 def test_a_new_openpgp_signer_fails_although_both_keys_are_trusted(
     tmp_path: Path, keys: KeySet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with _terraform(tmp_path, keys, monkeypatch) as tf:
+    with stranger_signed_bump(tmp_path, keys, monkeypatch, trust_stranger=True) as tf:
         refused = run_cli(tf.root, "lock", "--upgrade")
         after_refusal = (tf.root / "builder.lock").read_bytes()
         accepted = run_cli(tf.root, "lock", "--upgrade", "--accept-provenance-change", "terraform")
@@ -172,7 +134,7 @@ def test_signers_keyring_takes_any_key_of_the_pinned_keyring_and_says_it_changed
 ) -> None:
     """Node.js: release managers take turns signing; each key is pinned, so none is a stranger."""
     keyring = "    provenance: {kind: openpgp, signers: keyring}\n"
-    with _terraform(tmp_path, keys, monkeypatch, keyring) as tf:
+    with stranger_signed_bump(tmp_path, keys, monkeypatch, True, keyring) as tf:
         bumped = run_cli(tf.root, "lock", "--upgrade")
     assert bumped.exit_code == 0, bumped.output
     assert load_lockfile(tf.root).tools["terraform"].version == "1.15.9"

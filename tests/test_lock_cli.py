@@ -14,6 +14,7 @@ from builder.locking.lockfile import load_lockfile
 from tests.fakes.github import Failure, FakeGitHub, checksum_file, serve
 from tests.fakes.pgp import KeySet
 from tests.helpers import run_cli
+from tests.terraform_bump import stranger_signed_bump
 
 AMD64 = Platform("linux", "amd64")
 TOOLS = """\
@@ -157,33 +158,12 @@ def test_rate_limits_beyond_the_wait_fail_cleanly(
 def test_a_bad_signature_fails_lock_and_leaves_the_lockfile_byte_identical(
     tmp_path: Path, keys: KeySet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.fakes.hashicorp import HashiCorpReleases
-    from tests.fakes.pgp import switchboard
-
-    monkeypatch.setenv("BUILDER_KEYS_DIR", str(keys.keys_dir))
-    root = tmp_path / "project"
-    (root / "images").mkdir(parents=True)
-    (root / "tools.yaml").write_text(
-        "tools:\n  terraform:\n    source: hashicorp\n    product: terraform\n    install: archive\n"
-        "    assets: {linux/amd64: 'terraform_{version}_linux_amd64.zip', linux/arm64: 'terraform_{version}_linux_arm64.zip'}\n"
-        "    check: {command: [terraform, version], pattern: 'v(\\S+)'}\n"
-    )
-    with switchboard() as board:
-        fake = board.plug(HashiCorpReleases(keys, current="1.15.8", current_date=1_700_000_000))
-        fake.publish("1.15.8")
-        (root / "builder.yaml").write_text(
-            f"upstreams: {{hashicorp_releases: '{fake.url}', hashicorp_checkpoint: '{fake.url}'}}\n"
-        )
-        result = run_cli(root, "lock")
-        assert result.exit_code == 0, result.output
-        before = (root / "builder.lock").read_bytes()
-        fake.publish("1.15.9")
-        fake.current, fake.signature = "1.15.9", "stranger"
-        result = run_cli(root, "lock", "--upgrade")
+    with stranger_signed_bump(tmp_path, keys, monkeypatch, trust_stranger=False) as bump:
+        result = run_cli(bump.root, "lock", "--upgrade")
     assert result.exit_code == 1
     assert "terraform_1.15.9_SHA256SUMS: signature does not verify" in result.output
-    assert (root / "builder.lock").read_bytes() == before
-    assert not any(path.endswith(".zip") for path in fake.paths()[-4:])
+    assert (bump.root / "builder.lock").read_bytes() == bump.locked
+    assert not any(path.endswith(".zip") for path in bump.fake.paths()[-4:])
 
 
 def test_a_released_version_whose_bytes_changed_is_never_repinned_silently(
