@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from builder.sources.base import Source, SourceDeps
     from builder.stores.base import ArtifactStore, RepositoryStore
     from builder.updating.pull_requests import GitHubClient
+    from builder.updating.trust_refresh import TrustRefresh
     from builder.updating.updater import Mirror
 
 _PACKAGE_KEYS = Path(__file__).resolve().parent / "data" / "keys"
@@ -98,6 +99,22 @@ class Runtime:
         self.project, self.env, self.cache = project, env, cache or _user_cache(env)
         self.settings, self.clock = project.settings, clock
 
+    @property
+    def keys_dir(self) -> Path:
+        """The trusted keys (OpenPGP keyrings, the Sigstore trusted root and its TUF root)."""
+        return _trusted_keys(self.env)
+
+    def trust_refresh(self) -> TrustRefresh | None:
+        """The Sigstore trusted root an update refreshes: only one kept in the project's repository
+        (a keys folder inside it), as a pull request can only change the repository's files."""
+        from builder.updating.trust_refresh import TrustRefresh
+
+        keys, root = self.keys_dir.resolve(), self.project.root.resolve()
+        if not keys.is_relative_to(root):
+            return None
+        path = keys.relative_to(root).as_posix()
+        return TrustRefresh(self.settings.upstreams["sigstore_tuf"], keys, "" if path == "." else path)
+
     @functools.cached_property
     def token(self) -> str | None:
         return github_token(self.env)
@@ -157,7 +174,7 @@ class Runtime:
     def source_deps(self, work: Path) -> SourceDeps:
         from builder.sources.base import SourceDeps
 
-        return SourceDeps(self.http, self.settings, self.settings.upstreams, _trusted_keys(self.env),
+        return SourceDeps(self.http, self.settings, self.settings.upstreams, self.keys_dir,
                              work, self.local_store, dict(self.env), self.clock)  # fmt: skip
 
     def sources(self, work: Path, tools: tuple[str, ...] = ()) -> dict[str, Source]:

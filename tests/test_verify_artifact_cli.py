@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from builder.cli.main import main
 from tests.fakes.server import running
-from tests.fakes.sigstore import SLSA, CertificateAuthority, FakeSigstore, RekorHandler, TufMirrorHandler
+from tests.fakes.sigstore import SLSA, CertificateAuthority, FakeSigstore, RekorHandler
 
 WORKFLOW = "https://github.com/acme/tool/.github/workflows/release.yml@refs/tags/v1.0.0"
 DATA = b"tool 1.0.0 for linux amd64"
@@ -126,23 +126,6 @@ def test_a_detached_signature_verifies_through_its_log_entry(fake: FakeSigstore,
 def test_without_material_it_says_what_to_give(files: Path) -> None:
     code, out = _run(files, str(files / "tool.tar.gz"), "--certificate-identity", WORKFLOW)
     assert (code, out) == (1, "error: give --bundle, or --signature with --certificate and --rekor-url")
-
-
-def test_refresh_reads_only_the_url_given_and_replaces_atomically(fake: FakeSigstore, tmp_path: Path) -> None:
-    out = tmp_path / "keys/sigstore/trusted_root.json"
-    out.parent.mkdir(parents=True)
-    out.write_text("previous")
-    with running(TufMirrorHandler, fake) as mirror:
-        bad = CliRunner().invoke(
-            main, ["refresh-trusted-root", "--from", f"{mirror}/empty.json", "--out", str(out)]
-        )
-        assert bad.exit_code == 1 and "not a usable Sigstore trusted root" in bad.output, bad.output
-        assert out.read_text() == "previous"  # nothing half-written
-        good = CliRunner().invoke(
-            main, ["refresh-trusted-root", "--from", f"{mirror}/trusted_root.json", "--out", str(out)]
-        )
-    assert (good.exit_code, good.output.strip()) == (0, f"wrote {out}")
-    assert out.read_text() == fake.trusted_root_json()
 
 
 def test_an_attestation_bundle_verifies_only_for_its_subject(fake: FakeSigstore, files: Path) -> None:

@@ -362,7 +362,8 @@ def update_command(
     github = wiring.github(repository) if repository else None
     with scratch("update") as work:
         report = run_update(project, lock, wiring.sources(work), wiring.clock(), mirror, github,
-                            lambda line: echo(line, err=True), jobs, accept, wiring.osv())  # fmt: skip
+                            lambda line: echo(line, err=True), jobs, accept, wiring.osv(),
+                            wiring.trust_refresh())  # fmt: skip
     for change in report.changes:
         echo(f"{change.tool}: {change.old or '(new)'} -> {change.new}")
     for name, error in report.failures.items():

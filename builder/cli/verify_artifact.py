@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sigstore.models import TrustedRoot
 
     from builder.locking.evidence import Evidence
+    from builder.runtime import Runtime
     from builder.signatures.base import Subject
 
 _DIGEST = re.compile(r"^sha256:([0-9a-f]{64})$")
@@ -169,30 +170,58 @@ def _read(path: Path) -> bytes:
 
 @click.command(
     name="refresh-trusted-root",
-    short_help="Replace the pinned Sigstore trusted root (explicitly).",
+    short_help="Replace the pinned Sigstore trusted root, verified over TUF (explicitly).",
     epilog="""\b
 Examples:
-  builder refresh-trusted-root --from https://mirror.example.internal/sigstore/trusted_root.json
-  builder refresh-trusted-root --from URL --out my-keys/sigstore/trusted_root.json
+  builder refresh-trusted-root                         Sigstore's public-good TUF repository
+  builder refresh-trusted-root --from https://tuf.mirror.example.internal
+  builder refresh-trusted-root --keys-dir my-keys      the folder BUILDER_KEYS_DIR names
 \b
-The root is read only from the URL given, checked to load, and written atomically; commit the
-diff like any other trust change. Nothing else ever fetches it.
+The walk starts from the TUF root pinned beside the trusted root (sigstore/tuf_root.json in the
+keys folder), follows root rotations, checks timestamp, snapshot and targets against their
+signing thresholds and expiry, and takes trusted_root.json only with the signed length and
+hashes. Both files are replaced atomically, only when they changed; commit the diff like any
+other trust change. Any refusal leaves them byte-identical. `builder update` does the same and
+carries a change into its pull request.
 """,
 )
-@click.option("--from", "url", required=True, help="Where to read trusted_root.json (a TUF mirror's target).")
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Default: the pinned file in builder."
-)
-def refresh_trusted_root(url: str, out: Path | None) -> None:
-    """Read a Sigstore trusted root from --from, check it, and replace the pinned one with it."""
-    import requests
-
-    from builder.plumbing.http import HttpClient
+    "--from", "url", metavar="URL",
+    help="The TUF repository's base URL. Default: builder.yaml's upstreams.sigstore_tuf.",
+)  # fmt: skip
+@click.option(
+    "--keys-dir", type=click.Path(file_okay=False, path_type=Path),
+    help="The trusted-keys folder to update. Default: BUILDER_KEYS_DIR, else builder's own.",
+)  # fmt: skip
+@click.pass_context
+def refresh_trusted_root(ctx: click.Context, url: str | None, keys_dir: Path | None) -> None:
+    """Fetch Sigstore's trusted root over TUF, verify it, and replace the pinned one with it."""
     from builder.signatures.trust import refresh
 
     try:
-        path = refresh(HttpClient(requests.Session()), url, out)
+        runtime = _runtime(ctx)
+        repository = url or runtime.settings.upstreams["sigstore_tuf"]
+        changed = refresh(repository, keys_dir or runtime.keys_dir)
     except BuilderError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(1)
-    click.echo(f"wrote {path}")
+    for path in changed:
+        click.echo(f"wrote {path}")
+    if not changed:
+        click.echo(f"the trusted root is current with {repository}", err=True)
+
+
+def _runtime(ctx: click.Context) -> Runtime:
+    """This project's runtime; outside any project, the embedded defaults'."""
+    import os
+
+    from builder.config.project import Project
+    from builder.config.settings import Settings
+    from builder.errors import ConfigError
+    from builder.runtime import Runtime
+
+    try:
+        project = ctx.find_root().obj.project()
+    except ConfigError:
+        project = Project(Path.cwd(), Settings(), {}, {}, ())
+    return Runtime(project, dict(os.environ))

@@ -23,6 +23,7 @@ _UPSTREAMS = {
     "hashicorp_checkpoint": "https://checkpoint-api.hashicorp.com",
     "nodejs": "https://nodejs.org",
     "rekor": "https://rekor.sigstore.dev",  # looked up for a detached cosign signature's log entry
+    "sigstore_tuf": "https://tuf-repo-cdn.sigstore.dev",  # `refresh-trusted-root`, the updater
     "osv": "https://api.osv.dev",  # `builder audit`: querybatch and records
     "osv_archive": "https://osv-vulnerabilities.storage.googleapis.com",  # `builder store osv`
 }

@@ -2,8 +2,10 @@
 
 sigstore-python would otherwise fetch it over TUF on first use; here nothing is fetched silently,
 so a lock verifies against the root reviewed in the repository (or one given with
-``--trusted-root``). ``refresh`` reads a trusted root from a configured URL, checks that sigstore
-can load it and writes it atomically; the bump shows up as a diff to review.
+``--trusted-root``). ``fetch_over_tuf`` walks Sigstore's TUF repository (root rotations, then
+timestamp, snapshot and targets, each signed by its threshold of keys) from the TUF root pinned
+beside the trusted root, and takes the ``trusted_root.json`` target only if its length and hashes
+are the signed ones. ``refresh`` writes both pinned files; the change is a diff to review.
 """
 
 from __future__ import annotations
@@ -11,17 +13,27 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import MutableMapping
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from sigstore.models import TrustedRoot
 
-from builder.errors import SignatureError, UpstreamError
+from builder.errors import SignatureError
 from builder.plumbing.fsutil import atomic_write
-from builder.plumbing.http import HttpClient
 
 _PINNED = "data/keys/sigstore/trusted_root.json"
-_IN_KEYS = "sigstore/trusted_root.json"  # inside a trusted-keys folder (builder/data/keys by default)
+IN_KEYS = "sigstore/trusted_root.json"  # inside a trusted-keys folder (builder/data/keys by default)
+# The TUF root the walk starts from: first copied from the sigstore wheel (public-good instance,
+# version 15); each refresh replaces it with the newest root the walk verified.
+TUF_ROOT = "sigstore/tuf_root.json"
+_TARGET = "trusted_root.json"
+
+
+@dataclass(frozen=True)
+class _FetchedRoot:
+    trusted_root: bytes  # the verified target, loadable by sigstore
+    tuf_root: bytes  # the newest TUF root the walk reached (the next walk's start)
 
 
 def _pinned_path() -> Path:
@@ -40,22 +52,59 @@ def load_trusted_root(path: Path | None = None) -> TrustedRoot:
 
 def root_in(keys_dir: Path) -> TrustedRoot:
     """The trusted root of a trusted-keys folder: sources verify against the one their run was given."""
-    return load_trusted_root(keys_dir / _IN_KEYS)
+    return load_trusted_root(keys_dir / IN_KEYS)
 
 
-def refresh(http: HttpClient, url: str, dest: Path | None = None) -> Path:
-    """Replace the pinned root with the one at ``url`` (a TUF mirror's trusted_root.json)."""
-    target = dest or _pinned_path()
-    try:
-        data = http.get_bytes(url)
-    except UpstreamError as e:
-        raise UpstreamError(f"cannot read the trusted root at {url}: {e}") from None
-    with tempfile.TemporaryDirectory() as scratch:
-        probe = Path(scratch) / "trusted_root.json"
+def fetch_over_tuf(repository: str, keys_dir: Path) -> _FetchedRoot:
+    """The trusted root as ``repository`` (a TUF repository's base URL) serves it, verified."""
+    from tuf.api.exceptions import DownloadError, RepositoryError
+    from tuf.ngclient.updater import Updater
+
+    bootstrap = _read(keys_dir / TUF_ROOT)
+    base = repository.rstrip("/")
+    with tempfile.TemporaryDirectory(prefix="builder-tuf-") as scratch:
+        try:
+            updater = Updater(scratch, f"{base}/", scratch, f"{base}/targets/", bootstrap=bootstrap)
+            updater.refresh()
+            target = updater.get_targetinfo(_TARGET)
+            if target is None:
+                raise SignatureError(f"the TUF repository {base} lists no {_TARGET}")
+            data = Path(updater.download_target(target, str(Path(scratch) / _TARGET))).read_bytes()
+            newest = (Path(scratch) / "root.json").read_bytes()
+        except (RepositoryError, DownloadError, ValueError) as e:
+            raise SignatureError(f"the TUF repository {base} refused: {_one_line(e)}") from None
+        probe = Path(scratch) / "probe.json"
         probe.write_bytes(data)
         load_trusted_root(probe)  # refuse anything sigstore cannot verify with
-    atomic_write(target, data)
-    return target
+    return _FetchedRoot(data, newest)
+
+
+def refresh(repository: str, keys_dir: Path) -> list[Path]:
+    """Replace the keys folder's trusted root and TUF root with the verified ones; returns those changed."""
+    fetched = fetch_over_tuf(repository, keys_dir)
+    changed = []
+    for name, data in ((TUF_ROOT, fetched.tuf_root), (IN_KEYS, fetched.trusted_root)):
+        target = keys_dir / name
+        if _read_or_none(target) != data:
+            atomic_write(target, data)
+            changed.append(target)
+    return changed
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise SignatureError(f"{path}: cannot read the pinned TUF root ({e.strerror})") from None
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    return path.read_bytes() if path.is_file() else None
+
+
+def _one_line(error: Exception) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text[:300]}" if text else type(error).__name__
 
 
 def lambda_cache(env: MutableMapping[str, str] = os.environ) -> None:

@@ -159,7 +159,7 @@ def _update_in(work: Path, env: Mapping[str, str], log: _JsonLog, token: str, ac
     lock = load_lockfile(project.root)
     return run_update(project, lock, wiring.sources(work / "work"), wiring.clock(), mirror,
                       wiring.github(repository), lambda line: log(line), accept=accept,
-                      osv=wiring.osv())  # fmt: skip
+                      osv=wiring.osv(), trust=wiring.trust_refresh())  # fmt: skip
 
 
 def _required(env: Mapping[str, str], name: str) -> str:

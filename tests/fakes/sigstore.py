@@ -504,21 +504,3 @@ class RekorHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-
-
-class TufMirrorHandler(BaseHTTPRequestHandler):
-    """A mirror serving this instance's ``/trusted_root.json`` (anything else: 404)."""
-
-    server: StateServer
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        fake: FakeSigstore = self.server.state
-        body = fake.trusted_root_json().encode() if self.path == "/trusted_root.json" else b"{}"
-        self.send_response(200 if self.path in ("/trusted_root.json", "/empty.json") else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
