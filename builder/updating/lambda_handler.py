@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Mapping
@@ -29,6 +30,7 @@ from builder.plumbing.redact import redact
 
 _NAMESPACE = "builder/updater"
 _ACCEPT_KEY = "accept_provenance_change"  # the event's list of tools whose changed signer is accepted
+_SAFE_PATH = re.compile(r"[A-Za-z0-9._/-]{1,200}")
 _PROJECT_FILES = ("builder.yaml", "tools.yaml", "builder.lock", "images/", "templates/", "buildspecs/")
 
 
@@ -146,13 +148,18 @@ def _update_in(work: Path, env: Mapping[str, str], log: _JsonLog, token: str, ac
     from builder.updating.updater import run_update
 
     repository, api = _required(env, "BUILDER_GITHUB_REPOSITORY"), github_api(None, env)
+    keys = _keys_path(env)
+    wanted = (*_PROJECT_FILES, f"{keys}/") if keys else _PROJECT_FILES
     head = github_client(api, repository, token).download(
-        work / "project", lambda path: path.startswith(_PROJECT_FILES)
+        work / "project", lambda path: path.startswith(wanted)
     )
     log("read the project", commit=head)
     project = with_environment(load_project(work / "project"), env)
-    # The API the project came from is the one the token and the pull request are for.
-    wiring = Runtime(project, {**env, "BUILDER_GITHUB_TOKEN": token, "BUILDER_GITHUB_API": api}, cache=work)
+    # The API the project came from is the one the token and the pull request are for; the
+    # repository's keys folder, when it keeps one, the keys it is verified with and refreshes.
+    overrides = {"BUILDER_GITHUB_TOKEN": token, "BUILDER_GITHUB_API": api}
+    overrides |= {"BUILDER_KEYS_DIR": str(work / "project" / keys)} if keys else {}
+    wiring = Runtime(project, {**env, **overrides}, cache=work)
     if (warning := wiring.releases_without_token()) is not None:
         log(warning, level="warning")
     mirror = wiring.mirror() if project.settings.store.codeartifact else None
@@ -160,6 +167,15 @@ def _update_in(work: Path, env: Mapping[str, str], log: _JsonLog, token: str, ac
     return run_update(project, lock, wiring.sources(work / "work"), wiring.clock(), mirror,
                       wiring.github(repository), lambda line: log(line), accept=accept,
                       osv=wiring.osv(), trust=wiring.trust_refresh())  # fmt: skip
+
+
+def _keys_path(env: Mapping[str, str]) -> str:
+    """BUILDER_KEYS_PATH: the trusted-keys folder's path in the repository ("": the zip's own)."""
+    path = env.get("BUILDER_KEYS_PATH", "").strip().removesuffix("/")
+    parts = path.split("/")
+    if path and (any(p in ("", ".", "..") for p in parts) or not _SAFE_PATH.fullmatch(path)):
+        raise UserError(f"BUILDER_KEYS_PATH {path!r} must be a relative folder path inside the repository")
+    return path
 
 
 def _required(env: Mapping[str, str], name: str) -> str:

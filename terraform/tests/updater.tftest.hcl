@@ -75,6 +75,7 @@ run "lambda_environment" {
       BUILDER_GENERIC_REPOSITORY        = "generic-store"
       BUILDER_GITHUB_REPOSITORY         = "example-org/ci-images"
       BUILDER_GITHUB_TOKEN_SECRET_ARN   = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:builder/github-token-AbCdEf"
+      BUILDER_KEYS_PATH                 = ""
     })
     error_message = "The Lambda's environment must carry exactly the BUILDER_* settings the handler reads."
   }

@@ -189,6 +189,7 @@ resource "aws_lambda_function" "updater" {
       BUILDER_GENERIC_REPOSITORY        = local.ca.generic_repository
       BUILDER_GITHUB_REPOSITORY         = var.github_repository
       BUILDER_GITHUB_TOKEN_SECRET_ARN   = local.secret_arn
+      BUILDER_KEYS_PATH                 = var.trusted_keys_path
     }
   }
 

@@ -145,3 +145,14 @@ variable "schedule" {
     error_message = "schedule.max_event_age_seconds must be between 60 and 86400."
   }
 }
+
+variable "trusted_keys_path" {
+  description = "Path in the repository of the trusted-keys folder (OpenPGP keyrings, sigstore/trusted_root.json and its TUF root) the updater verifies with and keeps refreshed in its pull requests. \"\" means the keys packaged in the zip."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.trusted_keys_path == "" || can(regex("^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$", var.trusted_keys_path))
+    error_message = "trusted_keys_path must be a relative folder path inside the repository, e.g. builder/data/keys."
+  }
+}
