@@ -128,7 +128,9 @@ def build(
     project, lock = load_project(root), load_lockfile(root)
     context = root / "context" / image
     shutil.copytree(root / "buildspecs" / image, context)
-    (context / SBOM_FILE).write_bytes(image_sbom(project, plan_images(project, lock)[image], (AMD64,)))
+    (context / SBOM_FILE).write_bytes(
+        image_sbom(project, plan_images(project, lock)[image], (AMD64,), baked=True)
+    )
     for tool in project.images[image].tools:
         locked = lock.tools[tool].payload.files[AMD64]
         (context / "artifacts" / tool).mkdir(parents=True, exist_ok=True)

@@ -53,7 +53,7 @@ def signed(kms: Any, key: str, image: BuiltImage) -> tuple[bytes, bytes]:
     """The envelope over ``image``'s statement, and the SBOM it was built with."""
     project = load_project(REPO)
     plan = plan_images(project, load_lockfile(REPO))[IMAGE]
-    sbom = image_sbom(project, plan, (AMD64,))
+    sbom = image_sbom(project, plan, (AMD64,), baked=True)
     facts = BuildFacts(b"FROM base\n", "builder/base:x-amd64", "b" * 64, "0.1.0", "urn:builder:local")
     body = statement(image, sbom_subject(project, plan, (AMD64,)), facts)
     return sign(body, KmsSigner(kms, key)).to_json(), sbom
@@ -62,7 +62,7 @@ def signed(kms: Any, key: str, image: BuiltImage) -> tuple[bytes, bytes]:
 def the_sbom_and_lock() -> tuple[bytes, str]:
     project = load_project(REPO)
     plan = plan_images(project, load_lockfile(REPO))[IMAGE]
-    return image_sbom(project, plan, (AMD64,)), plan.lock_digest
+    return image_sbom(project, plan, (AMD64,), baked=True), plan.lock_digest
 
 
 def test_a_kms_signed_provenance_verifies_and_names_every_dependency(kms: Any) -> None:

@@ -5,7 +5,8 @@ with its purl, version, hashes, download URL (where the lock keeps one) and the 
 records that established its digest, as properties. The base image's Debian packages are added
 when its dpkg status is at hand (read from a built image). The document is deterministic: no
 timestamp, bom-refs named after what they point at, and a serial number derived from the
-content, so the same lock gives the same bytes (the build bakes them into the image).
+content, so the same lock gives the same bytes. The build bakes in the document without evidence
+and URLs (``SbomSubject.evidence``): only what the image's tag depends on, since a tag is immutable.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ class SbomSubject:
     tools: tuple[tuple[Tool, LockedTool], ...]
     platforms: tuple[Platform, ...]
     base: str = ""  # the external base image reference, pinned ("debian:12@sha256:...")
+    # The baked SBOM leaves out evidence and download URLs: the tag does not depend on them, and an
+    # immutable tag must not meet a second, different SBOM after a re-lock that changed only those.
+    evidence: bool = True
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ def sbom_json(subject: SbomSubject, builder_version: str, system: BaseSystem | N
     components = [
         c for tool, locked in subject.tools for c in tool_components(tool, locked, subject.platforms)
     ]
+    if not subject.evidence:
+        components = [_meaning_only(c) for c in components]
     if system is not None:
         components += [_deb(p, system.distro) for p in system.packages]
     data = json.loads(JsonV1Dot6(_bom(subject, builder_version, components)).output_as_string())
@@ -81,6 +87,16 @@ def sbom_json(subject: SbomSubject, builder_version: str, system: BaseSystem | N
     return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
 
 
+def _meaning_only(component: Component) -> Component:
+    """The component without what a re-lock may change while the tag stays: evidence and URLs."""
+    component.properties = [p for p in component.properties if not p.name.startswith("builder:evidence")]
+    component.external_references = []
+    if component.purl is not None and "download_url" in component.purl.qualifiers:
+        qualifiers = {k: v for k, v in component.purl.qualifiers.items() if k != "download_url"}
+        component.purl = component.purl._replace(qualifiers=qualifiers)
+    return component
+
+
 def _bom(subject: SbomSubject, version: str, components: list[Component]) -> Bom:
     image = Component(type=ComponentType.CONTAINER, name=subject.image, version=subject.tag,
                       bom_ref=f"image:{subject.image}")  # fmt: skip
@@ -88,6 +104,8 @@ def _bom(subject: SbomSubject, version: str, components: list[Component]) -> Bom
              "builder:platforms": " ".join(str(p) for p in subject.platforms)}  # fmt: skip
     if subject.base:
         facts["builder:base-image"] = subject.base
+    if not subject.evidence:
+        del facts["builder:version"]  # a new builder does not change the tag either
     about = BomMetaData(component=image, properties=[Property(name=k, value=v) for k, v in facts.items()])
     bom = Bom(components=components, metadata=about)
     bom.register_dependency(image, components)  # the image holds every component directly

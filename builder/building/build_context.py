@@ -57,7 +57,7 @@ def assemble(
                 atomic_write(target, data)
     sbom = within(dest, dest / SBOM_FILE)
     wanted.add(sbom)
-    data = image_sbom(project, plan_images(project, lock)[image], (platform,))
+    data = image_sbom(project, plan_images(project, lock)[image], (platform,), baked=True)
     if not sbom.is_file() or sbom.read_bytes() != data:
         atomic_write(sbom, data)
     for ref in artifact_refs(project, lock, [image], [platform]):
@@ -79,12 +79,19 @@ def _remove_others(dest: Path, wanted: set[Path]) -> None:
 
 
 def image_sbom(
-    project: Project, plan: ImagePlan, platforms: tuple[Platform, ...], system: BaseSystem | None = None
+    project: Project,
+    plan: ImagePlan,
+    platforms: tuple[Platform, ...],
+    system: BaseSystem | None = None,
+    baked: bool = False,
 ) -> bytes:
-    """The SBOM of one planned image: what the build bakes in (``system`` once the image is built)."""
+    """The SBOM of one planned image; ``baked``: what the build bakes in (no evidence, no URLs)."""
+    from dataclasses import replace
+
     from builder.attesting.sbom import builder_version, sbom_json  # heavy: only when building
 
-    return sbom_json(sbom_subject(project, plan, platforms), builder_version(), system)
+    subject = replace(sbom_subject(project, plan, platforms), evidence=not baked)
+    return sbom_json(subject, builder_version(), system)
 
 
 def sbom_subject(project: Project, plan: ImagePlan, platforms: tuple[Platform, ...]) -> SbomSubject:

@@ -586,6 +586,11 @@ Examples:
   builder sbom container-scanners --out sbom.cdx.json --platform linux/amd64
   builder sbom base --image builder/base:0123abcd4567-amd64 --out base.cdx.json
                                                       also the Debian packages of that built image
+
+This is the full document: each component also carries its verification
+evidence (builder:evidence properties) and download URLs. The SBOM baked into
+an image (/usr/share/builder/sbom.cdx.json) leaves those out, so it depends only on what the
+image's tag depends on (plus the base image's Debian packages).
 """,
 )
 @click.argument("image")

@@ -46,8 +46,12 @@ run "one_encrypted_immutable_scanned_repository_per_image" {
     error_message = "Every ECR repository must have immutable tags, scan on push and KMS encryption."
   }
   assert {
-    condition     = alltrue([for image in var.images : length(jsondecode(aws_ecr_lifecycle_policy.image[image].policy).rules) == 2])
+    condition     = alltrue([for image in var.images : length(jsondecode(aws_ecr_lifecycle_policy.image[image].policy).rules) == 3])
     error_message = "Every ECR repository must have the lifecycle policy."
+  }
+  assert {
+    condition     = alltrue([for image in var.images : jsondecode(aws_ecr_lifecycle_policy.image[image].policy).rules[1].selection.tagPatternList == ["*.provenance"]])
+    error_message = "Provenance images must have their own keep-N rule, ahead of the any-tag rule, so N counts images only."
   }
 }
 

@@ -194,8 +194,21 @@ resource "aws_ecr_lifecycle_policy" "image" {
         selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
         action       = { type = "expire" }
       },
+      # ECR evaluates rules from the lowest rulePriority up, and an image that matches the tag
+      # requirements of a rule is never expired (nor counted) by a lower-priority rule. So the
+      # `<tag>.provenance` images, matched here, are kept to the newest N of their own, and the
+      # "any" rule below counts the images alone. Each provenance is pushed right after its image,
+      # so both orders by push time agree and a provenance goes when its image does (ECR cannot
+      # tie two images together: one re-pushed out of order may be expired a run apart).
       {
         rulePriority = 2
+        description  = "Keep the provenance of the newest ${var.ecr_keep_images} images"
+        selection = { tagStatus = "tagged", tagPatternList = ["*.provenance"], countType = "imageCountMoreThan",
+        countNumber = var.ecr_keep_images }
+        action = { type = "expire" }
+      },
+      {
+        rulePriority = 3
         description  = "Keep the newest ${var.ecr_keep_images} images"
         selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = var.ecr_keep_images }
         action       = { type = "expire" }
