@@ -51,7 +51,11 @@ run "one_encrypted_immutable_scanned_repository_per_image" {
   }
   assert {
     condition     = alltrue([for image in var.images : jsondecode(aws_ecr_lifecycle_policy.image[image].policy).rules[1].selection.tagPatternList == ["*.provenance"]])
-    error_message = "Provenance images must have their own keep-N rule, ahead of the any-tag rule, so N counts images only."
+    error_message = "Provenance images must have their own keep-N rule, ahead of the any-tag rule."
+  }
+  assert {
+    condition     = alltrue([for image in var.images : [for rule in jsondecode(aws_ecr_lifecycle_policy.image[image].policy).rules : try(rule.selection.countNumber, 0)] == [7, 30, 60]])
+    error_message = "The any-tag rule ranks images and their provenances together: it keeps 2N of them, N images."
   }
 }
 

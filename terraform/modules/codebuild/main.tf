@@ -194,12 +194,14 @@ resource "aws_ecr_lifecycle_policy" "image" {
         selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
         action       = { type = "expire" }
       },
-      # ECR evaluates rules from the lowest rulePriority up, and an image that matches the tag
-      # requirements of a rule is never expired (nor counted) by a lower-priority rule. So the
-      # `<tag>.provenance` images, matched here, are kept to the newest N of their own, and the
-      # "any" rule below counts the images alone. Each provenance is pushed right after its image,
-      # so both orders by push time agree and a provenance goes when its image does (ECR cannot
-      # tie two images together: one re-pushed out of order may be expired a run apart).
+      # ECR evaluates rules from the lowest rulePriority up; an image a higher-priority rule's tag
+      # requirements match is never expired by a lower one, but lower rules still count it when
+      # they rank images ("identify them as if they haven't been expired", AWS's evaluation rules).
+      # Every built image gets its `<tag>.provenance`, pushed right after it: rule 2 keeps the
+      # newest N provenances, and the "any" rule ranks images and provenances together, so it
+      # keeps 2N of them, i.e. the newest N images. Should ECR not count rule 2's images there,
+      # this keeps up to 2N images: more, never fewer. ECR cannot tie two images together, so a
+      # provenance re-pushed out of order may be expired a run apart from its image.
       {
         rulePriority = 2
         description  = "Keep the provenance of the newest ${var.ecr_keep_images} images"
@@ -209,8 +211,8 @@ resource "aws_ecr_lifecycle_policy" "image" {
       },
       {
         rulePriority = 3
-        description  = "Keep the newest ${var.ecr_keep_images} images"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = var.ecr_keep_images }
+        description  = "Keep the newest ${var.ecr_keep_images} images (each beside its provenance)"
+        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 2 * var.ecr_keep_images }
         action       = { type = "expire" }
       },
     ]
