@@ -74,8 +74,14 @@ def _role_grants_elsewhere(deployment: Deployment) -> list[str]:
         for kind in ("resource", "key")
         for name, document in kinds.get(kind, {}).items()
         for s in listed(json.loads(document)["Statement"])
-        if arns & set(listed(s.get("Principal", {}).get("AWS", []))) and s not in known
+        if s.get("Effect") == "Allow" and arns & _principals(s) and s not in known
     ]
+
+
+def _principals(statement: dict[str, object]) -> set[str]:
+    """The AWS principals a statement names ("*" is a string, not a mapping)."""
+    principal = statement.get("Principal", {})
+    return set(listed(principal.get("AWS", []))) if isinstance(principal, dict) else {str(principal)}
 
 
 def unused_grants(deployment: Deployment, requests: Mapping[str, list[Request]], needs: Needs) -> list[str]:

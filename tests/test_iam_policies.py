@@ -96,6 +96,8 @@ PLATFORM_NEEDS: dict[str, dict[str, tuple[str, ...]]] = {
         "the batch project starts, retries and stops its child builds as the service role": (
             "codebuild:RetryBuild", "codebuild:StartBuild", "codebuild:StopBuild"),
         "CodeBuild clones a CODECOMMIT source as the service role": ("codecommit:GitPull",),
+        "CodeBuild uploads the buildspec's `artifacts:` (SBOM, provenance) to the bucket as the service role": (
+            "s3:GetBucketAcl", "s3:GetBucketLocation", "s3:PutObject"),
     },
     "updater": {
         "Lambda writes the function's log as the execution role": ("logs:CreateLogStream", "logs:PutLogEvents"),

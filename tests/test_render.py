@@ -214,6 +214,7 @@ def test_buildspec_leaves_the_token_to_builder_and_never_echoes(minimal_project:
         # then, when Terraform named the key, the provenance of what this build made (nothing else)
         'if [ -n "${BUILDER_PROVENANCE_KMS_KEY:-}" ]; then builder provenance "$IMAGE_NAME" --platform "$PLATFORM"'
         ' --key "$BUILDER_PROVENANCE_KMS_KEY" --if-built --push --out "reports/provenance-$IMAGE_NAME.dsse.json"; fi',
+        'builder sbom "$IMAGE_NAME" --platform "$PLATFORM" --out "reports/sbom-$IMAGE_NAME-${PLATFORM//\\//-}.cdx.json"',
         'if [ -n "${BUILDER_AWS_ACCOUNT_ID:-}" ]; then builder audit "$IMAGE_NAME" --security-hub; fi',
     ]
     assert spec["reports"]["smoke"] == {

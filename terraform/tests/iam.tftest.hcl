@@ -28,6 +28,7 @@ variables {
     "codeartifact/resource/repository-generic-store",
     "codeartifact/resource/repository-internal-store",
     "codebuild/identity/codebuild",
+    "codebuild/resource/artifacts",
     "codebuild/trust/codebuild",
     "root/key/main",
     "root/key/provenance",
@@ -97,14 +98,14 @@ run "resource_policies_name_principals_actions_and_resources" {
   assert {
     condition = alltrue([
       for s in flatten([for kinds in values(output.iam_policy_documents) : [for doc in values(try(kinds.resource, {})) : jsondecode(doc).Statement]]) :
-      s.Principal != "*" && !contains(flatten([try(s.Principal.AWS, [])]), "*")
+      s.Effect == "Deny" || (s.Principal != "*" && !contains(flatten([try(s.Principal.AWS, [])]), "*"))
     ])
-    error_message = "A resource policy grants to the \"*\" principal."
+    error_message = "A resource policy grants to the \"*\" principal (only a Deny, such as TLS-only, may name everyone)."
   }
   assert {
     condition = alltrue([
       for s in flatten([for kinds in values(output.iam_policy_documents) : [for doc in values(try(kinds.resource, {})) : jsondecode(doc).Statement]]) :
-      alltrue([for a in flatten([s.Action]) : !strcontains(a, "*")]) && !contains(flatten([s.Resource]), "*")
+      s.Effect == "Deny" || (alltrue([for a in flatten([s.Action]) : !strcontains(a, "*")]) && !contains(flatten([s.Resource]), "*"))
     ])
     error_message = "A resource policy statement uses a wildcard action or Resource \"*\": name them."
   }

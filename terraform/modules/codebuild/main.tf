@@ -37,6 +37,7 @@ locals {
   policies = {
     trust    = { codebuild = local.trust_policy_codebuild }
     identity = { codebuild = local.identity_policy_codebuild }
+    resource = { artifacts = local.bucket_policy_artifacts }
   }
 
   trust_policy_codebuild = jsonencode({
@@ -58,6 +59,19 @@ locals {
           Effect   = "Allow"
           Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
           Resource = "${aws_cloudwatch_log_group.codebuild.arn}:*"
+        },
+        {
+          # CodeBuild uploads the buildspec's `artifacts:` as the role, checking the bucket first.
+          Sid      = "UploadBuildArtifacts"
+          Effect   = "Allow"
+          Action   = ["s3:PutObject"]
+          Resource = "${aws_s3_bucket.artifacts.arn}/*"
+        },
+        {
+          Sid      = "LocateArtifactsBucket"
+          Effect   = "Allow"
+          Action   = ["s3:GetBucketAcl", "s3:GetBucketLocation"]
+          Resource = aws_s3_bucket.artifacts.arn
         },
         {
           Sid    = "WriteTestReports"
@@ -249,7 +263,13 @@ resource "aws_codebuild_project" "image" {
   build_timeout  = var.build_timeout_minutes
 
   artifacts {
-    type = "NO_ARTIFACTS"
+    # The buildspec's `artifacts:` (its full SBOM and signed provenance), under <build id>/.
+    type                = "S3"
+    location            = aws_s3_bucket.artifacts.id
+    name                = each.key
+    namespace_type      = "BUILD_ID"
+    packaging           = "NONE"
+    encryption_disabled = false
   }
 
   environment {
@@ -297,7 +317,13 @@ resource "aws_codebuild_project" "batch" {
   build_timeout  = var.build_timeout_minutes
 
   artifacts {
-    type = "NO_ARTIFACTS"
+    # The buildspec's `artifacts:` (its full SBOM and signed provenance), under <build id>/.
+    type                = "S3"
+    location            = aws_s3_bucket.artifacts.id
+    name                = "batch"
+    namespace_type      = "BUILD_ID"
+    packaging           = "NONE"
+    encryption_disabled = false
   }
 
   environment {

@@ -109,3 +109,9 @@ variable "codeartifact" {
     repository_arns     = map(string)
   })
 }
+
+variable "artifact_retention_days" {
+  description = "Days each build's SBOM and provenance are kept in the artifacts bucket."
+  type        = number
+  default     = 400
+}
