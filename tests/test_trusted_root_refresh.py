@@ -20,7 +20,7 @@ PINNED_TARGET = b'{"previous": "root"}'
 
 @pytest.fixture
 def repository() -> Iterator[FakeTuf]:
-    with serve(FakeTuf(FakeSigstore().trusted_root_json().encode())) as fake:
+    with serve(FakeTuf(target=FakeSigstore().trusted_root_json().encode())) as fake:
         yield fake
 
 
@@ -44,7 +44,7 @@ def test_a_refresh_writes_the_signed_target_and_a_second_changes_nothing(
     assert _pinned(keys)[1] == repository.target
     load_trusted_root(keys / "sigstore/trusted_root.json")  # sigstore takes it
     assert refresh(repository.url, keys) == []
-    assert {"timestamp.json", "snapshot.json", "targets.json", f"targets/{TARGET}"} <= set(
+    assert {"/timestamp.json", "/snapshot.json", "/targets.json", f"/targets/{TARGET}"} <= set(
         repository.requests
     )
 
@@ -58,7 +58,7 @@ def test_a_root_rotation_is_followed_and_the_newest_root_pinned(repository: Fake
 
 
 def _tampered(fake: FakeTuf) -> None:
-    fake.files[f"targets/{TARGET}"] = fake.target.replace(b"a", b"b", 1)  # same length, other bytes
+    fake.routes[f"/targets/{TARGET}"] = fake.target.replace(b"a", b"b", 1)  # same length, other bytes
 
 
 def _expired(fake: FakeTuf) -> None:
@@ -74,7 +74,7 @@ def _root_signed_by_the_new_key_alone(fake: FakeTuf) -> None:
     signed = fake.root
     signed.signatures.clear()
     signed.sign(fake.keys["root"])
-    fake.files["2.root.json"] = signed.to_bytes()
+    fake.routes["/2.root.json"] = signed.to_bytes()
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ ROOT_PATH = "keys/sigstore/trusted_root.json"
 @pytest.fixture
 def scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeRepo, FakeTuf, Path]]:
     """scan 1.0.0 locked, 1.1.0 released; the project keeps its trusted keys in keys/."""
-    with world(tmp_path, monkeypatch) as (repo, _releases, root), serve(FakeTuf(b"{}")) as tuf:
+    with world(tmp_path, monkeypatch) as (repo, _releases, root), serve(FakeTuf()) as tuf:
         tuf.target = FakeSigstore().trusted_root_json().encode()
         tuf.publish()
         (root / "keys/sigstore").mkdir(parents=True)

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 
 from securesystemslib.signer import CryptoSigner
 from tuf.api.metadata import Metadata, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp
 
-from tests.fakes.server import StateServer, running
+from tests.fakes.files import Files
+from tests.fakes.files import serve as serve_files
 
 TARGET = "trusted_root.json"
 _ROLES = ("root", "timestamp", "snapshot", "targets")
@@ -29,11 +29,8 @@ def _expiry(days: int) -> datetime:
 
 
 @dataclass
-class FakeTuf:
-    target: bytes  # what trusted_root.json holds, as signed
-    files: dict[str, bytes] = field(default_factory=dict)  # path -> bytes served
-    requests: list[str] = field(default_factory=list)
-    url: str = ""
+class FakeTuf(Files):
+    target: bytes = b"{}"  # what trusted_root.json holds, as signed
 
     def __post_init__(self) -> None:
         self.keys = {role: CryptoSigner.generate_ecdsa() for role in _ROLES}
@@ -42,13 +39,13 @@ class FakeTuf:
             root.add_key(self.keys[role].public_key, role)
         self.root = Metadata(root)
         self.root.sign(self.keys["root"])
-        self.files["1.root.json"] = self.root.to_bytes()
+        self.routes["/1.root.json"] = self.root.to_bytes()
         self.publish()
 
     @property
     def first_root(self) -> bytes:
         """The root a client pins to start from."""
-        return self.files["1.root.json"]
+        return self.routes["/1.root.json"]
 
     def publish(self, timestamp_days: int = 1, targets_signer: CryptoSigner | None = None) -> None:
         targets = Metadata(Targets(expires=_expiry(30)))
@@ -60,8 +57,8 @@ class FakeTuf:
         timestamp = Metadata(Timestamp(expires=_expiry(timestamp_days)))
         timestamp.signed.snapshot_meta = MetaFile(version=snapshot.signed.version)
         timestamp.sign(self.keys["timestamp"])
-        self.files.update({"targets.json": targets.to_bytes(), "snapshot.json": snapshot.to_bytes(),
-                           "timestamp.json": timestamp.to_bytes(), f"targets/{TARGET}": self.target})  # fmt: skip
+        self.routes.update({"/targets.json": targets.to_bytes(), "/snapshot.json": snapshot.to_bytes(),
+                            "/timestamp.json": timestamp.to_bytes(), f"/targets/{TARGET}": self.target})  # fmt: skip
 
     def rotate_root(self) -> bytes:
         """Root version 2 with a new root key, signed by the old key and the new; returns it."""
@@ -73,33 +70,14 @@ class FakeTuf:
         self.root.sign(old)
         self.root.sign(new, append=True)
         self.keys["root"] = new
-        self.files[f"{signed.version}.root.json"] = data = self.root.to_bytes()
+        self.routes[f"/{signed.version}.root.json"] = data = self.root.to_bytes()
         return data
 
     def stranger(self) -> CryptoSigner:
         return CryptoSigner.generate_ecdsa()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: StateServer
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        fake: FakeTuf = self.server.state
-        path = self.path.lstrip("/")
-        fake.requests.append(path)
-        body = fake.files.get(path)
-        self.send_response(200 if body is not None else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body or b"")))
-        self.end_headers()
-        self.wfile.write(body or b"")
-
-
 @contextmanager
 def serve(fake: FakeTuf) -> Iterator[FakeTuf]:
-    with running(_Handler, fake) as url:
-        fake.url = url
+    with serve_files(fake):
         yield fake
