@@ -285,7 +285,7 @@ variable "codebuild_compute_type" {
 }
 
 variable "ecr_keep_images" {
-  description = "How many tagged images each ECR repository keeps (older ones expire)."
+  description = "How many images of each platform each ECR repository keeps, each with its provenance (older ones expire)."
   type        = number
   default     = 30
 

@@ -46,16 +46,20 @@ run "one_encrypted_immutable_scanned_repository_per_image" {
     error_message = "Every ECR repository must have immutable tags, scan on push and KMS encryption."
   }
   assert {
-    condition     = alltrue([for image in var.images : length(jsondecode(aws_ecr_lifecycle_policy.image[image].policy).rules) == 3])
+    # untagged, an image and a provenance rule per platform, the index backstop
+    condition     = alltrue([for image in var.images : length(jsondecode(aws_ecr_lifecycle_policy.image[image].policy).rules) == 2 + 2 * length(var.platforms)])
     error_message = "Every ECR repository must have the lifecycle policy."
   }
   assert {
-    condition     = alltrue([for image in var.images : jsondecode(aws_ecr_lifecycle_policy.image[image].policy).rules[1].selection.tagPatternList == ["*.provenance"]])
-    error_message = "Provenance images must have their own keep-N rule, ahead of the any-tag rule."
+    condition = alltrue([for image in var.images : (
+      [for r in jsondecode(aws_ecr_lifecycle_policy.image[image].policy).rules : try(r.selection.tagPatternList[0], r.selection.tagStatus)]
+      == ["untagged", "*-amd64", "*-amd64.provenance", "*-arm64", "*-arm64.provenance", "any"]
+    )])
+    error_message = "Each platform's images and provenances must be counted by their own rules, before the any rule."
   }
   assert {
-    condition     = alltrue([for image in var.images : [for rule in jsondecode(aws_ecr_lifecycle_policy.image[image].policy).rules : try(rule.selection.countNumber, 0)] == [7, 30, 60]])
-    error_message = "The any-tag rule ranks images and their provenances together: it keeps 2N of them, N images."
+    condition     = jsondecode(aws_ecr_lifecycle_policy.image["base"].policy).rules[1].selection.countNumber == jsondecode(aws_ecr_lifecycle_policy.image["base"].policy).rules[2].selection.countNumber
+    error_message = "Each image kept must keep its provenance."
   }
 }
 

@@ -196,40 +196,60 @@ resource "aws_ecr_repository" "image" {
   }
 }
 
+# How ECR reads these rules (its lifecycle policy documentation): rules run from the lowest
+# rulePriority up and a tagStatus "any" rule must come last; an image is expired by one rule at
+# most, and an image whose tags match a higher-priority rule's selection can never be expired by a
+# lower one, although lower rules still see (count) it. A tagPatternList pattern matches the whole
+# tag, `*` standing for any run of characters (at most four per pattern), and several patterns in
+# one list must all match, so "either of" takes one rule per pattern.
+#
+# Hence one pair of rules per platform, their patterns disjoint so no rule counts another's
+# images: `<tag>-<arch>` keeps the newest N images of that platform, `<tag>-<arch>.provenance`
+# the newest N provenances, pushed right after their image, so the N provenances kept are those of
+# the N images kept (an image built without a provenance shifts this by one). The multi-platform
+# index `<tag>` matches no pattern (tags are hex, no wildcard selects "no dash"), so only the last
+# `any` rule can expire it; that rule counts every image, untagged ones included, so with the
+# count of N builds (an index, and an image and a provenance per platform) it keeps the indexes of
+# the newest N builds, fewer when untagged manifests (attestations, stray pushes) are counted too:
+# an index may go before its images, not after them.
+locals {
+  ecr_archs = [for p in var.platforms : element(split("/", p), 1)]
+  ecr_pairs = flatten([for i, arch in local.ecr_archs : [
+    {
+      rulePriority = 2 + 2 * i
+      description  = "Keep the newest ${var.ecr_keep_images} ${arch} images"
+      selection    = { tagStatus = "tagged", tagPatternList = ["*-${arch}"], countType = "imageCountMoreThan", countNumber = var.ecr_keep_images }
+      action       = { type = "expire" }
+    },
+    {
+      rulePriority = 3 + 2 * i
+      description  = "Keep the provenance of each ${arch} image kept"
+      selection    = { tagStatus = "tagged", tagPatternList = ["*-${arch}.provenance"], countType = "imageCountMoreThan", countNumber = var.ecr_keep_images }
+      action       = { type = "expire" }
+    },
+  ]])
+}
+
 resource "aws_ecr_lifecycle_policy" "image" {
   for_each = local.images
 
   repository = aws_ecr_repository.image[each.key].name
   policy = jsonencode({
-    rules = [
-      {
+    rules = concat(
+      [{
         rulePriority = 1
         description  = "Drop untagged layers/manifests after 7 days"
         selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
         action       = { type = "expire" }
-      },
-      # ECR evaluates rules from the lowest rulePriority up; an image a higher-priority rule's tag
-      # requirements match is never expired by a lower one, but lower rules still count it when
-      # they rank images ("identify them as if they haven't been expired", AWS's evaluation rules).
-      # Every built image gets its `<tag>.provenance`, pushed right after it: rule 2 keeps the
-      # newest N provenances, and the "any" rule ranks images and provenances together, so it
-      # keeps 2N of them, i.e. the newest N images. Should ECR not count rule 2's images there,
-      # this keeps up to 2N images: more, never fewer. ECR cannot tie two images together, so a
-      # provenance re-pushed out of order may be expired a run apart from its image.
-      {
-        rulePriority = 2
-        description  = "Keep the provenance of the newest ${var.ecr_keep_images} images"
-        selection = { tagStatus = "tagged", tagPatternList = ["*.provenance"], countType = "imageCountMoreThan",
-        countNumber = var.ecr_keep_images }
-        action = { type = "expire" }
-      },
-      {
-        rulePriority = 3
-        description  = "Keep the newest ${var.ecr_keep_images} images (each beside its provenance)"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 2 * var.ecr_keep_images }
+      }],
+      local.ecr_pairs,
+      [{
+        rulePriority = 2 + 2 * length(local.ecr_archs)
+        description  = "Expire multi-platform indexes of builds older than the images kept"
+        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = var.ecr_keep_images * (1 + 2 * length(local.ecr_archs)) }
         action       = { type = "expire" }
-      },
-    ]
+      }],
+    )
   })
 }
 

@@ -91,7 +91,7 @@ variable "log_retention_days" {
 }
 
 variable "ecr_keep_images" {
-  description = "Tagged images kept per ECR repository."
+  description = "Images kept per ECR repository and platform (each with its provenance)."
   type        = number
   default     = 30
 }
