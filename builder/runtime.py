@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from builder.plumbing.http import HttpClient
     from builder.sources.base import Source, SourceDeps
     from builder.stores.base import ArtifactStore, RepositoryStore
+    from builder.stores.codeartifact import CodeArtifactStore
     from builder.updating.pull_requests import GitHubClient
     from builder.updating.trust_refresh import TrustRefresh
     from builder.updating.updater import Mirror
@@ -143,12 +144,22 @@ class Runtime:
 
     @functools.cache  # noqa: B019 - one per Runtime, which lives for one run
     def codeartifact(self) -> RepositoryStore:
+        return self._codeartifact("builder")
+
+    @functools.cache  # noqa: B019 - one per Runtime, which lives for one run
+    def osv_packages(self) -> CodeArtifactStore:
+        """The CodeArtifact store's ``osv`` namespace, where `builder store osv` mirrors OSV's archives."""
+        from builder.auditing.osv_packages import NAMESPACE
+
+        return self._codeartifact(NAMESPACE)
+
+    def _codeartifact(self, namespace: str) -> CodeArtifactStore:
         from builder.stores.codeartifact import CodeArtifactStore
 
         ca = self.settings.store.codeartifact
         if ca is None:
             raise UserError("this needs store.codeartifact in builder.yaml (or BUILDER_CODEARTIFACT_*)")
-        return CodeArtifactStore(aws.client("codeartifact", self.env, ca.region), ca)
+        return CodeArtifactStore(aws.client("codeartifact", self.env, ca.region), ca, namespace)
 
     @functools.cached_property
     def kms(self) -> KmsClient:

@@ -31,8 +31,29 @@ class AuditOptions:
     security_hub: bool = False
 
 
-def _archives(runtime: Runtime, options: AuditOptions) -> Path:
-    return options.archives or runtime.local_store.root / "osv"
+def _archives(runtime: Runtime, options: AuditOptions, project: Project) -> Path:
+    """Where the offline audit reads: --archives, else the CodeArtifact mirror, else the local store."""
+    if options.archives:
+        return options.archives
+    if runtime.settings.store.kind != "codeartifact":
+        return runtime.local_store.root / "osv"
+    from builder.cli.osv_mirror import fetch_newest
+
+    folder = runtime.local_store.root / "osv-codeartifact"
+    return fetch_newest(runtime.osv_packages(), _ecosystems(project), folder, runtime.clock(), _err)
+
+
+def _err(message: str, err: bool = True) -> None:
+    import click
+
+    click.echo(message, err=err)
+
+
+def _ecosystems(project: Project) -> set[str]:
+    from builder.auditing.components import components
+
+    found, _ = components(project.tools.values(), load_lockfile(project.root))
+    return {c.ecosystem for c in found}
 
 
 def audit_command(project: Project, images: tuple[str, ...], options: AuditOptions, echo: Echo,
@@ -41,7 +62,7 @@ def audit_command(project: Project, images: tuple[str, ...], options: AuditOptio
     ignores = load_ignores(project.root, project.tools)
     check_expiry(ignores, today or datetime.date.today())
     names = project.select(images)
-    database = runtime.osv(_archives(runtime, options) if options.offline else None)
+    database = runtime.osv(_archives(runtime, options, project) if options.offline else None)
     audit = audit_images(project, load_lockfile(project.root), names, database, ignores)
     report = render(audit, options.fmt)
     if options.output:
@@ -74,14 +95,23 @@ def _exit_code(audit: Audit, fail_on: str | None, echo: Echo) -> int:
 
 
 def store_osv_command(project: Project, folder: Path | None, echo: Echo) -> int:
-    """Mirror OSV's archives of every ecosystem the project's locked tools come from."""
-    from builder.auditing.components import components
-
+    """Mirror OSV's archives of every ecosystem the project's locked tools come from: into the
+    CodeArtifact store when it is the project's (and no folder is named), else into a folder."""
     runtime = Runtime(project, os.environ)
-    found, _ = components(project.tools.values(), load_lockfile(project.root))
-    target = folder or runtime.local_store.root / "osv"
+    ecosystems = _ecosystems(project)
     base = runtime.settings.upstreams["osv_archive"]
-    for path in mirror_archives(runtime.http, base, {c.ecosystem for c in found}, target):
+    if folder is None and runtime.settings.store.kind == "codeartifact":
+        from builder.cli.osv_mirror import publish_archives
+
+        store = runtime.osv_packages()
+        version = publish_archives(runtime.http, base, ecosystems, store, runtime.clock(), echo)
+        echo(
+            f"store osv: archives published as version {version}; audit with `builder audit --offline`",
+            err=True,
+        )
+        return 0
+    target = folder or runtime.local_store.root / "osv"
+    for path in mirror_archives(runtime.http, base, ecosystems, target):
         echo(f"{path} ({path.stat().st_size / 2**20:.1f} MiB)")
     echo(f"store osv: archives in {target}; audit with `builder audit --offline`", err=True)
     return 0

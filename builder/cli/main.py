@@ -532,11 +532,17 @@ Examples:
                                           exit 1 when a finding is high or critical (CI)
   builder audit --all --format sarif -o reports/audit.sarif
   builder audit --all --offline           from the archives `builder store osv` mirrored
+  builder audit --all --offline --archives /mnt/osv
+                                          from a folder `builder store osv --into` filled
   builder audit "$IMAGE_NAME" --security-hub
                                           and import the findings into AWS Security Hub
 \b
 Accepted findings go in audit.yaml (ignore: [{id, tool, reason, expires}]); an entry past its
 date fails the run. The OSV API is builder.yaml's upstreams.osv.
+
+--offline without --archives: with a CodeArtifact store, the newest version of each ecosystem's
+package in namespace osv (sha256 checked against CodeArtifact's before it is read; the version
+used is printed, a warning when it is over 7 days old); with a local store, its osv/ folder.
 """,
 )
 @click.argument("images", nargs=-1)
@@ -620,11 +626,17 @@ def sbom(
     name="osv",
     epilog="""\b
 Examples:
-  builder store osv                   into the local store's osv/ folder
-  builder store osv --into /mnt/osv   where an air-gapped audit reads them (--archives)
+  builder store osv                   into the configured store (see below)
+  builder store osv --into /mnt/osv   into a folder an air-gapped audit reads (--archives)
+
+With a CodeArtifact store each ecosystem's all.zip becomes a generic package in namespace osv
+(PyPI -> eco--py-p-i: a capital is '-' and its small letter, ':' is '_'; an ecosystem that
+spelling cannot hold is refused), version = the mirror time in UTC (2026.12.03-081500), sent with
+its sha256. It runs with your own AWS credentials: they need codeartifact:PublishPackageVersion on
+the osv packages; the CodeBuild role only reads them. With a local store: its osv/ folder.
 """,
 )
-@click.option("--into", type=click.Path(file_okay=False, path_type=Path), help="Default: the store's osv/.")
+@click.option("--into", type=click.Path(file_okay=False, path_type=Path), help="A folder, not the store.")
 @_pass_context
 def store_osv(ctx: Context, into: Path | None) -> None:
     """Download OSV's all.zip of each ecosystem the locked tools use (upstreams.osv_archive)."""

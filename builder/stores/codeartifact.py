@@ -203,6 +203,45 @@ class CodeArtifactStore:
             )
         return sorted(reply.get("successfulVersions", {}), key=_order)
 
+    # ---- single files under this store's namespace (OSV's archives)
+
+    def publish_file(self, package: str, version: str, path: Path) -> str:
+        """Publish ``path`` as the one asset of a new Published version; returns its sha256."""
+        digest = sha256_file(path)
+        with path.open("rb") as body:
+            self._call(
+                "publish_package_version",
+                f"{self.namespace}/{package} {version}",
+                **self._package(package),
+                packageVersion=version,
+                assetName=path.name,
+                assetContent=body,
+                assetSHA256=digest,
+            )
+        return digest
+
+    def fetch_file(self, package: str, version: str, asset: str, dest: Path) -> None:
+        """Write an asset to ``dest`` only if its bytes hash to the sha256 CodeArtifact reports."""
+        subject = f"{self.namespace}/{package} {version} {asset}"
+        reported = self._asset_sha256(package, version, asset)
+        if reported is None:
+            raise StoreError(f"CodeArtifact has no {subject}")
+        params = {**self._package(package), "packageVersion": version, "asset": asset}
+        reply = self._call("get_package_version_asset", subject, **params)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".incoming-{dest.name}.")
+        tmp = Path(name)
+        try:
+            digest = _stream(reply["asset"], fd)
+            if digest != reported:
+                raise ChecksumError(
+                    Mismatch(package, version, reported, digest), f"{subject} from CodeArtifact"
+                )
+            tmp.replace(dest)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
     # ---- tokens, endpoints, repositories
 
     def authorization_token(self) -> str:
@@ -268,10 +307,13 @@ class CodeArtifactStore:
         return {**self._package(ref.tool), "packageVersion": ref.version, asset_key: ref.artifact.file}
 
     def _stored_sha256(self, ref: ArtifactRef) -> str | None:
-        params = {**self._package(ref.tool), "packageVersion": ref.version}
+        return self._asset_sha256(ref.tool, ref.version, ref.artifact.file)
+
+    def _asset_sha256(self, package: str, version: str, name: str) -> str | None:
+        params = {**self._package(package), "packageVersion": version}
         try:
-            for asset in self._pages("list_package_version_assets", ref.tool, **params):
-                if asset["name"] == ref.artifact.file:
+            for asset in self._pages("list_package_version_assets", package, **params):
+                if asset["name"] == name:
                     return str(asset["hashes"]["SHA-256"])
         except StoreError as error:
             if _code(error) == "ResourceNotFoundException" and _resource(error) in _MISSING_PACKAGE:
