@@ -166,6 +166,7 @@ module "updater" {
   ephemeral_storage_mb    = var.lambda_ephemeral_storage_mb
   reserved_concurrency    = var.lambda_reserved_concurrency
   code_signing_policy     = var.code_signing_policy
+  trusted_keys_path       = var.trusted_keys_path
 
   secret_recovery_window_in_days = var.github_token_recovery_window_in_days
 

@@ -300,3 +300,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "trusted_keys_path" {
+  description = "Path in github_repository of the trusted-keys folder the updater verifies with and keeps its Sigstore trusted root refreshed in (e.g. builder/data/keys). \"\" means the keys in the Lambda zip."
+  type        = string
+  default     = ""
+}
