@@ -19,6 +19,7 @@ import subprocess
 import tarfile
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -137,13 +138,27 @@ class Upstreams:
         self.terraform = terraform_bytes
 
 
-@pytest.fixture(scope="module")
-def upstreams(wheels: dict[str, bytes], terraform_zip: tuple[str, bytes]) -> Iterator[Upstreams]:
+@contextmanager
+def _upstreams(wheels: dict[str, bytes], terraform_zip: tuple[str, bytes]) -> Iterator[Upstreams]:
     index = SimpleIndex(password=TOKEN)
     for name, data in wheels.items():
         index.add(name, data)
     with serve_files(Files()) as files, serve_index(index):
         yield Upstreams(files, index, terraform_zip)
+
+
+@pytest.fixture(scope="module")
+def upstreams(wheels: dict[str, bytes], terraform_zip: tuple[str, bytes]) -> Iterator[Upstreams]:
+    with _upstreams(wheels, terraform_zip) as found:
+        yield found
+
+
+@pytest.fixture
+def own_upstreams(wheels: dict[str, bytes], terraform_zip: tuple[str, bytes]) -> Iterator[Upstreams]:
+    """Fresh servers for one test: in the full suite, the module's Files server once answered this
+    test 404 for a path it serves (CI only, cause not found; see the stop-18 closing note)."""
+    with _upstreams(wheels, terraform_zip) as found:
+        yield found
 
 
 def make_project(root: Path, up: Upstreams, base_image: str) -> Path:
@@ -381,9 +396,9 @@ def test_no_engine_or_no_buildkit_is_one_line_naming_what_to_install(
 
 
 def test_a_failing_step_is_named_with_its_tail(
-    upstreams: Upstreams, base_image: str, client: DockerClient, tmp_path: Path
+    own_upstreams: Upstreams, base_image: str, client: DockerClient, tmp_path: Path
 ) -> None:
-    project = make_project(tmp_path / "project", upstreams, base_image)
+    project = make_project(tmp_path / "project", own_upstreams, base_image)
     tools = (project / "tools.yaml").read_text()
     (project / "tools.yaml").write_text(
         tools.replace("entry_points: {hello: hello}", "entry_points: {hello: bin/hello}")
