@@ -14,10 +14,11 @@ from builder.config.settings import CodeArtifact
 from builder.errors import ChecksumError, UserError
 from builder.plumbing.http import HttpClient, make_session
 from builder.stores.codeartifact import CodeArtifactStore
+from tests import test_audit
 from tests.fakes.codeartifact import OWNER, REGION, CodeArtifactState, codeartifact_double, make_client
-from tests.fakes.osv import FakeOsv, serve
+from tests.fakes.osv import FakeOsv
 from tests.helpers import run_cli
-from tests.test_audit import osv_records, rows
+from tests.test_audit import rows
 
 DOMAIN = "security-tools-domain"
 NOW = datetime(2026, 12, 3, 8, 15, 0, tzinfo=UTC)
@@ -33,25 +34,9 @@ def ca(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, CodeArtifactState
         yield url, state
 
 
-@pytest.fixture
-def osv() -> Iterator[tuple[FakeOsv, str]]:
-    state = FakeOsv()
-    state.add(*osv_records())
-    state.git_tags["OSV-2026-78"] = ["1.2.3"]
-    with serve(state) as url:
-        yield state, url
-
-
-@pytest.fixture
-def project(minimal_project: Path, osv: tuple[FakeOsv, str], monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.delenv("BUILDER_OSV_API")
-    with (minimal_project / "builder.yaml").open("a") as f:
-        f.write(f"upstreams:\n  osv: {osv[1]}\n  osv_archive: {osv[1]}\n")
-    tools = minimal_project / "tools.yaml"
-    tools.write_text(tools.read_text().replace(
-        "    repository: example/hello\n",
-        "    repository: example/hello\n    audit: {ecosystem: Go, package: github.com/example/hello}\n"))  # fmt: skip
-    return minimal_project
+# The audit tests' fake OSV and project, shared: a mirror must find what the API finds.
+osv = test_audit.osv
+project = test_audit.project
 
 
 def findings(table: str) -> set[tuple[str, ...]]:
