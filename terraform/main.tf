@@ -148,6 +148,8 @@ module "codeartifact" {
   kms_key_arn         = var.codeartifact_kms_key_arn
   reader_role_arns    = [module.codebuild.role_arn]
   publisher_role_arns = [module.updater.role_arn]
+  # Granted only when the builds audit offline; otherwise nobody reads namespace osv.
+  osv_reader_role_arns = var.audit_offline ? [module.codebuild.role_arn] : []
 }
 
 module "updater" {
@@ -195,4 +197,5 @@ module "codebuild" {
   log_retention_days = var.log_retention_days
   ecr_keep_images    = var.ecr_keep_images
   codeartifact       = module.codeartifact.store
+  audit_offline      = var.audit_offline
 }

@@ -306,3 +306,9 @@ variable "trusted_keys_path" {
   type        = string
   default     = ""
 }
+
+variable "audit_offline" {
+  description = "The image builds audit from OSV's archives mirrored into CodeArtifact, not the OSV API (builder.yaml `audit: {offline: true}`; fill the mirror with `builder store osv` where there is network). Grants the CodeBuild role read access to namespace osv of generic-store."
+  type        = bool
+  default     = false
+}

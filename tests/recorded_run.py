@@ -98,12 +98,25 @@ def seed_project(
     (root / "tools.yaml").write_text(TOOLS)
     (root / "builder.yaml").write_text(
         f"registry: {registry}\nplatforms: [linux/amd64]\nbase_images: {{debian: {{ref: '{base_image}'}}}}\n"
-        f"upstreams: {{github_api: '{releases.url}', osv: '{osv}'}}\n"
+        f"upstreams: {{github_api: '{releases.url}', osv: '{osv}', osv_archive: '{osv}'}}\n"
+        "audit: {offline: true}\n"  # CodeBuild audits from the OSV archives mirrored into CodeArtifact
     )
     for verb in ("lock", "render"):
         result = run_cli(root, verb)
         assert result.exit_code == 0, result.output
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def store_osv(project: Path, deployed: Deployment, ca_url: str) -> None:
+    """An operator's `builder store osv` where there is network: the archives CodeBuild's offline audit reads.
+
+    Run as this test, not as a deployed role: Terraform grants no role to publish them."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {**deployed.codebuild_environment, "BUILDER_CODEARTIFACT_ENDPOINT": ca_url}.items():
+            patch.setenv(name, value)
+        result = run_cli(project, "store", "osv")
+    assert result.exit_code == 0, result.output
+    assert "osv/eco--go " in result.output, result.output
 
 
 def run_updater(env: Mapping[str, str]) -> tuple[dict[str, Any], list[AwsCall]]:

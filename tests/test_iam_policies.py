@@ -61,6 +61,7 @@ from tests.recorded_run import (
     run_updater,
     security_hub_server,
     seed_project,
+    store_osv,
 )
 from tests.registry import Registry, free_port
 from tests.test_terraform import Run, initialized, initialized_dir, run, tf_env
@@ -75,6 +76,7 @@ VARIABLES = {  # for one image, and the widest policy: a CodeCommit source adds 
     "images": [IMAGE],
     "source_type": "CODECOMMIT",
     "source_repository_url": "https://git-codecommit.eu-west-1.amazonaws.com/v1/repos/ci-images",
+    "audit_offline": True,  # and the read of the OSV archives in CodeArtifact
 }
 
 # What AWS services do as the role, outside builder's code (no botocore call to record): the only
@@ -178,6 +180,7 @@ def scenario(initialized: tuple[Path, Run], tf_env: dict[str, str], registry: Re
                 work / "project", releases, f"{registry.host}/iam-{secrets.token_hex(3)}", base_image, osv_url
             )
         )
+        store_osv(work / "project", deployed, ca_url)
         release_hello(releases, "0.5.0")
         started = time.monotonic()
         summary, updater_calls = run_updater(
@@ -217,6 +220,10 @@ def test_the_run_records_both_code_paths(scenario: Scenario) -> None:
     # After the push, the build's audit imports hello's known vulnerability into Security Hub.
     assert {"BatchImportFindings", "GetFindings"} <= set(operations["codebuild"])
     assert "Sign" in operations["codebuild"]  # each built image's provenance
+    # builder.yaml says audit: {offline: true}: the newest OSV mirror is listed, then read.
+    assert "ListPackageVersions" in operations["codebuild"]
+    osv_reads = [q.resource for q in as_requests(scenario.calls)["codebuild"] if "/generic/osv/" in q.resource]
+    assert osv_reads and all(r.endswith("/generic/osv/eco--go") for r in osv_reads), osv_reads
 
 
 def test_every_call_is_allowed_by_the_roles_policies(scenario: Scenario) -> None:

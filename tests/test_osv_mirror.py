@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from builder.auditing.osv_mirror import fetch_newest, publish_archives
 from builder.auditing.osv_packages import ecosystem_of, mirror_version, mirrored_at, package_name
-from builder.cli.osv_mirror import fetch_newest, publish_archives
 from builder.config.settings import CodeArtifact
 from builder.errors import ChecksumError, UserError
 from builder.plumbing.http import HttpClient, make_session

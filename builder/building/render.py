@@ -365,6 +365,7 @@ def _buildspec(env: jinja2.Environment, project: Project, plan: ImagePlan, templ
         platforms=[str(p) for p in image.platforms],
         ecr=bool(ecr),
         ecr_region=ecr.group(1) if ecr else "",
+        audit_offline=project.settings.audit_offline,
     )
 
 

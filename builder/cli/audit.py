@@ -26,7 +26,7 @@ class AuditOptions:
     fmt: str = "table"
     fail_on: str | None = None  # a severity level; None: findings alone do not fail the run
     output: Path | None = None
-    offline: bool = False
+    offline: bool | None = None  # None: builder.yaml's audit.offline
     archives: Path | None = None  # the folder of OSV archives; default: the local store's osv/
     security_hub: bool = False
 
@@ -37,7 +37,7 @@ def _archives(runtime: Runtime, options: AuditOptions, project: Project) -> Path
         return options.archives
     if runtime.settings.store.kind != "codeartifact":
         return runtime.local_store.root / "osv"
-    from builder.cli.osv_mirror import fetch_newest
+    from builder.auditing.osv_mirror import fetch_newest
 
     folder = runtime.local_store.root / "osv-codeartifact"
     return fetch_newest(runtime.osv_packages(), _ecosystems(project), folder, runtime.clock(), _err)
@@ -62,7 +62,8 @@ def audit_command(project: Project, images: tuple[str, ...], options: AuditOptio
     ignores = load_ignores(project.root, project.tools)
     check_expiry(ignores, today or datetime.date.today())
     names = project.select(images)
-    database = runtime.osv(_archives(runtime, options, project) if options.offline else None)
+    offline = runtime.settings.audit_offline if options.offline is None else options.offline
+    database = runtime.osv(_archives(runtime, options, project) if offline else None)
     audit = audit_images(project, load_lockfile(project.root), names, database, ignores)
     report = render(audit, options.fmt)
     if options.output:
@@ -101,7 +102,7 @@ def store_osv_command(project: Project, folder: Path | None, echo: Echo) -> int:
     ecosystems = _ecosystems(project)
     base = runtime.settings.upstreams["osv_archive"]
     if folder is None and runtime.settings.store.kind == "codeartifact":
-        from builder.cli.osv_mirror import publish_archives
+        from builder.auditing.osv_mirror import publish_archives
 
         store = runtime.osv_packages()
         version = publish_archives(runtime.http, base, ecosystems, store, runtime.clock(), echo)

@@ -543,6 +543,8 @@ date fails the run. The OSV API is builder.yaml's upstreams.osv.
 --offline without --archives: with a CodeArtifact store, the newest version of each ecosystem's
 package in namespace osv (sha256 checked against CodeArtifact's before it is read; the version
 used is printed, a warning when it is over 7 days old); with a local store, its osv/ folder.
+builder.yaml's `audit: {offline: true}` makes --offline the default, and the rendered
+buildspecs audit with --offline (an air-gapped CodeBuild).
 """,
 )
 @click.argument("images", nargs=-1)
@@ -554,7 +556,8 @@ used is printed, a warning when it is over 7 days old); with a local store, its 
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here."
 )
-@click.option("--offline", is_flag=True, help="Read OSV's archives (`builder store osv`), not the API.")
+@click.option("--offline/--online", default=None,
+              help="OSV's archives (`builder store osv`), or the API (default: audit.offline).")  # fmt: skip
 @click.option("--archives", type=click.Path(file_okay=False, path_type=Path), help="Where the archives are.")
 @click.option("--security-hub", is_flag=True, help="Import the findings into Security Hub (ASFF).")
 @_pass_context
@@ -565,7 +568,7 @@ def audit(
     fmt: str,
     fail_on: str | None,
     output: Path | None,
-    offline: bool,
+    offline: bool | None,
     archives: Path | None,
     security_hub: bool,
 ) -> None:

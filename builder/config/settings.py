@@ -98,10 +98,13 @@ class Settings:
     upstreams: dict[str, str] = field(default_factory=lambda: dict(_UPSTREAMS))
     http: HttpSettings = field(default_factory=HttpSettings)
     provenance: Provenance = field(default_factory=Provenance)
+    # `audit: {offline: true}`: audit from the OSV archives `builder store osv` mirrored, not the
+    # API (an air-gapped CodeBuild); the rendered buildspecs say --offline.
+    audit_offline: bool = False
 
 
 _TOP = ("store", "registry", "platforms", "base_images", "python", "indexes", "docker", "upstreams", "http",
-        "provenance")  # fmt: skip
+        "provenance", "audit")  # fmt: skip
 
 
 def load_settings(root: Path) -> Settings:
@@ -128,6 +131,8 @@ def load_settings(root: Path) -> Settings:
         upstreams={**_UPSTREAMS, **(_upstreams(fields["upstreams"]) if "upstreams" in fields else {})},
         http=_http(fields["http"]) if "http" in fields else defaults.http,
         provenance=_provenance(fields["provenance"]) if "provenance" in fields else defaults.provenance,
+        audit_offline=fields["audit"].mapping(["offline"], required=["offline"])["offline"].boolean()
+        if "audit" in fields else defaults.audit_offline,
     )  # fmt: skip
 
 

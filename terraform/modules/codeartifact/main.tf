@@ -40,6 +40,9 @@ locals {
     name => "${local.arn_prefix}:repository/${var.domain_name}/${name}"
   }
   generic_package_arn = "${local.arn_prefix}:package/${var.domain_name}/generic-store/generic/${local.generic_namespace}/*"
+  # `builder store osv` mirrors OSV's archives into namespace osv (builder/auditing/osv_packages.py),
+  # from which an air-gapped `builder audit --offline` reads the newest version of each ecosystem.
+  osv_package_arn = "${local.arn_prefix}:package/${var.domain_name}/generic-store/generic/osv/*"
 
   # One local per policy document; `policies` lists them all for the policy_documents output.
   policies = {
@@ -80,7 +83,7 @@ locals {
   resource_policy_repositories = {
     "repository-generic-store" = jsonencode({
       Version = "2012-10-17"
-      Statement = [
+      Statement = concat([
         {
           Sid       = "ReadersDownloadArtifacts"
           Effect    = "Allow"
@@ -100,7 +103,18 @@ locals {
           ]
           Resource = local.generic_package_arn
         },
-      ]
+        ], length(var.osv_reader_role_arns) == 0 ? [] : [{
+          # The newest mirror version is found by listing, then its all.zip checked and read.
+          Sid       = "AuditorsReadOSVArchives"
+          Effect    = "Allow"
+          Principal = { AWS = var.osv_reader_role_arns }
+          Action = [
+            "codeartifact:GetPackageVersionAsset",
+            "codeartifact:ListPackageVersionAssets",
+            "codeartifact:ListPackageVersions",
+          ]
+          Resource = local.osv_package_arn
+      }])
     })
     "repository-internal-store" = jsonencode({
       Version = "2012-10-17"

@@ -8,6 +8,7 @@ output "store" {
     generic_repository  = aws_codeartifact_repository.store["generic-store"].repository
     generic_namespace   = local.generic_namespace
     generic_package_arn = local.generic_package_arn
+    osv_package_arn     = local.osv_package_arn
     pip_repository      = aws_codeartifact_repository.store["pip-store"].repository
     npm_repository      = aws_codeartifact_repository.store["npm-store"].repository
     maven_repository    = aws_codeartifact_repository.store["maven-store"].repository

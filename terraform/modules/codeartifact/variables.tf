@@ -23,3 +23,9 @@ variable "publisher_role_arns" {
   description = "IAM role ARNs that publish to generic-store, in the builder namespace only (the updater role)."
   type        = list(string)
 }
+
+variable "osv_reader_role_arns" {
+  description = "IAM role ARNs that read the OSV archives `builder store osv` mirrored into generic-store (an offline `builder audit`)."
+  type        = list(string)
+  default     = []
+}

@@ -170,6 +170,18 @@ locals {
           Resource = "arn:${local.partition}:codebuild:${local.region}:${local.account_id}:project/${local.batch_project}"
         },
       ],
+      var.audit_offline ? [{
+        # `builder audit --offline` finds the newest OSV mirror of each ecosystem and reads its
+        # all.zip, sha256 checked (auditing/osv_mirror.py); only in namespace osv.
+        Sid    = "ReadOSVArchives"
+        Effect = "Allow"
+        Action = [
+          "codeartifact:GetPackageVersionAsset",
+          "codeartifact:ListPackageVersionAssets",
+          "codeartifact:ListPackageVersions",
+        ]
+        Resource = local.ca.osv_package_arn
+      }] : [],
       local.codecommit_repository_arn == null ? [] : [{
         Sid      = "CloneSource"
         Effect   = "Allow"

@@ -105,6 +105,7 @@ variable "codeartifact" {
     region              = string
     generic_repository  = string
     generic_package_arn = string
+    osv_package_arn     = string
     internal_repository = string
     repository_arns     = map(string)
   })
@@ -114,4 +115,10 @@ variable "artifact_retention_days" {
   description = "Days each build's SBOM and provenance are kept in the artifacts bucket."
   type        = number
   default     = 400
+}
+
+variable "audit_offline" {
+  description = "The builds audit from the OSV archives mirrored into CodeArtifact (builder.yaml `audit: {offline: true}`), so the role reads them."
+  type        = bool
+  default     = false
 }

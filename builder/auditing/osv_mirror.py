@@ -1,4 +1,4 @@
-"""OSV's archives in and out of the CodeArtifact store: `builder store osv` and `builder audit --offline`."""
+"""OSV's archives in and out of the CodeArtifact store (`builder store osv`, `audit --offline`)."""
 
 from __future__ import annotations
 
