@@ -111,8 +111,9 @@ def store_osv(project: Path, deployed: Deployment, ca_url: str) -> None:
     """An operator's `builder store osv` where there is network: the archives CodeBuild's offline audit reads.
 
     Run as this test, not as a deployed role: Terraform grants no role to publish them."""
+    env = {**deployed.codebuild_environment, "BUILDER_CODEARTIFACT_ENDPOINT": ca_url}
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {**deployed.codebuild_environment, "BUILDER_CODEARTIFACT_ENDPOINT": ca_url}.items():
+        for name, value in env.items():
             patch.setenv(name, value)
         result = run_cli(project, "store", "osv")
     assert result.exit_code == 0, result.output

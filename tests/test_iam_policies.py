@@ -222,7 +222,9 @@ def test_the_run_records_both_code_paths(scenario: Scenario) -> None:
     assert "Sign" in operations["codebuild"]  # each built image's provenance
     # builder.yaml says audit: {offline: true}: the newest OSV mirror is listed, then read.
     assert "ListPackageVersions" in operations["codebuild"]
-    osv_reads = [q.resource for q in as_requests(scenario.calls)["codebuild"] if "/generic/osv/" in q.resource]
+    osv_reads = [
+        q.resource for q in as_requests(scenario.calls)["codebuild"] if "/generic/osv/" in q.resource
+    ]
     assert osv_reads and all(r.endswith("/generic/osv/eco--go") for r in osv_reads), osv_reads
 
 

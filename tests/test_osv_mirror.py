@@ -125,3 +125,44 @@ def test_mirror_versions_sort_by_time() -> None:
     assert mirror_version(NOW) == "2026.12.03-081500"
     assert mirrored_at("2026.12.03-081500") == NOW and mirrored_at("1.2.0") is None
     assert mirror_version(NOW + timedelta(hours=2)) > mirror_version(NOW)
+
+
+def test_builder_yaml_audit_offline_is_the_default_and_the_buildspecs_say_so(
+    project: Path, osv: tuple[FakeOsv, str], ca: tuple[str, CodeArtifactState]
+) -> None:
+    """An air-gapped CodeBuild: `audit: {offline: true}` reads the archives unless --online is asked."""
+    with (project / "builder.yaml").open("a") as f:
+        f.write("audit: {offline: true}\n")
+    stored = run_cli(project, "store", "osv")  # into CodeArtifact, the project's store
+    assert stored.exit_code == 0, stored.output
+    online = run_cli(project, "audit", "--all", "--online")
+    osv[0].records.clear()  # nothing online any more: only the archives can still find anything
+    offline = run_cli(project, "audit", "--all")
+    assert offline.exit_code == 0, offline.output
+    assert findings(offline.stdout) == {r for r in findings(online.stdout) if r[3] != "OSV-2026-78"}
+    assert run_cli(project, "render").exit_code == 0
+    specs = [p.read_text() for p in (project / "buildspecs").glob("*/buildspec.yml")]
+    assert specs and all('builder audit "$IMAGE_NAME" --offline --security-hub' in s for s in specs)
+    assert not findings(run_cli(project, "audit", "--all", "--online").stdout)  # --online asks the API
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        (
+            "audit: {offline: sometimes}",
+            "builder.yaml:{line}: audit.offline: expected true or false, found a string",
+        ),
+        (
+            "audit: {online: true}",
+            "builder.yaml:{line}: audit.online: unknown key 'online' (did you mean 'offline'?)",
+        ),
+        ("audit: {}", "builder.yaml:{line}: audit: missing required key 'offline'"),
+    ],
+)
+def test_a_bad_audit_section_names_its_line(project: Path, section: str, expected: str) -> None:
+    text = (project / "builder.yaml").read_text()
+    (project / "builder.yaml").write_text(text + section + "\n")
+    result = run_cli(project, "audit", "--all")
+    assert result.exit_code != 0
+    assert expected.format(line=text.count("\n") + 1) in result.output, result.output

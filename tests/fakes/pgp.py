@@ -20,6 +20,9 @@ import pytest
 
 from tests.fakes.server import StateServer, running
 
+# gpg (and its agent) answer in well under a second; one that does not is an error, not a hang.
+GPG_TIMEOUT = 120
+
 
 @dataclass(frozen=True)
 class SigningKey:
@@ -28,7 +31,7 @@ class SigningKey:
 
     def _gpg(self, *args: str, data: bytes = b"") -> bytes:
         argv = ["gpg", "--homedir", str(self.home), "--batch", "--yes", "--quiet", *args]
-        return subprocess.run(argv, input=data, capture_output=True, check=True).stdout
+        return subprocess.run(argv, input=data, capture_output=True, check=True, timeout=GPG_TIMEOUT).stdout
 
     def armored(self) -> bytes:
         return self._gpg("--armor", "--export", self.fingerprint)
@@ -52,9 +55,9 @@ def make_key(home: Path, email: str) -> SigningKey:
     uid = f"Test Release <{email}>"
     argv = ["gpg", "--homedir", str(home), "--batch", "--passphrase", "", "--quick-gen-key", uid,
             "ed25519", "sign", "never"]  # fmt: skip
-    subprocess.run(argv, capture_output=True, check=True)
+    subprocess.run(argv, capture_output=True, check=True, timeout=GPG_TIMEOUT)
     listing = subprocess.run(["gpg", "--homedir", str(home), "--with-colons", "--list-secret-keys", email],
-                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+                             capture_output=True, text=True, check=True, timeout=GPG_TIMEOUT).stdout  # fmt: skip
     fingerprint = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
     return SigningKey(home, fingerprint)
 
@@ -79,7 +82,10 @@ def session_keys(config: pytest.Config, factory: pytest.TempPathFactory) -> KeyS
 
 def _stop_agent(home: Path) -> None:
     subprocess.run(
-        ["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], capture_output=True, check=False
+        ["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"],
+        capture_output=True,
+        check=False,
+        timeout=GPG_TIMEOUT,
     )
 
 
