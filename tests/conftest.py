@@ -27,6 +27,8 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    # Set here so that what the Lambda handler sets by default (lambda_cache) is undone after the test.
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local/share"))
     # The bump PR audits against OSV: nowhere, unless a test serves a fake (port 9 refuses).
     monkeypatch.setenv("BUILDER_OSV_API", "http://127.0.0.1:9")
 
