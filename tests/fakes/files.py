@@ -59,7 +59,8 @@ class _Handler(BaseHTTPRequestHandler):
         if status in (429, 503):
             self.send_header("Retry-After", "0")
         self.end_headers()
-        self.close_connection = cut is not None
+        if cut is not None:
+            self.close_connection = True  # never False: an HTTP/1.0 answer ends its connection
         sent, pace = body[:cut], self.server.state.paces.get(self.path)
         size = PIECE if pace else max(1, len(sent))
         try:
