@@ -145,3 +145,38 @@ run "endpoints_have_the_codeartifact_shape" {
     error_message = "internal-store must have an endpoint per format."
   }
 }
+
+run "the_osv_archives_have_readers_only_when_named" {
+  module {
+    source = "./modules/codeartifact"
+  }
+
+  assert {
+    condition     = !strcontains(aws_codeartifact_repository_permissions_policy.this["generic-store"].policy_document, "/generic/osv/")
+    error_message = "Without osv_reader_role_arns nobody may read the OSV mirror."
+  }
+}
+
+run "named_readers_list_and_read_the_osv_archives" {
+  module {
+    source = "./modules/codeartifact"
+  }
+
+  variables {
+    osv_reader_role_arns = ["arn:aws:iam::123456789012:role/builder-codebuild"]
+  }
+
+  assert {
+    condition = jsonencode([
+      for s in jsondecode(aws_codeartifact_repository_permissions_policy.this["generic-store"].policy_document).Statement :
+      [flatten([s.Principal.AWS]), sort(s.Action)] if s.Resource == output.store.osv_package_arn
+      ]) == jsonencode([[var.osv_reader_role_arns, [
+        "codeartifact:GetPackageVersionAsset", "codeartifact:ListPackageVersionAssets", "codeartifact:ListPackageVersions",
+    ]]])
+    error_message = "generic-store's policy must let exactly the named readers list and read namespace osv."
+  }
+  assert {
+    condition     = output.store.osv_package_arn == "arn:aws:codeartifact:eu-west-1:123456789012:package/security-tools-domain/generic-store/generic/osv/*"
+    error_message = "The OSV mirror's packages are generic-store's namespace osv (builder/auditing/osv_packages.py)."
+  }
+}

@@ -20,6 +20,7 @@ variables {
     generic_repository  = "generic-store"
     internal_repository = "internal-store"
     generic_package_arn = "arn:aws:codeartifact:eu-west-1:123456789012:package/security-tools-domain/generic-store/generic/builder/*"
+    osv_package_arn     = "arn:aws:codeartifact:eu-west-1:123456789012:package/security-tools-domain/generic-store/generic/osv/*"
     repository_arns = {
       "generic-store"  = "arn:aws:codeartifact:eu-west-1:123456789012:repository/security-tools-domain/generic-store"
       "internal-store" = "arn:aws:codeartifact:eu-west-1:123456789012:repository/security-tools-domain/internal-store"
@@ -111,5 +112,33 @@ run "codecommit_source_may_be_cloned" {
   assert {
     condition     = one([for s in jsondecode(aws_iam_role_policy.codebuild.policy).Statement : s.Resource if s.Action == "codecommit:GitPull"]) == "arn:aws:codecommit:eu-west-1:123456789012:ci-images"
     error_message = "A CodeCommit source must be pullable, and only that repository."
+  }
+}
+
+run "the_osv_archives_are_readable_only_when_the_builds_audit_offline" {
+  module {
+    source = "./modules/codebuild"
+  }
+
+  assert {
+    condition     = !strcontains(aws_iam_role_policy.codebuild.policy, "/generic/osv/")
+    error_message = "Builds that audit online must not be able to read the OSV mirror."
+  }
+}
+
+run "an_offline_audit_reads_the_osv_archives_and_nothing_else_of_them" {
+  module {
+    source = "./modules/codebuild"
+  }
+
+  variables {
+    audit_offline = true
+  }
+
+  assert {
+    condition = jsonencode([for s in jsondecode(aws_iam_role_policy.codebuild.policy).Statement : sort(s.Action) if s.Resource == var.codeartifact.osv_package_arn]) == jsonencode([[
+      "codeartifact:GetPackageVersionAsset", "codeartifact:ListPackageVersionAssets", "codeartifact:ListPackageVersions",
+    ]])
+    error_message = "An offline audit lists the OSV mirror's versions and reads their assets, in namespace osv only."
   }
 }
