@@ -7,9 +7,7 @@ DOCKER_HOST points at a socket that does not exist, or at one that exists and is
 from __future__ import annotations
 
 import shutil
-import socket
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from builder.building.engine import EngineError
 from builder.cli.commands import _smoke_gate
 from builder.config.project import load_project
 from builder.locking.lockfile import load_lockfile
+from tests.fakes.server import UnixServer
 from tests.helpers import run_cli
 
 MISSING = "unix:///nonexistent.sock"
@@ -28,28 +27,9 @@ MISSING = "unix:///nonexistent.sock"
 def not_docker() -> Iterator[str]:
     """A Unix socket that answers whatever it is sent with a line of text, as no Docker engine would."""
     folder = Path(tempfile.mkdtemp(prefix="builder-sock-"))  # short: a socket path has ~100 bytes
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(folder / "s"))
-    server.listen()
-    stop = threading.Event()
-
-    def answer() -> None:
-        while not stop.is_set():
-            try:
-                peer, _ = server.accept()
-            except OSError:
-                return
-            with peer:
-                peer.recv(4096)
-                peer.sendall(b"this is not a docker engine\n")
-
-    thread = threading.Thread(target=answer, daemon=True)
-    thread.start()
+    server = UnixServer(folder / "s", lambda _: b"this is not a docker engine\n")
     yield f"unix://{folder / 's'}"
-    stop.set()
-    server.shutdown(socket.SHUT_RDWR)  # wakes the accept() the thread waits in
-    server.close()
-    thread.join(timeout=5)
+    server.stop()
     shutil.rmtree(folder, ignore_errors=True)
 
 

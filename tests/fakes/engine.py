@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from pathlib import Path
 from urllib.parse import unquote
+
+from tests.fakes.server import UnixServer
 
 
 class FakeEngine:
@@ -21,21 +21,12 @@ class FakeEngine:
         self.garbage = False
         self.pings = 0
         self.requests: list[str] = []
-        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.server.bind(str(path))
-        self.server.listen()
-        threading.Thread(target=self._serve, daemon=True).start()
+        self._server = UnixServer(path, self._respond)
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            with conn:
-                request = conn.recv(4096).decode(errors="replace").split("\r\n", 1)[0]
-                self.requests.append(request)
-                conn.sendall(self._answer(request.split(" ")[1] if " " in request else ""))
+    def _respond(self, request: bytes) -> bytes:
+        line = request.decode(errors="replace").split("\r\n", 1)[0]
+        self.requests.append(line)
+        return self._answer(line.split(" ")[1] if " " in line else "")
 
     def _answer(self, path: str) -> bytes:
         if self.garbage:
@@ -49,9 +40,12 @@ class FakeEngine:
             return _http(200, json.dumps(document).encode())
         return _http(404, b'{"message":"No such image: ' + name.encode() + b'"}')
 
+    @property
+    def serving(self) -> bool:
+        return self._server.serving
+
     def stop(self) -> None:
-        self.server.close()
-        self.path.unlink()
+        self._server.stop()
 
 
 def _http(status: int, body: bytes) -> bytes:

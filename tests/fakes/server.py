@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import socket
+import socketserver
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 # No exchange with a fake takes this long; a handler waiting longer on a client that went away
@@ -38,3 +40,41 @@ def running(handler: type[BaseHTTPRequestHandler], state: Any) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class _Respond(socketserver.BaseRequestHandler):
+    server: _Unix
+
+    def handle(self) -> None:
+        self.request.sendall(self.server.respond(self.request.recv(4096)))
+
+
+class _Unix(socketserver.UnixStreamServer):
+    respond: Callable[[bytes], bytes]
+
+
+class UnixServer:
+    """A Unix socket that answers each connection's first read with ``respond(bytes)``, in a thread.
+
+    Stopping ends the thread before the socket is closed. A thread still blocked in accept() on a
+    closed socket's number accepts for whatever socket gets that number next: once a fake engine
+    did, and answered a Files server's downloads with its 404 and left that server's own accept
+    blocked, so its teardown never ended.
+    """
+
+    def __init__(self, path: Path, respond: Callable[[bytes], bytes]) -> None:
+        self.path = path
+        self._server = _Unix(str(path), _Respond)
+        self._server.respond = respond
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._thread.start()
+
+    @property
+    def serving(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self) -> None:
+        self._server.shutdown()  # returns once serve_forever has: nothing accepts any more
+        self._thread.join()
+        self._server.server_close()
+        self.path.unlink(missing_ok=True)
