@@ -3,7 +3,7 @@
 Prints, measured side by side in one run:
   slowest single tool   the longest request chain of one tool locked alone
   sequential / concurrent wall time of locking all 12 with one worker, and with twelve
-  concurrent / slowest  (target <= 1.3x, signature checks on; 1.4-1.6x with 8 requests at once)
+  concurrent / slowest  (target <= 1.3x, signature checks on; 16 requests at once, 1.4-1.6x with 8)
   second run            artifact bytes downloaded when nothing is new (target 0), requests answered 304
 
 Fakes: a GitHub API with release downloads (10 tools), HashiCorp releases (signed SHA256SUMS) and

@@ -241,7 +241,7 @@ class HttpClient:
         cache_dir: Path | None = None,
         credentials: Iterable[Credential] = (),
         limits: HttpSettings | None = None,
-        concurrency: int = 8,
+        concurrency: int = 16,  # the session pools 16 per host; a lock asks ~10 tools several things each
         max_wait: float = 120.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
