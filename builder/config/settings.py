@@ -131,8 +131,7 @@ def load_settings(root: Path) -> Settings:
         upstreams={**_UPSTREAMS, **(_upstreams(fields["upstreams"]) if "upstreams" in fields else {})},
         http=_http(fields["http"]) if "http" in fields else defaults.http,
         provenance=_provenance(fields["provenance"]) if "provenance" in fields else defaults.provenance,
-        audit_offline=fields["audit"].mapping(["offline"], required=["offline"])["offline"].boolean()
-        if "audit" in fields else defaults.audit_offline,
+        audit_offline=_audit_offline(fields["audit"]) if "audit" in fields else defaults.audit_offline,
     )  # fmt: skip
 
 
@@ -145,6 +144,10 @@ def _provenance(node: Node) -> Provenance:
     if algorithm not in _SIGNING:
         raise fields["algorithm"].error(f"unknown signing algorithm '{algorithm}' ({one_of(_SIGNING)})")
     return Provenance(key, algorithm)
+
+
+def _audit_offline(node: Node) -> bool:
+    return node.mapping(["offline"], required=["offline"])["offline"].boolean()
 
 
 def _network(node: Node | None) -> str | None:
