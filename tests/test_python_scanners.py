@@ -155,8 +155,7 @@ def test_scan_reports_findings_by_severity_and_exit_status_and_still_succeeds(
     for path, text in {"builder/tool.py": PLANTED_PY, "terraform/main.tf": PLANTED_TF}.items():
         (source / path).parent.mkdir(parents=True, exist_ok=True)
         (source / path).write_text(text)
-    for folder in (source, source / "builder", source / "terraform"):
-        folder.chmod(0o755)  # the image's user (uid 10001) reads the read-only mount
+    source.chmod(0o700)  # a checkout private to its owner: the image's user (uid 10001) could not read it
     done = scan(tag, source)
     assert done.returncode == 0, done.stderr  # findings are the expected outcome, not a failure
     bandit, checkov = done.stdout.splitlines()
