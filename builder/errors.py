@@ -12,6 +12,9 @@ class BuilderError(Exception):
     """Base of every error this package raises on purpose."""
 
     exit_code = 1
+    # Printed as one line (line breaks escaped) unless builder composed several on purpose: an
+    # upstream's text inside a message must never forge a second line of output.
+    multiline = False
 
 
 class UserError(BuilderError):

@@ -98,7 +98,7 @@ def seed_project(
     (root / "tools.yaml").write_text(TOOLS)
     (root / "builder.yaml").write_text(
         f"registry: {registry}\nplatforms: [linux/amd64]\nbase_images: {{debian: {{ref: '{base_image}'}}}}\n"
-        f"upstreams: {{github_api: '{releases.url}', osv: '{osv}', osv_archive: '{osv}'}}\n"
+        f"upstreams: {{github_api: '{releases.url}', github_downloads: '{releases.download_url}', osv: '{osv}', osv_archive: '{osv}'}}\n"
         "audit: {offline: true}\n"  # CodeBuild audits from the OSV archives mirrored into CodeArtifact
     )
     for verb in ("lock", "render"):

@@ -35,14 +35,14 @@ WEAKER = {
     "identity changed": (
         Keyless("https://github.com/acme/scan/.github/workflows/other.yml@refs/tags/v1.1.0"),
         "1.1.0: signed by `https://github.com/acme/scan/.github/workflows/other.yml@refs/tags/v1.1.0` "
-        f"(sigstore, issuer {ISSUER})",
+        f"(sigstore, issuer `{ISSUER}`)",
     ),
     "issuer changed": (
         Keyless(WORKFLOW.format("1.1.0"), "https://issuer.other.test"),
-        f"1.1.0: signed by `{WORKFLOW.format('1.1.0')}` (sigstore, issuer https://issuer.other.test)",
+        f"1.1.0: signed by `{WORKFLOW.format('1.1.0')}` (sigstore, issuer `https://issuer.other.test`)",
     ),
 }
-OLD_TEXT = f"1.0.0: signed by `{OLD.identity}` (sigstore, issuer {OLD.issuer})"
+OLD_TEXT = f"1.0.0: signed by `{OLD.identity}` (sigstore, issuer `{OLD.issuer}`)"
 
 
 @pytest.fixture
@@ -238,9 +238,10 @@ def test_what_counts_as_weaker(
 
 
 def test_an_identity_cannot_break_out_of_its_code_span() -> None:
-    hostile = Keyless("w`@refs/heads/main`\n| **merged** |")
+    hostile = Keyless("w`@refs/heads/main`\n| **merged** |", "https://i`ssuer\n| x |")
     text = provenance_text(compare(None, _entry("1.1.0", hostile)))
-    assert (
-        text
-        == "signed by `w'@refs/heads/main' | **merged** |` (sigstore, issuer " + ISSUER + "); newly locked"
+    # The backtick cannot end the span and the line break is shown, not taken.
+    assert text == (
+        "signed by `w'@refs/heads/main'\\n| **merged** |` (sigstore, issuer `https://i'ssuer\\n| x |`); "
+        "newly locked"
     )

@@ -50,7 +50,7 @@ def fake(server: FakeGitHub) -> FakeGitHub:
 def source(tmp_path: Path, fake: FakeGitHub, api: str = "") -> GitHubSource:
     http = HttpClient(make_session(), cache_dir=tmp_path / "etags", credentials=[Credential.bearer(fake.url, TOKEN)],
                       limits=HttpSettings(retries=1), sleep=lambda _: None, clock=NOW.timestamp)  # fmt: skip
-    ctx = SourceDeps(http=http, settings=Settings(), base_urls={"github_api": api or fake.url},
+    ctx = SourceDeps(http=http, settings=Settings(), base_urls={"github_api": api or fake.url, "github_downloads": fake.download_url},
                         keys_dir=Path("builder/data/keys"), work_dir=tmp_path / "work")  # fmt: skip
     return GitHubSource(ctx)
 

@@ -233,7 +233,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Fak
         (root / "images/tools/image.yaml").write_text("base: {external: debian}\ntools: [scan]\n")
         (root / "tools.yaml").write_text(SCAN_TOOLS)
         (root / "builder.yaml").write_text(
-            f"base_images: {{debian: {{ref: 'x:1'}}}}\nupstreams: {{github_api: '{repo.url}'}}\n"
+            f"base_images: {{debian: {{ref: 'x:1'}}}}\nupstreams: {{github_api: '{repo.url}', github_downloads: '{releases.download_url}'}}\n"
         )
         for args in (("lock",), ("render",)):
             assert run_cli(root, *args).exit_code == 0

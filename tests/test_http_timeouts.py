@@ -129,7 +129,7 @@ def project(root: Path, fake: FakeGitHub, http: str) -> Path:
     )
     (root / "tools.yaml").write_text(TOOLS)
     (root / "builder.yaml").write_text(
-        f"base_images: {{debian: {{ref: 'x:1'}}}}\nupstreams: {{github_api: '{fake.url}'}}\nhttp: {http}\n"
+        f"base_images: {{debian: {{ref: 'x:1'}}}}\nupstreams: {{github_api: '{fake.url}', github_downloads: '{fake.download_url}'}}\nhttp: {http}\n"
     )
     return root
 

@@ -109,7 +109,7 @@ def project(tmp_path: Path) -> Iterator[tuple[Path, FakeGitHub]]:
         (root / "images/tools/image.yaml").write_text("base: {external: debian}\ntools: [scan]\n")
         (root / "tools.yaml").write_text(TOOLS)
         (root / "builder.yaml").write_text(
-            f"base_images: {{debian: {{ref: 'x:1'}}}}\nupstreams: {{github_api: '{fake.url}'}}\n"
+            f"base_images: {{debian: {{ref: 'x:1'}}}}\nupstreams: {{github_api: '{fake.url}', github_downloads: '{fake.download_url}'}}\n"
             f"store: {{kind: local, path: '{tmp_path / 'cache'}'}}\nhttp: {{retries: 1}}\n"
         )
         yield root, fake

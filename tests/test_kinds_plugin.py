@@ -176,7 +176,7 @@ def test_a_toy_kind_locks_builds_and_passes_smoke_through_the_real_engine(
         releases.release("example/greet", "v2.1.0", {"greet-2.1.0.sh": b'echo "greet 2.1.0 says $1"\n'})
         (root / "builder.yaml").write_text(
             f"registry: localhost/toy-kind\nplatforms: [linux/amd64]\n"
-            f"base_images: {{debian: {{ref: '{base_image}'}}}}\nupstreams: {{github_api: '{releases.url}'}}\n"
+            f"base_images: {{debian: {{ref: '{base_image}'}}}}\nupstreams: {{github_api: '{releases.url}', github_downloads: '{releases.download_url}'}}\n"
         )
         for verb in (("lock",), ("render",), ("build", "greeter", "--platform", "linux/amd64")):
             result = run_cli(root, *verb)

@@ -62,7 +62,7 @@ def project(tmp_path: Path, fake: FakeGitHub) -> Path:
     (root / "images/tools/image.yaml").write_text("base: {external: debian}\ntools: [scan, lint]\n")
     (root / "tools.yaml").write_text(TOOLS)
     (root / "builder.yaml").write_text(
-        f"base_images: {{debian: {{ref: 'x:1'}}}}\nupstreams: {{github_api: '{fake.url}'}}\n"
+        f"base_images: {{debian: {{ref: 'x:1'}}}}\nupstreams: {{github_api: '{fake.url}', github_downloads: '{fake.download_url}'}}\n"
     )
     return root
 

@@ -138,7 +138,7 @@ def project(tmp_path: Path, upstreams: Upstreams, monkeypatch: pytest.MonkeyPatc
     with running(RekorHandler, upstreams.sigstore) as rekor:
         (root / "builder.yaml").write_text(
             "base_images: {debian: {ref: 'x:1'}}\nplatforms: [linux/amd64]\n"
-            f"upstreams: {{github_api: '{upstreams.github.url}', rekor: '{rekor}'}}\n"
+            f"upstreams: {{github_api: '{upstreams.github.url}', github_downloads: '{upstreams.github.download_url}', rekor: '{rekor}'}}\n"
         )
         yield root
 

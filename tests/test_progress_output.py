@@ -82,7 +82,7 @@ def test_lock_prints_each_tools_line_as_it_resolves_not_in_name_order(tmp_path: 
         (root / "images/tools/image.yaml").write_text("base: {external: debian}\ntools: [scan, lint]\n")
         (root / "tools.yaml").write_text(TOOLS)
         (root / "builder.yaml").write_text(
-            f"base_images: {{debian: {{ref: 'x:1'}}}}\nupstreams: {{github_api: '{github.url}'}}\n"
+            f"base_images: {{debian: {{ref: 'x:1'}}}}\nupstreams: {{github_api: '{github.url}', github_downloads: '{github.download_url}'}}\n"
         )
         result = run_cli(root, "lock")
     assert result.exit_code == 0, result.output

@@ -92,7 +92,7 @@ def project(tmp_path: Path, fake: FakeGitHub) -> Path:
     (root / "builder.yaml").write_text(
         "registry: builder-api-test\nplatforms: [linux/amd64]\n"
         "base_images: {debian: {ref: 'builder-debian:bookworm'}}\n"
-        f"upstreams: {{github_api: '{fake.url}'}}\n"
+        f"upstreams: {{github_api: '{fake.url}', github_downloads: '{fake.download_url}'}}\n"
     )
     shutil.copytree(REPO / "templates", root / "templates")
     return root

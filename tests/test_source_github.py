@@ -66,11 +66,11 @@ RETRYING = HttpSettings(retries=4)
 
 
 def make_context(
-    tmp_path: Path, api: str, sleeps: list[float], limits: HttpSettings = RETRYING
+    tmp_path: Path, api: str, sleeps: list[float], limits: HttpSettings = RETRYING, downloads: str = ""
 ) -> SourceDeps:
     http = HttpClient(make_session(), cache_dir=tmp_path / "etags", credentials=[Credential.bearer(api, TOKEN)],
                       limits=limits, sleep=sleeps.append, clock=NOW.timestamp)  # fmt: skip
-    return SourceDeps(http=http, settings=Settings(), base_urls={"github_api": api},
+    return SourceDeps(http=http, settings=Settings(), base_urls={"github_api": api, "github_downloads": downloads or api.replace("127.0.0.1", "localhost")},
                          keys_dir=Path("builder/data/keys"), work_dir=tmp_path / "work",
                          store=LocalStore(tmp_path / "store"))  # fmt: skip
 

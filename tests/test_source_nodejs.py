@@ -99,7 +99,7 @@ def test_malformed_release_entry_is_named(source: NodeSource, upstream: NodeDist
     with pytest.raises(UpstreamError) as caught:
         source.releases(TOOL)
     assert str(caught.value) == (
-        f"GET {upstream.url}/dist/index.json: release entry {{'version': 'v1.0.0'}} has no 'date'"
+        f"GET {upstream.url}/dist/index.json: '[3].date' is missing, expected a string"
     )
 
 

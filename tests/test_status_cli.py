@@ -67,7 +67,7 @@ def project(tmp_path: Path, github: FakeGitHub, base_image: str, client: DockerC
     registry = f"builder-status-{secrets.token_hex(3)}"
     (root / "builder.yaml").write_text(
         f"registry: {registry}\nplatforms: [linux/amd64]\nstore: {{kind: local, path: '{tmp_path / 'store'}'}}\n"
-        f"base_images: {{debian: {{ref: '{base_image}'}}}}\nupstreams: {{github_api: '{github.url}'}}\n"
+        f"base_images: {{debian: {{ref: '{base_image}'}}}}\nupstreams: {{github_api: '{github.url}', github_downloads: '{github.download_url}'}}\n"
     )
     assert run_cli(root, "lock").exit_code == 0
     assert run_cli(root, "render").exit_code == 0

@@ -41,7 +41,7 @@ def world(
             "    check: {command: [scan], pattern: '(\\S+)'}\n"
         )
         (root / "builder.yaml").write_text(
-            f"base_images: {{debian: {{ref: 'x:1'}}}}\nupstreams: {{github_api: '{github.url}'}}\n"
+            f"base_images: {{debian: {{ref: 'x:1'}}}}\nupstreams: {{github_api: '{github.url}', github_downloads: '{github.download_url}'}}\n"
             f"store:\n  kind: codeartifact\n  codeartifact:\n    domain: security-tools-domain\n"
             f"    domain_owner: '{OWNER}'\n    region: {REGION}\n"
         )

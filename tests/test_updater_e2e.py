@@ -122,7 +122,7 @@ def world(tmp_path: Path) -> Iterator[World]:
         (root / "tools.yaml").write_text(TOOLS)
         (root / "builder.yaml").write_text(
             f"base_images: {{debian: {{ref: 'x:1'}}}}\n"
-            f"upstreams: {{github_api: '{releases.url}', osv: '{osv_url}'}}\n"
+            f"upstreams: {{github_api: '{releases.url}', github_downloads: '{releases.download_url}', osv: '{osv_url}'}}\n"
             f"indexes: {{pip: '{index.url}'}}\n"
         )
         assert run_cli(root, "lock").exit_code == 0

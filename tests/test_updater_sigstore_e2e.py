@@ -84,7 +84,7 @@ def signed_world(
         (root / "images/scanners/image.yaml").write_text("base: {external: debian}\ntools: [trivy]\n")
         (root / "tools.yaml").write_text(TOOLS)
         (root / "builder.yaml").write_text(
-            f"base_images: {{debian: {{ref: 'x:1'}}}}\nupstreams: {{github_api: '{releases.url}', osv: '{osv_url}'}}\n"
+            f"base_images: {{debian: {{ref: 'x:1'}}}}\nupstreams: {{github_api: '{releases.url}', github_downloads: '{releases.download_url}', osv: '{osv_url}'}}\n"
             f"indexes: {{pip: '{index.url}'}}\n"
         )
         for args in (("lock",), ("render",)):

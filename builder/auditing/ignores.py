@@ -69,9 +69,17 @@ def _date(node: Node) -> datetime.date:
         raise node.error(f"'{value}' is not a date (expected YYYY-MM-DD, e.g. 2027-03-31)") from None
 
 
+class LapsedIgnores(UserError):
+    """One line per lapsed entry: each names its file and line, and nothing in it has a line break."""
+
+    multiline = True
+
+
 def check_expiry(ignores: Iterable[Ignore], today: datetime.date) -> None:
     """UserError naming every entry past its date (the run must not pass on a lapsed acceptance)."""
     lapsed = [i for i in ignores if i.expires < today]
     if lapsed:
         lines = [f"{i.where}: the acceptance of {i.id} in {i.tool} expired on {i.expires}" for i in lapsed]
-        raise UserError("\n".join(lines) + "\nfix the finding, or renew the entry with a new reason and date")
+        raise LapsedIgnores(
+            "\n".join(lines) + "\nfix the finding, or renew the entry with a new reason and date"
+        )

@@ -26,9 +26,8 @@ def _error_handler(debug: bool) -> Iterator[None]:
     try:
         yield
     except BuilderError as e:
-        # A build's failure ends with the tail of its step, one line each: values from files never
-        # hold a line break (refused at load), so only builder's own messages have several lines.
-        click.echo(f"error: {printable(redact(str(e)), keep=chr(10))}", err=True)
+        # One line, unless builder itself composed several (each from a checked file's values).
+        click.echo(f"error: {printable(redact(str(e)), keep=chr(10) if e.multiline else '')}", err=True)
         if debug:
             import traceback
 

@@ -19,6 +19,8 @@ _STORE_KINDS = ("codeartifact", "local")
 # configuration). Override any of them under `upstreams:` in builder.yaml, e.g. for a mirror.
 _UPSTREAMS = {
     "github_api": "https://api.github.com",
+    # Where the API's release assets may be (GitHub Enterprise: its API's own host, always allowed).
+    "github_downloads": "https://github.com",
     "hashicorp_releases": "https://releases.hashicorp.com",
     "hashicorp_checkpoint": "https://checkpoint-api.hashicorp.com",
     "nodejs": "https://nodejs.org",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from builder.errors import UserError
 from builder.locking.evidence import Signer
 from builder.locking.lockfile import LockedTool
+from builder.plumbing.markdown import code
 
 ACCEPT_OPTION = "--accept-provenance-change"
 
@@ -90,17 +91,13 @@ def _openpgp(signers: tuple[Signer, ...]) -> set[str]:
     return {s.identity for s in signers if s.scheme == "openpgp"}
 
 
-def _code(text: str) -> str:
-    """``text`` as one code span: a backtick or line break in a certificate's identity cannot end it."""
-    return "`" + " ".join(text.replace("`", "'").split()) + "`"
-
-
 def _describe(signer: Signer) -> str:
     """One signer for people: "OpenPGP `<fingerprint>`", "signed by `<identity>` (sigstore, issuer <url>)"."""
     if signer.scheme == "openpgp":
-        return f"OpenPGP {_code(signer.identity)}"
-    issuer = f", issuer {signer.issuer}" if signer.issuer else ""
-    return f"signed by {_code(signer.identity)} ({signer.scheme}{issuer})"
+        return f"OpenPGP {code(signer.identity)}"
+    # A certificate's words: code spans, which no backtick or line break in them can end.
+    issuer = f", issuer {code(signer.issuer)}" if signer.issuer else ""
+    return f"signed by {code(signer.identity)} ({signer.scheme}{issuer})"
 
 
 def _describe_all(found: tuple[Signer, ...]) -> str:

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from builder.config.catalogue import Tool
 from builder.config.document import suggest
+from builder.config.names import printable
 from builder.config.platforms import Platform
 from builder.config.project import Project
 from builder.errors import BuilderError, ConfigError, ProgramMissing, UserError
@@ -194,7 +195,8 @@ def _record(
         outcome.deferred[tool.name] = error
         progress(f"DEFERRED   {tool.name}: {error}")
     elif error:
-        outcome.failures[tool.name] = error
+        # It quotes an upstream's answer, and is printed, logged and put in a pull request.
+        outcome.failures[tool.name] = error = printable(error)
         progress(f"FAILED     {tool.name}: {error}")
     elif locked is None:
         progress(f"current    {tool.name} {old.version if old else ''}")

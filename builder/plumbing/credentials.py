@@ -53,6 +53,11 @@ class Scope:
     def origin(self) -> tuple[str, str, int]:
         return self.scheme, self.host, self.port
 
+    def __str__(self) -> str:
+        port = "" if _DEFAULT_PORTS[self.scheme] == self.port else f":{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}{port}{self.path}"
+
 
 def _segments(path: str) -> str:
     """``path`` without its trailing slash; ValueError for one that could climb out of a prefix.

@@ -19,6 +19,7 @@ from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from builder.errors import IncompleteAnswer, UpstreamError
+from builder.plumbing.addresses import forbidden
 from builder.plumbing.credentials import Credential, headers_for, same_origin
 from builder.plumbing.fsutil import CHUNK, atomic_write
 from builder.plumbing.limits import HttpSettings
@@ -296,6 +297,8 @@ class HttpClient:
         return _json(url, response.text)
 
     def _post(self, url: str, data: bytes, deadline: _Deadline) -> requests.Response | None:
+        if forbidden(url):
+            raise UpstreamError(f"POST {redact(url)}: refusing to connect to a link-local address")
         remaining = deadline.at - self.timer()
         if remaining <= 0:
             raise deadline.error(url)
@@ -414,6 +417,11 @@ class HttpClient:
         raise UpstreamError(f"GET {redact(url)}: more than {_MAX_REDIRECTS} redirects")
 
     def _send(self, url: str, target: str, headers: dict[str, str], deadline: _Deadline) -> requests.Response:
+        if forbidden(target):
+            raise UpstreamError(
+                f"GET {redact(url)}: refusing to connect to {redact(target)}, a link-local address "
+                "(where a cloud serves its metadata and credentials)"
+            )
         remaining = deadline.at - self.timer()
         if remaining <= 0:
             raise deadline.error(url)

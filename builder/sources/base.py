@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from packaging.version import InvalidVersion, Version
 
+from builder.config import names
 from builder.config.catalogue import Tool
 from builder.config.platforms import Platform
 from builder.config.settings import Settings
@@ -116,7 +117,18 @@ def dependency_cutoff(tool: Tool, now: datetime) -> datetime | None:
     return now - tool.cooldown if tool.cooldown else None
 
 
+def _pinnable(version: str) -> bool:
+    try:
+        names.check("version", version)
+    except ValueError:
+        return False
+    return True
+
+
 def _refusal(tool: Tool, release: Release, now: datetime, allow_prereleases: bool) -> str | None:
+    if not _pinnable(release.version):
+        # It becomes a path, a URL and a tag: an upstream's "1.0/../../x" is no release to take.
+        return "not a version builder can pin"
     if release.yanked:
         return "yanked"
     if release.prerelease and not allow_prereleases and tool.constraint.exact != release.version:

@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING
+from urllib.parse import quote, urlsplit
 
 from builder.config.catalogue import Tool
 from builder.config.names import fill
@@ -26,6 +26,7 @@ from builder.locking.evidence import AssetDigest, ChecksumFile, Evidence
 from builder.locking.lockfile import LockedTool
 from builder.plumbing.credentials import Scope
 from builder.plumbing.http import HttpStatusError
+from builder.plumbing.json_answer import Answer
 from builder.plumbing.redact import redact
 from builder.sources.base import Release, SourceDeps
 from builder.sources.signed import Signatures
@@ -38,6 +39,19 @@ _HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "20
 PER_PAGE = 100  # the most GitHub returns per page
 MAX_PAGES = 5  # newest first, so five pages reach back 500 releases
 _DEFAULT_TAG = "v{version}"
+_DOWNLOADS = "https://github.com"  # where github.com's API says its release assets are
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class _Asset:
+    """A release asset as the API lists it, every field checked when the answer is read."""
+
+    name: str
+    url: str  # on the API's own host or the configured github_downloads
+    size: int | None
+    uploaded: bool  # "uploaded", not "open" (still being uploaded)
+    sha256: str | None  # the API's digest of the bytes, when it lists a sha256 one
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,12 @@ class GitHubSource:
     def __init__(self, ctx: SourceDeps) -> None:
         self.ctx = ctx
         self.api = ctx.url("github_api")
+        api = urlsplit(self.api)
+        # GitHub Enterprise serves assets on its API's host (outside /api/v3); github.com on another.
+        self.homes = (
+            Scope.parse(f"{api.scheme}://{api.netloc}"),
+            Scope.parse(ctx.base_urls.get("github_downloads", _DOWNLOADS)),
+        )
 
     def releases(self, tool: Tool) -> list[Release]:
         pattern = _tag_pattern(tool)
@@ -78,7 +98,7 @@ class GitHubSource:
         tag = _tag(tool, release.version)
         repo = tool.text("repository")
         data = self._get(tool, f"/repos/{repo}/releases/tags/{quote(tag, safe='')}", f"release {tag}")
-        assets = _assets(data)
+        assets = _assets(Answer(data, f"{tool.name}: GitHub's release {tag} of {repo}"), self.homes)
         signatures = Signatures(self.ctx, tool, release.version)
         checksums = self._checksum_file(tool, release.version, assets, signatures)
         verified = {p: self._verified(tool, release, p, assets, checksums, signatures) for p in platforms}
@@ -87,18 +107,16 @@ class GitHubSource:
                 self.ctx.store.put(ArtifactRef(tool.name, release.version, platform, one.artifact), one.path)
         return LockedTool(tool.name, release.version, Artifacts({p: v.artifact for p, v in verified.items()}))
 
-    def _release_items(self, tool: Tool) -> list[dict[str, Any]]:
+    def _release_items(self, tool: Tool) -> list[Answer]:
         """Every release JSON object, following each page's ``Link: rel="next"`` (not page counting)."""
         repo = tool.text("repository")
-        items: list[dict[str, Any]] = []
+        items: list[Answer] = []
         url: str | None = f"{self.api}/repos/{repo}/releases?per_page={PER_PAGE}"
         for _ in range(MAX_PAGES):
             if url is None:
                 break
             page = self._page(tool, url)
-            if not isinstance(page.data, list):
-                raise UpstreamError(f"{tool.name}: GitHub's release list for {repo} is not a list")
-            items += [item for item in page.data if isinstance(item, dict)]
+            items += Answer(page.data, f"{tool.name}: GitHub's release list for {repo}").items()
             url = page.next_url
         return items
 
@@ -115,7 +133,7 @@ class GitHubSource:
         except UpstreamError as e:
             raise UpstreamError(f"{tool.name}: cannot read the releases of {repo} on GitHub: {e}") from None
 
-    def _get(self, tool: Tool, path: str, what: str) -> Any:
+    def _get(self, tool: Tool, path: str, what: str) -> object:
         repo = tool.text("repository")
         try:
             return self.ctx.http.get_json(self.api + path, headers=_HEADERS)
@@ -123,7 +141,7 @@ class GitHubSource:
             raise UpstreamError(f"{tool.name}: cannot read the {what} of {repo} on GitHub: {e}") from None
 
     def _checksum_file(
-        self, tool: Tool, version: str, assets: Mapping[str, Any], signatures: Signatures
+        self, tool: Tool, version: str, assets: Mapping[str, _Asset], signatures: Signatures
     ) -> _Checksums | None:
         template = tool.text("checksums")
         if not template:
@@ -134,8 +152,7 @@ class GitHubSource:
                 )
             return None
         name = fill(template, version)
-        asset = _asset(tool, version, assets, name, "its checksum file")
-        url = asset["browser_download_url"]
+        url = _asset(tool, version, assets, name, "its checksum file").url
         try:
             data = self.ctx.http.get_bytes(url)
         except UpstreamError as e:
@@ -146,12 +163,12 @@ class GitHubSource:
         )
         return _Checksums(record, parse_checksums(data, name), signed)
 
-    def _release_file(self, assets: Mapping[str, Any]) -> Callable[[str], bytes | None]:
+    def _release_file(self, assets: Mapping[str, _Asset]) -> Callable[[str], bytes | None]:
         def fetch(name: str) -> bytes | None:
             asset = assets.get(name)
-            if asset is None or asset.get("state", "uploaded") != "uploaded":
+            if asset is None or not asset.uploaded:
                 return None
-            return self.ctx.http.get_bytes(asset["browser_download_url"])
+            return self.ctx.http.get_bytes(asset.url)
 
         return fetch
 
@@ -173,7 +190,7 @@ class GitHubSource:
         tool: Tool,
         release: Release,
         platform: Platform,
-        assets: Mapping[str, Any],
+        assets: Mapping[str, _Asset],
         checksums: _Checksums | None,
         signatures: Signatures,
     ) -> _Verified:
@@ -184,19 +201,17 @@ class GitHubSource:
         folder.mkdir(parents=True, exist_ok=True)
         dest = folder / Path(name).name
         artifact = ArtifactName(tool.name, release.version, str(platform), name)
-        got = self.ctx.download(artifact, asset["browser_download_url"], dest)
+        got = self.ctx.download(artifact, asset.url, dest)
         try:
             for claim in claims:
                 _compare(tool, platform, name, claim, got.sha256)
-            _compare_size(tool, platform, name, asset.get("size"), got.size)
+            _compare_size(tool, platform, name, asset.size, got.size)
             signed = signatures.over_asset(name, got.sha256, self._release_file(assets))
         except (ChecksumError, SignatureError):
             dest.unlink(missing_ok=True)  # never leave unverified bytes where they might be used
             raise
         evidence = tuple(claim.record for claim in claims) + (checksums.signed if checksums else ()) + signed
-        return _Verified(
-            got.path, Artifact(name, asset["browser_download_url"], got.sha256, got.size, evidence=evidence)
-        )
+        return _Verified(got.path, Artifact(name, asset.url, got.sha256, got.size, evidence=evidence))
 
 
 def parse_checksums(data: bytes, subject: str = "checksum file") -> dict[str, str]:
@@ -205,7 +220,7 @@ def parse_checksums(data: bytes, subject: str = "checksum file") -> dict[str, st
 
 
 def _claims(
-    tool: Tool, platform: Platform, name: str, asset: Mapping[str, Any], checksums: _Checksums | None
+    tool: Tool, platform: Platform, name: str, asset: _Asset, checksums: _Checksums | None
 ) -> list[_Claim]:
     """What the bytes must hash to, by who says so; at least one claim or nothing is pinned."""
     claims = []
@@ -214,9 +229,8 @@ def _claims(
         if name not in checksums.entries:
             raise UpstreamError(f"{tool.name} ({platform}): {sums} has no entry for {name}")
         claims.append(_Claim(f"checksum file {sums}", checksums.record, checksums.entries[name]))
-    digest = asset.get("digest")
-    if isinstance(digest, str) and digest.startswith("sha256:"):
-        claims.append(_Claim("asset digest", AssetDigest("github"), digest.removeprefix("sha256:").lower()))
+    if asset.sha256 is not None:
+        claims.append(_Claim("asset digest", AssetDigest("github"), asset.sha256))
     if not claims:
         raise UpstreamError(
             f"{tool.name} ({platform}): nothing to verify against for {name}: the release lists no "
@@ -231,22 +245,33 @@ def _compare(tool: Tool, platform: Platform, name: str, claim: _Claim, actual: s
         raise ChecksumError(mismatch, f"{name} (per the {claim.said_in})")
 
 
-def _compare_size(tool: Tool, platform: Platform, name: str, listed: object, actual: int) -> None:
-    if isinstance(listed, int) and listed != actual:
+def _compare_size(tool: Tool, platform: Platform, name: str, listed: int | None, actual: int) -> None:
+    if listed is not None and listed != actual:
         raise ChecksumError(
             Mismatch(tool.name, str(platform), f"{listed} bytes", f"{actual} bytes"),
             f"{name} (size the GitHub API lists)",
         )
 
 
-def _assets(release: Any) -> dict[str, dict[str, Any]]:
-    listed = release.get("assets") if isinstance(release, dict) else None
-    if not isinstance(listed, list):
-        raise UpstreamError("GitHub's release answer has no asset list")
-    return {a["name"]: a for a in listed if isinstance(a, dict) and isinstance(a.get("name"), str)}
+def _assets(release: Answer, homes: Sequence[Scope]) -> dict[str, _Asset]:
+    assets = (_asset_of(item, homes) for item in release["assets"].items())
+    return {asset.name: asset for asset in assets}
 
 
-def _asset(tool: Tool, version: str, assets: Mapping[str, Any], name: str, what: str) -> Any:
+def _asset_of(item: Answer, homes: Sequence[Scope]) -> _Asset:
+    digest = item["digest"].optional_text()
+    if digest is not None and digest.startswith("sha256:") and not _DIGEST.fullmatch(digest.lower()):
+        raise item["digest"].error("sha256:<64 hex digits>")
+    return _Asset(
+        name=item["name"].text(),
+        url=item["browser_download_url"].url(*homes),
+        size=item["size"].optional_integer(),
+        uploaded=(item["state"].optional_text() or "uploaded") == "uploaded",
+        sha256=digest.lower().removeprefix("sha256:") if digest and digest.startswith("sha256:") else None,
+    )
+
+
+def _asset(tool: Tool, version: str, assets: Mapping[str, _Asset], name: str, what: str) -> _Asset:
     tag, repo = _tag(tool, version), tool.text("repository")
     asset = assets.get(name)
     if asset is None:
@@ -254,7 +279,7 @@ def _asset(tool: Tool, version: str, assets: Mapping[str, Any], name: str, what:
         raise UpstreamError(
             f"{tool.name}: release {tag} of {repo} has no {name} ({what}); assets present: {present}"
         )
-    if asset.get("state", "uploaded") != "uploaded":
+    if not asset.uploaded:
         raise UpstreamError(f"{tool.name}: {name} in release {tag} of {repo} is not fully uploaded yet")
     return asset
 
@@ -280,15 +305,16 @@ def _tag_pattern(tool: Tool) -> re.Pattern[str]:
     return re.compile(f"^{re.escape(prefix)}([0-9][^\\s/]*){re.escape(suffix)}$")
 
 
-def _release(item: Mapping[str, Any], pattern: re.Pattern[str]) -> Release | None:
-    match = pattern.match(str(item.get("tag_name", "")))
-    if item.get("draft") or not match:
+def _release(item: Answer, pattern: re.Pattern[str]) -> Release | None:
+    match = pattern.match(item["tag_name"].text())
+    if item["draft"].flag() or not match:
         return None
+    notes = item["html_url"]
     return Release(
         version=match.group(1),
-        published=_published(item.get("published_at")),
-        prerelease=bool(item.get("prerelease")),
-        notes_url=str(item.get("html_url") or ""),
+        published=_published(item["published_at"].optional_text()),
+        prerelease=item["prerelease"].flag(),
+        notes_url="" if notes.absent else notes.link(),
     )
 
 

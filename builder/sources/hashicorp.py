@@ -11,8 +11,8 @@ import hashlib
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+from builder.config import names
 from builder.config.catalogue import Tool
 from builder.config.names import fill
 from builder.config.platforms import Platform
@@ -23,6 +23,8 @@ from builder.locking.checksums import download_verified, parse_sums
 from builder.locking.evidence import ChecksumFile, OpenPGPSignature
 from builder.locking.lockfile import LockedTool
 from builder.locking.openpgp import key_fingerprints, verify_detached
+from builder.plumbing.credentials import Scope
+from builder.plumbing.json_answer import Answer
 from builder.sources.base import Release, SourceDeps
 
 _KEY_FILE = "hashicorp.asc"
@@ -46,8 +48,8 @@ class HashiCorpSource:
 
     def releases(self, tool: Tool) -> list[Release]:
         product = tool.text("product")
-        index = self.ctx.http.get_json(f"{self.ctx.url('hashicorp_releases')}/{product}/index.json", _JSON)
-        versions = _mapping(index, "versions", f"{product}/index.json")
+        url = f"{self.ctx.url('hashicorp_releases')}/{product}/index.json"
+        versions = Answer(self.ctx.http.get_json(url, _JSON), f"GET {url}")["versions"].members()
         current, published = self._current(product)
         # "+ent" and other build-metadata versions are other products' builds, not this one's.
         found = [v for v in versions if "+" not in v]
@@ -64,8 +66,10 @@ class HashiCorpSource:
     def lock(self, tool: Tool, release: Release, platforms: Sequence[Platform]) -> LockedTool:
         product, version = tool.text("product"), release.version
         base = f"{self.ctx.url('hashicorp_releases')}/{product}/{version}"
-        meta = self.ctx.http.get_json(f"{base}/index.json", _JSON, conditional=False)
-        sums_name = str(meta.get("shasums") or f"{product}_{version}_SHA256SUMS")
+        meta = Answer(
+            self.ctx.http.get_json(f"{base}/index.json", _JSON, conditional=False), f"GET {base}/index.json"
+        )
+        sums_name = _file_name(meta["shasums"]) or f"{product}_{version}_SHA256SUMS"
         sums_bytes = self.ctx.http.get_bytes(f"{base}/{sums_name}")
         signature = self.ctx.http.get_bytes(f"{base}/{self._signature_name(meta, sums_name)}")
         keys = [self.ctx.keys_dir / _KEY_FILE]
@@ -86,39 +90,50 @@ class HashiCorpSource:
 
     def _current(self, product: str) -> tuple[str, datetime | None]:
         url = f"{self.ctx.url('hashicorp_checkpoint')}/v1/check/{product}"
-        answer = self.ctx.http.get_json(url, _JSON, conditional=False)
-        if not isinstance(answer, dict) or not answer.get("current_version"):
+        answer = Answer(self.ctx.http.get_json(url, _JSON, conditional=False), f"GET {url}")
+        current = answer["current_version"]
+        if current.absent or not current.text():
             raise UpstreamError(f"GET {url}: the answer names no current_version")
-        return str(answer["current_version"]), _published(answer)
+        return current.text(), _published(answer)
 
-    def _signature_name(self, meta: Mapping[str, Any], sums_name: str) -> str:
+    def _signature_name(self, meta: Answer, sums_name: str) -> str:
         """hc-install's choice: the signature named after a trusted key's ID, else the plain one."""
-        listed = [str(s) for s in meta.get("shasums_signatures") or ()]
-        for name in listed:
-            if any(name == f"{sums_name}.{f[-8:]}.sig" for f in self.fingerprints):
+        listed = meta["shasums_signatures"]
+        for name in () if listed.absent else map(_file_name, listed.items()):
+            if name and any(name == f"{sums_name}.{f[-8:]}.sig" for f in self.fingerprints):
                 return name
-        return str(meta.get("shasums_signature") or f"{sums_name}.sig")
+        return _file_name(meta["shasums_signature"]) or f"{sums_name}.sig"
 
 
-def _mapping(data: Any, key: str, where: str) -> dict[str, Any]:
-    value = data.get(key) if isinstance(data, dict) else None
-    if not isinstance(value, dict):
-        raise UpstreamError(f"{where}: expected a '{key}' mapping in the answer")
-    return value
+def _file_name(value: Answer) -> str | None:
+    """A file name the answer gives, None when it gives none: a name, since it goes into a URL."""
+    name = value.optional_text()
+    if not name:
+        return None
+    try:
+        return names.check("file name", name)
+    except ValueError as e:
+        raise value.error(f"a file name: {e}") from None
 
 
-def _published(answer: Mapping[str, Any]) -> datetime | None:
-    stamps = [answer[f] for f in _DATE_FIELDS if isinstance(answer.get(f), int) and answer[f] > 0]
-    return datetime.fromtimestamp(stamps[0], UTC) if stamps else None
+def _published(answer: Answer) -> datetime | None:
+    for field in _DATE_FIELDS:
+        stamp = answer[field]
+        if isinstance(stamp.value, int) and not isinstance(stamp.value, bool) and stamp.value > 0:
+            return datetime.fromtimestamp(stamp.value, UTC)
+    return None
 
 
-def _build_urls(meta: Mapping[str, Any], base: str) -> dict[str, str]:
-    """File name -> download URL of each build; a relative URL is taken relative to the release folder."""
+def _build_urls(meta: Answer, base: str) -> dict[str, str]:
+    """File name -> download URL of each build, which must lie in the release's own folder."""
+    builds = meta["builds"]
     urls = {}
-    for build in meta.get("builds") or ():
-        name = str(build.get("filename", ""))
-        url = str(build.get("url") or name)
-        urls[name] = url if "://" in url else f"{base}/{url}"
+    for build in () if builds.absent else builds.items():
+        name = _file_name(build["filename"])
+        if name is None:
+            raise build["filename"].error("a file name")
+        listed = build["url"]
+        urls[name] = f"{base}/{name}" if listed.absent else listed.url(Scope.parse(base))
     return urls
 
 

@@ -9,18 +9,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from builder.config.catalogue import Tool
 from builder.config.names import fill
 from builder.config.platforms import Platform
 from builder.config.versions import numeric
-from builder.errors import UpstreamError
 from builder.kinds.release_files import Artifacts
 from builder.locking.checksums import download_verified, parse_sums
 from builder.locking.evidence import ChecksumFile, OpenPGPSignature
 from builder.locking.lockfile import LockedTool
 from builder.locking.openpgp import verify_detached
+from builder.plumbing.json_answer import Answer
 from builder.sources.base import Release, SourceDeps
 
 _KEY_FOLDER = "nodejs"
@@ -35,10 +34,8 @@ class NodeSource:
 
     def releases(self, tool: Tool) -> list[Release]:
         url = f"{self.ctx.url('nodejs')}/dist/index.json"
-        index = self.ctx.http.get_json(url)
-        if not isinstance(index, list):
-            raise UpstreamError(f"GET {url}: expected a list of releases")
-        found = [_release(entry, tool, url) for entry in index]
+        index = Answer(self.ctx.http.get_json(url), f"GET {url}")
+        found = [_release(entry, tool) for entry in index.items()]
         return sorted(found, key=lambda r: numeric(r.version) or ())
 
     def lock(self, tool: Tool, release: Release, platforms: Sequence[Platform]) -> LockedTool:
@@ -61,14 +58,13 @@ class NodeSource:
         return LockedTool(tool.name, version, Artifacts(artifacts))
 
 
-def _release(entry: Any, tool: Tool, url: str) -> Release:
+def _release(entry: Answer, tool: Tool) -> Release:
+    version = entry["version"].text().removeprefix("v")
+    date = entry["date"]
     try:
-        version = str(entry["version"]).removeprefix("v")
-        published = datetime.strptime(str(entry["date"]), "%Y-%m-%d").replace(tzinfo=UTC)
-    except KeyError as e:
-        raise UpstreamError(f"GET {url}: release entry {str(entry)[:80]} has no {e}") from None
-    except (TypeError, ValueError) as e:
-        raise UpstreamError(f"GET {url}: malformed release entry {str(entry)[:80]} ({e})") from None
+        published = datetime.strptime(date.text(), "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise date.error("a date (YYYY-MM-DD)") from None
     return Release(
         version=version,
         published=published,

@@ -34,6 +34,7 @@ from builder.locking.evidence import NpmIntegrity
 from builder.locking.lockfile import LockedTool
 from builder.plumbing.fsutil import CHUNK
 from builder.plumbing.http import HttpStatusError
+from builder.plumbing.json_answer import Answer
 from builder.plumbing.npmrc import TOKEN_KEY, NpmAuth, nerf_darts, npmrc_path, read_npm_auth
 from builder.plumbing.redact import redact
 from builder.plumbing.workdir import scratch
@@ -174,15 +175,18 @@ class NpmSource:
 
     def releases(self, tool: Tool) -> list[Release]:
         document = self._packument(tool)
-        times = document.get("time") or {}
-        return [_release(v, entry, times.get(v)) for v, entry in sorted(document["versions"].items())]
+        times = document["time"]
+        stamps = {} if times.absent else times.members()
+        return [
+            _release(v, entry, stamps.get(v)) for v, entry in sorted(document["versions"].members().items())
+        ]
 
     def lock(self, tool: Tool, release: Release, platforms: Sequence[Platform]) -> LockedTool:
         package, version = tool.text("package"), release.version
-        entry = self._packument(tool)["versions"].get(version)
-        if not isinstance(entry, dict):
+        entry = self._packument(tool)["versions"][version]
+        if entry.absent:
             raise UpstreamError(f"{tool.name}: the npm registry has no {package} {version}")
-        self._check_tarball(tool, version, entry.get("dist") or {})
+        self._check_tarball(tool, version, entry["dist"])
         # The npmrc this source read its token from, even when only the context's env names it.
         # npm's own requests: the same bound as builder's (its default waits 5 minutes per request).
         fetch_timeout = f"--fetch-timeout={round(self.ctx.settings.http.request_timeout * 1000)}"
@@ -201,7 +205,7 @@ class NpmSource:
             before = release.published
         return [f"--before={before.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.000Z')}"]
 
-    def _packument(self, tool: Tool) -> dict[str, Any]:
+    def _packument(self, tool: Tool) -> Answer:
         url = f"{self.registry}/{quote(tool.text('package'), safe='@')}"
         try:
             document = self.ctx.http.get_json(url, self._headers(url, {"Accept": _ACCEPT}))
@@ -209,16 +213,20 @@ class NpmSource:
             raise UpstreamError(f"{tool.name}: {e}{self._login_hint(url, e)}") from None
         if not isinstance(document, dict) or not isinstance(document.get("versions"), dict):
             raise UpstreamError(f"{tool.name}: GET {redact(url)}: not a packument (no 'versions')")
-        return document
+        return Answer(document, f"{tool.name}: GET {redact(url)}")
 
-    def _check_tarball(self, tool: Tool, version: str, dist: Mapping[str, Any]) -> None:
+    def _check_tarball(self, tool: Tool, version: str, dist: Answer) -> None:
         package = tool.text("package")
-        expected = _sha512(str(dist.get("integrity", "")))
-        if not expected or not dist.get("tarball"):
+        if dist.absent or dist["tarball"].absent or dist["integrity"].absent:
             raise UpstreamError(f"{tool.name}: {package} {version} has no tarball with a sha512 integrity")
+        expected = _sha512(dist["integrity"].text())
+        if not expected:
+            raise UpstreamError(f"{tool.name}: {package} {version} has no tarball with a sha512 integrity")
+        # Any host, as npm itself allows (a mirror may keep tarballs elsewhere): the token goes only
+        # where the npmrc scopes it, and the client never reaches a link-local address.
+        url = dist["tarball"].link()
         self.ctx.work_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="npm-", dir=self.ctx.work_dir) as tmp:
-            url = str(dist["tarball"])
             try:
                 got = self.ctx.http.download(url, Path(tmp) / "package.tgz", self._headers(url, {}))
             except UpstreamError as e:
@@ -250,13 +258,22 @@ class NpmSource:
         return f": it asks for a login, and {auth.npmrc} has no '{dart}{TOKEN_KEY}=...' line"
 
 
-def _release(version: str, entry: Mapping[str, Any], published: str | None) -> Release:
+def _release(version: str, entry: Answer, published: Answer | None) -> Release:
+    deprecated = entry["deprecated"]  # a message, or (from some registries) true
     return Release(
         version=version,
-        published=datetime.fromisoformat(published) if published else None,
+        published=_time(published) if published is not None else None,
         prerelease="-" in version,
-        yanked=bool(entry.get("deprecated")),
+        yanked=not deprecated.absent and deprecated.value not in (False, ""),
     )
+
+
+def _time(stamp: Answer) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(stamp.text())
+    except ValueError:
+        raise stamp.error("an ISO 8601 time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _sha512(integrity: str) -> str | None:

@@ -23,6 +23,7 @@ from builder.locking.continuity import ACCEPT_OPTION, provenance_text
 from builder.locking.evidence import verified_by
 from builder.locking.lockfile import NAME, LockedTool, Lockfile
 from builder.locking.resolver import Change, Deferral, LockOutcome, lock_tools
+from builder.plumbing import markdown
 from builder.plumbing.workdir import scratch
 from builder.sources.base import Source
 from builder.stores.base import ArtifactRef, ArtifactStore
@@ -196,11 +197,11 @@ def pr_body(project: Project, old: Lockfile, outcome: LockOutcome, bump: BumpAud
                   "Their signer differs from the locked version's: check why before merging."]  # fmt: skip
     if outcome.failures:
         lines += ["", "**Not updated** (the lockfile keeps their current entries):", ""]
-        lines += [f"- `{name}`: {error}" for name, error in sorted(outcome.failures.items())]
+        lines += [f"- `{name}`: {markdown.text(error)}" for name, error in sorted(outcome.failures.items())]
     if outcome.deferred:
         lines += ["", "**Found, to be locked by hand** (this run cannot resolve them):", ""]
-        lines += [f"- `{name}`: {d}; run `builder lock --upgrade {name}` where it is installed"
-                  for name, d in sorted(outcome.deferred.items())]  # fmt: skip
+        lines += [f"- `{name}`: {markdown.text(str(d))}; run `builder lock --upgrade {name}` where it "
+                  "is installed" for name, d in sorted(outcome.deferred.items())]  # fmt: skip
     lines += _vulnerabilities(bump) if bump else []
     return "\n".join(lines) + "\n"
 
@@ -215,19 +216,21 @@ def _critical_warning(bump: BumpAudit | None) -> list[str]:
     """A bump that brings in a known critical says so before anything else."""
     if bump is None or not bump.criticals:
         return []
-    found = ", ".join(f"`{f.id}` in {f.component.name} {f.component.version} ({f.component.tool})"
-                      for f in bump.criticals)  # fmt: skip
+    found = ", ".join(f"{markdown.code(f.id)} in {_component(f)}" for f in bump.criticals)
     return [f"> [!CAUTION]\n> **This bump brings in a known critical vulnerability**: {found}.", ""]
 
 
 def _vulnerabilities(bump: BumpAudit) -> list[str]:
     if bump.problem:
-        return ["", f"**Vulnerabilities not audited** (OSV could not be asked: {bump.problem})."]
+        return [
+            "",
+            f"**Vulnerabilities not audited** (OSV could not be asked: {markdown.text(bump.problem)}).",
+        ]
     lines = ["", "**Known vulnerabilities** (OSV, old lock against new):", ""]
     lines += [f"- fixed: {_finding(f)}" for f in bump.fixed]
     lines += [f"- brought in: {_finding(f)}" for f in bump.introduced]
     if bump.kept:
-        lines.append(f"- still present: {', '.join(sorted({f'`{f.id}`' for f in bump.kept}))}")
+        lines.append(f"- still present: {', '.join(sorted({markdown.code(f.id) for f in bump.kept}))}")
     if not (bump.fixed or bump.introduced or bump.kept):
         lines.append("- none, before or after")
     if bump.accepted:
@@ -236,8 +239,13 @@ def _vulnerabilities(bump: BumpAudit) -> list[str]:
 
 
 def _finding(f: Finding) -> str:
-    fixed = f"; fixed in {', '.join(f.fixed)}" if f.fixed else ""
-    return f"`{f.id}` ({f.severity}) in {f.component.name} {f.component.version} ({f.component.tool}){fixed}"
+    fixed = f"; fixed in {markdown.text(', '.join(f.fixed))}" if f.fixed else ""
+    return f"{markdown.code(f.id)} ({markdown.text(str(f.severity))}) in {_component(f)}{fixed}"
+
+
+def _component(f: Finding) -> str:
+    c = f.component
+    return markdown.text(f"{c.name} {c.version} ({c.tool})")
 
 
 def _digests(locked: LockedTool) -> str:
