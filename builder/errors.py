@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from builder.config.names import printable
@@ -12,9 +13,27 @@ class BuilderError(Exception):
     """Base of every error this package raises on purpose."""
 
     exit_code = 1
-    # Printed as one line (line breaks escaped) unless builder composed several on purpose: an
-    # upstream's text inside a message must never forge a second line of output.
+    # One line (control characters escaped) unless builder composed several on purpose: an
+    # upstream's text inside a message must never forge a second line of a log or an answer.
     multiline = False
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        # Every message, however a subclass builds it, passes through ``printable``.
+        super().__init_subclass__()
+        own = cls.__dict__.get("__str__")
+        if own is not None:
+            setattr(cls, "__str__", _one_line(own))  # noqa: B010 - mypy forbids assigning a method
+
+    def __str__(self) -> str:
+        return printable(super().__str__())
+
+
+def _one_line(message: Callable[[BuilderError], str]) -> Callable[[BuilderError], str]:
+    def one_line(error: BuilderError) -> str:
+        text = message(error)
+        return text if error.multiline else printable(text)
+
+    return one_line
 
 
 class UserError(BuilderError):
