@@ -13,7 +13,8 @@ modules of a folder may import one another, a module with a row of its own only 
   builds its messages with its ``printable`` (values from files may hold control characters)
   and with ``plumbing.redact``, and nothing else: every module can import the errors.
 - plumbing (HTTP, files, credentials, progress, AWS clients) knows nothing of the domain: it
-  imports only the errors.
+  imports only the errors and ``builder.config.names`` (the shapes a URL or a file name from an
+  upstream's answer must have, checked where the answer is read).
 - config reads the project: plumbing and errors only, except ``builder.config.project``, the
   one place the plugin registries (``builder.sources``, ``builder.kinds``) are handed to
   catalogue loading.
@@ -71,7 +72,7 @@ STAGES = ("builder.locking", "builder.auditing", "builder.building", "builder.up
 LAYERS: dict[str, tuple[str, ...]] = {
     "builder.config.names": (),
     "builder.errors": ("builder.config.names", "builder.plumbing.redact"),
-    "builder.plumbing": ("builder.errors",),
+    "builder.plumbing": ("builder.errors", "builder.config.names"),
     "builder.config": ("builder.plumbing", "builder.errors"),
     "builder.config.project": (*CORE, "builder.sources", "builder.kinds"),
     "builder.locking.evidence": CORE,

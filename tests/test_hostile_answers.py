@@ -53,7 +53,7 @@ def _mutated(value: object, path: Path, how: str) -> object:
     return value
 
 
-def _answers(github: GitHub, monkeypatch: pytest.MonkeyPatch, run: Callable[[], object]) -> list[object]:
+def _answers(monkeypatch: pytest.MonkeyPatch, run: Callable[[], object]) -> list[object]:
     seen: list[object] = []
     parse = http._json
 
@@ -69,7 +69,9 @@ def _answers(github: GitHub, monkeypatch: pytest.MonkeyPatch, run: Callable[[], 
 
 @pytest.mark.parametrize("how", ["drop", "shape", "container", "url", "line"])
 def test_every_field_of_a_release_answer_ends_locked_or_in_one_line(
-    github: GitHub, monkeypatch: pytest.MonkeyPatch, how: str
+    github: GitHub,  # noqa: F811 - the fixture of tests.test_source_github, imported above
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
 ) -> None:
     publish(github.fake)
 
@@ -78,7 +80,7 @@ def test_every_field_of_a_release_answer_ends_locked_or_in_one_line(
         releases = github.source.releases(TRIVY)
         return releases, github.source.lock(TRIVY, RELEASE, [AMD64])
 
-    answers = _answers(github, monkeypatch, run)
+    answers = _answers(monkeypatch, run)
     paths = sorted({p for answer in answers for p in _paths(answer)}, key=repr)
     assert len(paths) > 20  # the listing and the release, with their assets' fields
     parse, outcomes = http._json, set()
